@@ -1,0 +1,21 @@
+"""Development sessions: ``nox -s tests``, ``nox -s lint`` (see README)."""
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "tests"]
+
+
+@nox.session
+def tests(session):
+    """Install litterlearn with the CPU TensorFlow and run the test suite."""
+    session.install(".[cpu,test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session):
+    """ruff check and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

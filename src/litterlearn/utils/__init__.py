@@ -1,0 +1,23 @@
+"""Shared utilities: the image contract (rows <-> images, dtype rules)."""
+
+from ._images import (
+    as_image_dtype,
+    check_image_shape,
+    images_to_rows,
+    infer_image_shape,
+    resolve_image_shape,
+    rows_to_images,
+    to_unit_float,
+    validate_images,
+)
+
+__all__ = [
+    "as_image_dtype",
+    "check_image_shape",
+    "images_to_rows",
+    "infer_image_shape",
+    "resolve_image_shape",
+    "rows_to_images",
+    "to_unit_float",
+    "validate_images",
+]

@@ -1,0 +1,307 @@
+"""The image contract (DESIGN.md section 2.1), written once for every step.
+
+Between steps a batch of images is a 2D array of rows ``(n_samples, H*W*C)``
+in C order (row, column, channel). Every step also accepts ``(n, H, W)`` and
+``(n, H, W, C)`` arrays. ``image_shape`` is ``(H, W)`` or ``(H, W, C)``; one
+entry may be ``-1`` (inferred, as in :func:`numpy.reshape`). With
+``image_shape=None`` the shape comes from the input: 3D/4D arrays carry it,
+rows are inferred as a square image with C=1 if ``n_features`` is a perfect
+square, else C=3 if ``n_features / 3`` is one.
+
+dtype decides the value range: integer images are 0..255 (and are stored as
+uint8), floating images are taken as already scaled (and are stored as
+float32). Nothing is upcast to float64.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array, validate_data
+
+__all__ = [
+    "check_image_shape",
+    "infer_image_shape",
+    "resolve_image_shape",
+    "as_image_dtype",
+    "validate_images",
+    "rows_to_images",
+    "images_to_rows",
+    "to_unit_float",
+]
+
+
+def check_image_shape(image_shape, *, name="image_shape"):
+    """Validate an ``image_shape`` parameter.
+
+    Parameters
+    ----------
+    image_shape : None or tuple of int
+        ``(H, W)`` or ``(H, W, C)``; at most one entry may be -1.
+    name : str, default="image_shape"
+        The parameter name used in error messages.
+
+    Returns
+    -------
+    image_shape : None or tuple of 3 int
+        ``(H, W, C)`` with ``C=1`` filled in for a 2-tuple; -1 kept.
+
+    Examples
+    --------
+    >>> check_image_shape((50, 40))
+    (50, 40, 1)
+    >>> check_image_shape([8, -1, 3])
+    (8, -1, 3)
+    """
+    if image_shape is None:
+        return None
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be None or a tuple (height, width) or "
+            f"(height, width, channels); got {image_shape!r}."
+        ) from None
+    if len(shape) not in (2, 3) or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape
+    ):
+        raise ValueError(
+            f"{name} must be a tuple of 2 or 3 integers (height, width[, "
+            f"channels]); got {image_shape!r}."
+        )
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if shape.count(-1) > 1 or any(s == 0 or s < -1 for s in shape):
+        raise ValueError(
+            f"{name} entries must be positive integers, with at most one -1 "
+            f"to be inferred; got {image_shape!r}."
+        )
+    return shape
+
+
+def infer_image_shape(n_features):
+    """Infer a square image shape from a number of features.
+
+    C=1 if ``n_features`` is a perfect square, else C=3 if ``n_features / 3``
+    is one (the two never collide, since 3 is not a square).
+
+    Examples
+    --------
+    >>> infer_image_shape(2500)
+    (50, 50, 1)
+    >>> infer_image_shape(7500)
+    (50, 50, 3)
+    """
+    n_features = int(n_features)
+    side = math.isqrt(n_features)
+    if side > 0 and side * side == n_features:
+        return (side, side, 1)
+    if n_features % 3 == 0:
+        side = math.isqrt(n_features // 3)
+        if side > 0 and 3 * side * side == n_features:
+            return (side, side, 3)
+    raise ValueError(
+        f"Cannot infer the image shape of rows with {n_features} features: "
+        f"{n_features} is neither a square (gray H*H) nor 3 times a square "
+        f"(RGB H*H*3). Pass image_shape=(height, width) or "
+        f"(height, width, channels)."
+    )
+
+
+def resolve_image_shape(data_shape, image_shape=None):
+    """Return the concrete ``(H, W, C)`` of a batch with shape ``data_shape``.
+
+    Parameters
+    ----------
+    data_shape : tuple of int
+        Shape of the batch: ``(n, n_features)``, ``(n, H, W)`` or
+        ``(n, H, W, C)``.
+    image_shape : None or tuple of int
+        The user's ``image_shape`` (validated here).
+
+    Examples
+    --------
+    >>> resolve_image_shape((10, 300), (10, -1, 3))
+    (10, 10, 3)
+    >>> resolve_image_shape((4, 8, 6))
+    (8, 6, 1)
+    """
+    shape = check_image_shape(image_shape)
+    if len(data_shape) == 2:
+        n_features = data_shape[1]
+        if shape is None:
+            return infer_image_shape(n_features)
+        if -1 in shape:
+            known = math.prod(s for s in shape if s != -1)
+            if known == 0 or n_features % known:
+                raise ValueError(
+                    f"image_shape={tuple(image_shape)!r} does not fit rows with "
+                    f"{n_features} features: {n_features} is not a multiple "
+                    f"of {known}."
+                )
+            shape = tuple(n_features // known if s == -1 else s for s in shape)
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={tuple(image_shape)!r} does not match rows with "
+                f"{n_features} features (H*W*C = {math.prod(shape)})."
+            )
+        return shape
+    if len(data_shape) in (3, 4):
+        data_image_shape = tuple(data_shape[1:]) + ((1,) if len(data_shape) == 3 else ())
+        if shape is not None and any(
+            s != -1 and s != d for s, d in zip(shape, data_image_shape, strict=True)
+        ):
+            raise ValueError(
+                f"image_shape={tuple(image_shape)!r} does not match the shape "
+                f"of the images passed, {data_image_shape}."
+            )
+        return data_image_shape
+    raise ValueError(
+        f"Expected a 2D array of rows (n_samples, H*W*C), or images "
+        f"(n_samples, H, W) or (n_samples, H, W, C); got an array with "
+        f"{len(data_shape)} dimension(s) of shape {tuple(data_shape)}."
+    )
+
+
+def as_image_dtype(X):
+    """Apply the dtype rules: integers -> uint8 (0..255), floats -> float32.
+
+    uint8 and float32 arrays are returned unchanged (no copy). Other integer
+    dtypes are range-checked and cast to uint8; booleans become 0/255 uint8;
+    float64 (and other floats) become float32.
+
+    Examples
+    --------
+    >>> as_image_dtype(np.array([[0, 255]])).dtype
+    dtype('uint8')
+    >>> as_image_dtype(np.array([[0.5]])).dtype
+    dtype('float32')
+    """
+    X = np.asarray(X)
+    kind = X.dtype.kind
+    if X.dtype == np.uint8 or X.dtype == np.float32:
+        return X
+    if kind == "b":
+        return X.astype(np.uint8) * np.uint8(255)
+    if kind in "iu":
+        if X.size and (X.min() < 0 or X.max() > 255):
+            raise ValueError(
+                f"Integer images must hold values in 0..255 (dtype decides the "
+                f"range); got values in {X.min()}..{X.max()} with dtype "
+                f"{X.dtype}. Scale to 0..255, or pass floats already scaled."
+            )
+        return X.astype(np.uint8)
+    if kind == "f":
+        return X.astype(np.float32)
+    raise TypeError(f"Images must be numeric arrays; got dtype {X.dtype}.")
+
+
+def _check_not_sparse(X, estimator):
+    if sp.issparse(X):
+        name = type(estimator).__name__ if estimator is not None else "This step"
+        raise TypeError(
+            f"{name} does not accept sparse input: images are dense arrays. "
+            f"Convert with X.toarray() if the matrix is small."
+        )
+
+
+def validate_images(
+    estimator,
+    X,
+    *,
+    reset,
+    image_shape=None,
+    fitted_image_shape=None,
+    ensure_min_samples=1,
+):
+    """Validate a batch of images and return it as C-order rows.
+
+    Accepts 2D rows, 3D ``(n, H, W)`` and 4D ``(n, H, W, C)`` arrays (and
+    array-likes). Applies the dtype rules (:func:`as_image_dtype`), rejects
+    sparse input, NaN and inf, and checks or records ``n_features_in_``
+    through scikit-learn's ``validate_data``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Where ``n_features_in_`` is recorded (``reset=True``) or checked.
+    X : array-like
+        The batch.
+    reset : bool
+        True in ``fit``, False in ``transform``/``predict``.
+    image_shape : None or tuple
+        The estimator's ``image_shape`` parameter.
+    fitted_image_shape : None or tuple of 3 int
+        At ``reset=False``: the input image shape seen in ``fit``. Rows are
+        read with it, and 3D/4D input must match it.
+
+    Returns
+    -------
+    rows : ndarray of shape (n_samples, H*W*C), uint8 or float32
+    shape : tuple (H, W, C)
+    """
+    _check_not_sparse(X, estimator)
+    X = check_array(
+        X,
+        dtype="numeric",
+        allow_nd=True,
+        ensure_2d=True,
+        ensure_all_finite=True,
+        ensure_min_samples=ensure_min_samples,
+        input_name="X",
+        estimator=estimator,
+    )
+    X = as_image_dtype(X)
+    if X.ndim not in (2, 3, 4):
+        resolve_image_shape(X.shape)  # raises the shape error
+    rows = X.reshape(X.shape[0], -1)
+    # n_features_in_ (and feature names) are checked on the rows.
+    validate_data(estimator, rows, reset=reset, skip_check_array=True)
+    if reset or fitted_image_shape is None:
+        shape = resolve_image_shape(X.shape, image_shape)
+    else:
+        shape = tuple(fitted_image_shape)
+        if X.ndim > 2:
+            data_shape = resolve_image_shape(X.shape)
+            if data_shape != shape:
+                raise ValueError(
+                    f"{type(estimator).__name__} was fitted on images of shape "
+                    f"{shape}; got images of shape {data_shape}."
+                )
+    return np.ascontiguousarray(rows), shape
+
+
+def rows_to_images(X, image_shape):
+    """View rows ``(n, H*W*C)`` as images ``(n, H, W, C)`` (no copy).
+
+    Examples
+    --------
+    >>> rows_to_images(np.zeros((2, 12), np.uint8), (2, 2, 3)).shape
+    (2, 2, 2, 3)
+    """
+    X = np.asarray(X)
+    return X.reshape((X.shape[0], *tuple(image_shape)))
+
+
+def images_to_rows(images):
+    """Flatten images ``(n, H, W[, C])`` to C-order rows ``(n, H*W*C)``."""
+    images = np.asarray(images)
+    return np.ascontiguousarray(images).reshape(images.shape[0], -1)
+
+
+def to_unit_float(X):
+    """Scale images to float32 by their dtype: uint8 / 255, floats unchanged.
+
+    Examples
+    --------
+    >>> to_unit_float(np.array([[0, 255]], np.uint8))
+    array([[0., 1.]], dtype=float32)
+    """
+    X = np.asarray(X)
+    if X.dtype == np.uint8:
+        return X.astype(np.float32) / np.float32(255)
+    return as_image_dtype(X).astype(np.float32, copy=False)

@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests``, ``nox -s lint`` (see README)."""
+"""Development sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s docs`` (see README)."""
 
 import nox
 
@@ -19,3 +19,13 @@ def lint(session):
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session):
+    """Build the HTML docs, running the example gallery; warnings are errors."""
+    session.install(".[cpu,docs]")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html",
+        *session.posargs,
+    )

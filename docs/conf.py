@@ -1,0 +1,62 @@
+"""Sphinx configuration for litterlearn's documentation."""
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import litterlearn  # noqa: E402
+
+project = "litterlearn"
+author = "litterlearn developers"
+copyright = "2026, litterlearn developers"
+release = litterlearn.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "**.ipynb_checkpoints"]
+html_theme = "alabaster"
+html_static_path = []
+suppress_warnings = ["config.cache"]
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "doc_module": ("litterlearn",),
+    "reference_url": {"litterlearn": None},
+    "backreferences_dir": "generated",
+    "filename_pattern": r"/plot_",
+    # Examples that need ImageNet weights or a network are shown, not run.
+    "ignore_pattern": r"__init__\.py",
+    "expected_failing_examples": [],
+    "run_stale_examples": True,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "plot_gallery": "True",
+    "abort_on_example_error": True,
+}
+
+warnings.filterwarnings(
+    "ignore",
+    category=UserWarning,
+    message="Matplotlib is currently using agg",
+)

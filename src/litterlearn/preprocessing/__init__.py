@@ -1,5 +1,6 @@
 """Transformers and samplers for image rows."""
 
+from ._augment import Augmenter
 from ._grayscale import GrayscaleNormalizer
 
-__all__ = ["GrayscaleNormalizer"]
+__all__ = ["GrayscaleNormalizer", "Augmenter"]

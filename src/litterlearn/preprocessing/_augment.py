@@ -1,0 +1,595 @@
+"""Augmenter: an imbalanced-learn sampler that adds augmented copies of images.
+
+Every transformation is vectorised over the batch in NumPy: the geometric ones
+(rotation, shift, zoom) build one inverse-mapped sampling grid per image and
+read it with bilinear interpolation, so that a whole epoch of small images is
+augmented in well under a second and the same object can augment on the fly.
+"""
+
+from __future__ import annotations
+
+import numbers
+from numbers import Integral, Real
+
+import numpy as np
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_sampling_strategy, check_target_type
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from ..utils._images import (
+    as_image_dtype,
+    images_to_rows,
+    rows_to_images,
+    validate_images,
+)
+
+__all__ = ["Augmenter"]
+
+# Random erasing draws the erased area and aspect ratio as in Zhong et al.,
+# "Random Erasing Data Augmentation" (AAAI 2020): area fraction in
+# [0.02, 0.4], aspect ratio in [0.3, 1 / 0.3] (log-uniform).
+_ERASE_AREA = (0.02, 0.4)
+_ERASE_ASPECT = (0.3, 1 / 0.3)
+# Same-class mixing gives the partner image a weight in [0, 0.5], so the
+# original always dominates.
+_MIX_WEIGHT = (0.0, 0.5)
+# Unsharp masking subtracts a Gaussian blur of this sigma (pixels).
+_SHARPEN_SIGMA = 1.0
+# Images are processed in chunks of about this many float32 values, which
+# bounds the temporary memory of the sampling grids.
+_CHUNK_VALUES = 1 << 22
+
+
+def _as_generator(random_state):
+    """A numpy Generator from an int, RandomState, Generator or None."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(
+        random_state, bool
+    ):
+        return np.random.default_rng(int(random_state))
+    rs = check_random_state(random_state)
+    return np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+
+
+def _value_range(value, name, *, symmetric_about, positive=False):
+    """``(low, high)`` of a transformation parameter.
+
+    A number ``v`` means ``[center - v, center + v]``; a pair is the range.
+    """
+    if isinstance(value, Real):
+        low, high = symmetric_about - value, symmetric_about + value
+    else:
+        try:
+            low, high = value
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must be a number or a pair (low, high); got {value!r}."
+            ) from None
+        if not (isinstance(low, Real) and isinstance(high, Real)) or low > high:
+            raise ValueError(
+                f"{name} as a pair must be two numbers (low, high) with "
+                f"low <= high; got {value!r}."
+            )
+    if positive and low <= 0:
+        raise ValueError(
+            f"{name} must give factors > 0; got the range ({low}, {high})."
+        )
+    return float(low), float(high)
+
+
+def _map_index(index, size, mode):
+    """Map integer sample positions onto ``0..size-1``; also a validity mask."""
+    if mode == "nearest":
+        return np.clip(index, 0, size - 1), None
+    if mode == "wrap":
+        return np.mod(index, size), None
+    if mode == "reflect":  # d c b a | a b c d | d c b a (scipy's "reflect")
+        index = np.mod(index, 2 * size)
+        return np.where(index >= size, 2 * size - 1 - index, index), None
+    valid = (index >= 0) & (index < size)  # constant
+    return np.clip(index, 0, size - 1), valid
+
+
+def _warp_affine(images, angle, scale, shift_r, shift_c, fill_mode, fill_value):
+    """Rotate (degrees, counter-clockwise), zoom and shift each image.
+
+    The forward map of output pixel ``p`` is ``p = s R (q - c) + c + t`` about
+    the image centre ``c``; each output pixel reads the input at the inverse
+    image ``q`` of its position, with bilinear interpolation.
+    """
+    n, h, w, ch = images.shape
+    theta = np.deg2rad(angle)[:, None, None]
+    cos, sin = np.cos(theta), np.sin(theta)
+    inv_s = 1.0 / scale[:, None, None]
+    cr, cc = (h - 1) / 2.0, (w - 1) / 2.0
+    r = np.arange(h, dtype=np.float64)[None, :, None] - cr - shift_r[:, None, None]
+    c = np.arange(w, dtype=np.float64)[None, None, :] - cc - shift_c[:, None, None]
+    src_r = (cos * r + sin * c) * inv_s + cr
+    src_c = (cos * c - sin * r) * inv_s + cc
+    # Snap positions within 1e-6 of a pixel centre onto it, so that exact
+    # quarter turns and whole-pixel shifts are exact and not interpolated.
+    for src in (src_r, src_c):
+        nearest = np.rint(src)
+        close = np.abs(src - nearest) < 1e-6
+        src[close] = nearest[close]
+
+    r0, c0 = np.floor(src_r), np.floor(src_c)
+    fr, fc = (src_r - r0).astype(np.float32), (src_c - c0).astype(np.float32)
+    r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
+    flat = images.reshape(n * h * w, ch)
+    base = (np.arange(n, dtype=np.intp) * (h * w))[:, None, None]
+    out = np.zeros_like(images)
+    corners = (
+        (0, 0, (1 - fr) * (1 - fc)),
+        (0, 1, (1 - fr) * fc),
+        (1, 0, fr * (1 - fc)),
+        (1, 1, fr * fc),
+    )
+    for dr, dc, weight in corners:
+        if not weight.any():
+            continue
+        rr, valid_r = _map_index(r0 + dr, h, fill_mode)
+        cc_, valid_c = _map_index(c0 + dc, w, fill_mode)
+        values = flat[(base + rr * w + cc_).ravel()].reshape(n, h, w, ch)
+        if fill_mode == "constant":
+            valid = (valid_r & valid_c)[..., None]
+            values = np.where(valid, values, np.float32(fill_value))
+        out += weight[..., None] * values
+    return out
+
+
+def _gaussian_blur(images, sigma):
+    """Separable Gaussian blur with one sigma (pixels) per image, reflect edges."""
+    radius = int(np.ceil(3 * float(sigma.max())))
+    if radius == 0:
+        return images
+    offsets = np.arange(-radius, radius + 1, dtype=np.float32)
+    s = np.maximum(sigma, 1e-3).astype(np.float32)[:, None]
+    kernel = np.exp(-0.5 * (offsets[None, :] / s) ** 2)
+    kernel /= kernel.sum(axis=1, keepdims=True)
+    kernel = kernel[:, :, None, None, None]
+    for axis in (1, 2):
+        size = images.shape[axis]
+        pad = [(0, 0)] * 4
+        pad[axis] = (radius, radius)
+        padded = np.pad(images, pad, mode="symmetric")
+        out = np.zeros_like(images)
+        for j in range(2 * radius + 1):
+            window = (
+                padded[:, j : j + size] if axis == 1 else padded[:, :, j : j + size]
+            )
+            out += kernel[:, j] * window
+        images = out
+    return images
+
+
+class Augmenter(BaseOverSampler):
+    """Add randomly transformed copies of images, to balance or enlarge a set.
+
+    An imbalanced-learn over-sampler for image rows: ``fit_resample(X, y)``
+    returns the original rows first, then augmented copies. By default it
+    balances the classes by augmenting the minority class(es), as
+    :class:`~imblearn.over_sampling.RandomOverSampler` would by duplicating.
+    The same object given to an estimator's ``augmentation`` parameter, or
+    called through :meth:`augment_batch`, augments on the fly instead.
+
+    The defaults are mild and label-preserving: a random horizontal flip,
+    rotations up to 10 degrees and shifts up to 10% of the size. Everything
+    that changes content more (vertical flip, zoom, colour, blur, sharpen,
+    erasing, mixing) is off until asked for. Transformations are applied in
+    the order: mixing, flips, rotation/zoom/shift (one affine warp),
+    contrast, brightness, blur, sharpen, erasing.
+
+    Values keep their dtype and range: uint8 stays uint8 in 0..255, float
+    stays float32. Geometric transformations, blur, mixing and erasing never
+    leave the range of the input batch; contrast, brightness and sharpen
+    are clipped to the dtype's range, which for floats is [0, 1] widened to
+    the batch's own minimum and maximum (so standardized data keep theirs).
+
+    Parameters
+    ----------
+    %(sampling_strategy)s
+
+        Sources of the augmented copies are drawn evenly: each image of a
+        class is used either ``floor(k / n)`` or ``ceil(k / n)`` times for
+        ``k`` new images from ``n`` originals.
+
+    n_copies : int, default=0
+        Augmented copies of *every* image, made before balancing. With
+        ``n_copies=k`` the set first grows to ``k + 1`` times its size with
+        the class proportions kept; ``sampling_strategy`` is then applied to
+        the enlarged counts (a float or string strategy balances it as
+        before; a dict gives final counts). Pass ``sampling_strategy={}`` to
+        only make the copies and keep the proportions.
+    horizontal_flip : bool, default=True
+        Flip each image left-right with probability 0.5.
+    vertical_flip : bool, default=False
+        Flip each image upside down with probability 0.5.
+    rotation : float or (float, float), default=10.0
+        Rotation angle in degrees, counter-clockwise, drawn uniformly from
+        ``[-rotation, rotation]`` (or the given range). 0 disables.
+    shift : float or (float, float), default=0.1
+        Translation as a fraction of the height and width, drawn uniformly
+        from ``[-shift, shift]`` for each axis. 0 disables.
+    zoom : float or (float, float), default=0.0
+        Scale factor drawn from ``[1 - zoom, 1 + zoom]`` (or the given range
+        of factors); factors above 1 enlarge the content. 0 disables.
+    brightness : float or (float, float), default=0.0
+        Value added to all pixels, as a fraction of the value range (255 for
+        uint8, 1 for floats in [0, 1]), drawn from ``[-brightness,
+        brightness]``. 0 disables.
+    contrast : float or (float, float), default=0.0
+        Factor drawn from ``[1 - contrast, 1 + contrast]`` by which each
+        channel's deviation from its mean is scaled. 0 disables.
+    blur : float, default=0.0
+        Largest Gaussian blur sigma in pixels; each image gets a sigma drawn
+        from ``[0, blur]``. 0 disables.
+    sharpen : float, default=0.0
+        Largest unsharp-masking amount; each image gets
+        ``x + a (x - gaussian(x, sigma=1))`` with ``a`` drawn from
+        ``[0, sharpen]``. 0 disables.
+    erasing : float, default=0.0
+        Probability that an image gets a random rectangle (2% to 40% of its
+        area) replaced by its mean colour (random erasing). 0 disables.
+    mixing : float, default=0.0
+        Probability that an image is blended with another image *of the same
+        class* (mixup within a class, so the label stays right); the partner
+        weighs between 0 and 0.5. Needs ``y``. 0 disables.
+    fill_mode : {"reflect", "nearest", "constant", "wrap"}, default="reflect"
+        How points outside the image are filled by rotation, shift and zoom.
+    fill_value : float, default=0.0
+        The value outside the image for ``fill_mode="constant"``, in the
+        images' scale (e.g. 0..255 for uint8).
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of the rows; one entry may be -1. None
+        infers it from the input (see the image contract).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the transformations of :meth:`fit_resample`, so that two calls
+        with the same seed give the same rows.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Number of augmented images the balancing step adds per class (after
+        the ``n_copies`` copies, if any).
+    n_features_in_ : int
+        Number of features (``H*W*C``) of the rows seen in ``fit_resample``.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the images seen in ``fit_resample``.
+
+    See Also
+    --------
+    imblearn.over_sampling.RandomOverSampler : Balance by duplicating rows.
+    imblearn.pipeline.Pipeline : A pipeline that applies samplers at fit only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from litterlearn.preprocessing import Augmenter
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(10, 8 * 8), dtype=np.uint8)
+    >>> y = np.array([0] * 7 + [1] * 3)
+    >>> X_res, y_res = Augmenter(random_state=0).fit_resample(X, y)
+    >>> X_res.shape, X_res.dtype, np.bincount(y_res)
+    ((14, 64), dtype('uint8'), array([7, 7]))
+    >>> bool((X_res[:10] == X).all())  # the originals come first
+    True
+    >>> X_res, y_res = Augmenter(n_copies=2, random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res)  # 3 times the set, then balanced
+    array([21, 21])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "n_copies": [Interval(Integral, 0, None, closed="left")],
+        "horizontal_flip": ["boolean"],
+        "vertical_flip": ["boolean"],
+        "rotation": [Interval(Real, 0, 180, closed="both"), tuple, list],
+        "shift": [Interval(Real, 0, 1, closed="both"), tuple, list],
+        "zoom": [Interval(Real, 0, 1, closed="left"), tuple, list],
+        "brightness": [Interval(Real, 0, 1, closed="both"), tuple, list],
+        "contrast": [Interval(Real, 0, 1, closed="both"), tuple, list],
+        "blur": [Interval(Real, 0, None, closed="left")],
+        "sharpen": [Interval(Real, 0, None, closed="left")],
+        "erasing": [Interval(Real, 0, 1, closed="both")],
+        "mixing": [Interval(Real, 0, 1, closed="both")],
+        "fill_mode": [StrOptions({"reflect", "nearest", "constant", "wrap"})],
+        "fill_value": [Real],
+        "image_shape": [None, tuple, list],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        n_copies=0,
+        horizontal_flip=True,
+        vertical_flip=False,
+        rotation=10.0,
+        shift=0.1,
+        zoom=0.0,
+        brightness=0.0,
+        contrast=0.0,
+        blur=0.0,
+        sharpen=0.0,
+        erasing=0.0,
+        mixing=0.0,
+        fill_mode="reflect",
+        fill_value=0.0,
+        image_shape=None,
+        random_state=None,
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.n_copies = n_copies
+        self.horizontal_flip = horizontal_flip
+        self.vertical_flip = vertical_flip
+        self.rotation = rotation
+        self.shift = shift
+        self.zoom = zoom
+        self.brightness = brightness
+        self.contrast = contrast
+        self.blur = blur
+        self.sharpen = sharpen
+        self.erasing = erasing
+        self.mixing = mixing
+        self.fill_mode = fill_mode
+        self.fill_value = fill_value
+        self.image_shape = image_shape
+        self.random_state = random_state
+
+    # -- imbalanced-learn's template --------------------------------------
+
+    def _check_X_y(self, X, y):
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        y = column_or_1d(y)
+        check_consistent_length(rows, y)
+        self.image_shape_ = shape
+        self._ranges()  # fail on bad ranges before any work
+        return rows, y, binarize_y
+
+    def _fit_resample(self, X, y):
+        rng = _as_generator(self.random_state)
+        n = X.shape[0]
+        sources = []
+        if self.n_copies:
+            sources.append(np.tile(np.arange(n), self.n_copies))
+            # Balance the enlarged set: recompute the strategy on its counts.
+            self.sampling_strategy_ = check_sampling_strategy(
+                self.sampling_strategy, np.tile(y, self.n_copies + 1), "over-sampling"
+            )
+        for cls, n_new in self.sampling_strategy_.items():
+            if n_new <= 0:
+                continue
+            members = np.flatnonzero(y == cls)
+            # Every member is used floor(n_new/m) or ceil(n_new/m) times.
+            rounds = -(-n_new // len(members))
+            picks = np.concatenate([rng.permutation(members) for _ in range(rounds)])
+            sources.append(picks[:n_new])
+        if not sources:
+            return X.copy(), y.copy()
+        sources = np.concatenate(sources).astype(np.intp)
+        images = rows_to_images(X, self.image_shape_)
+        augmented = self._augment(images, y, sources, rng)
+        X_res = np.concatenate([X, images_to_rows(augmented)])
+        y_res = np.concatenate([y, y[sources]])
+        return X_res, y_res
+
+    # -- on the fly ---------------------------------------------------------
+
+    def augment_batch(self, images, y=None, random_state=None):
+        """Return a randomly augmented copy of a batch of images.
+
+        This is the on-the-fly entry point (used by the estimators'
+        ``augmentation`` parameter once per epoch): every image is
+        transformed once, with fresh random parameters; nothing is fitted.
+
+        Parameters
+        ----------
+        images : ndarray of shape (n, H, W, C) or (n, H, W)
+            uint8 (0..255) or float images.
+        y : array-like of shape (n,), default=None
+            Labels; needed only for ``mixing`` (partners come from the same
+            class within the batch).
+        random_state : int, RandomState, Generator or None, default=None
+            Randomness for this call. Pass a generator that advances between
+            calls to get new transformations each epoch.
+
+        Returns
+        -------
+        augmented : ndarray of the same shape and dtype (float input becomes
+            float32)
+        """
+        self._validate_params()
+        images = np.asarray(images)
+        if images.ndim not in (3, 4):
+            raise ValueError(
+                f"augment_batch expects images of shape (n, H, W) or "
+                f"(n, H, W, C); got an array of shape {images.shape}. Use "
+                f"fit_resample for rows."
+            )
+        original_shape = images.shape
+        images = as_image_dtype(images)
+        if images.ndim == 3:
+            images = images[..., None]
+        if y is not None:
+            y = column_or_1d(y)
+            check_consistent_length(images, y)
+        self._ranges()
+        rng = _as_generator(random_state)
+        out = self._augment(images, y, np.arange(len(images)), rng)
+        return out.reshape(original_shape)
+
+    # -- the transformations ----------------------------------------------
+
+    def _ranges(self):
+        """The validated ranges of the range-valued parameters."""
+        ranges = {
+            "rotation": _value_range(self.rotation, "rotation", symmetric_about=0.0),
+            "shift": _value_range(self.shift, "shift", symmetric_about=0.0),
+            "zoom": _value_range(self.zoom, "zoom", symmetric_about=1.0, positive=True),
+            "brightness": _value_range(
+                self.brightness, "brightness", symmetric_about=0.0
+            ),
+            "contrast": _value_range(self.contrast, "contrast", symmetric_about=1.0),
+        }
+        if ranges["contrast"][0] < 0:
+            raise ValueError(
+                f"contrast must give factors >= 0; got the range {ranges['contrast']}."
+            )
+        return ranges
+
+    def _augment(self, pool, pool_y, sources, rng):
+        """Augment ``pool[sources]``; mixing partners come from ``pool``.
+
+        Returns an array ``(len(sources), H, W, C)`` of the pool's dtype.
+        """
+        m = len(sources)
+        _, h, w, ch = pool.shape
+        ranges = self._ranges()
+        active = {
+            name: rng_ != ((1.0, 1.0) if name in ("zoom", "contrast") else (0.0, 0.0))
+            for name, rng_ in ranges.items()
+        }
+        # Draw every random parameter up front, in a fixed order.
+        p = {}
+        if self.mixing > 0:
+            if pool_y is None:
+                raise ValueError(
+                    "mixing > 0 blends images of the same class and needs y; "
+                    "pass y to augment_batch, or set mixing=0."
+                )
+            p["mix"] = rng.random(m) < self.mixing
+            p["mix_weight"] = rng.uniform(*_MIX_WEIGHT, m).astype(np.float32)
+            p["mix_partner"] = self._same_class_partners(pool_y, sources, rng)
+        if self.horizontal_flip:
+            p["hflip"] = rng.random(m) < 0.5
+        if self.vertical_flip:
+            p["vflip"] = rng.random(m) < 0.5
+        warp = active["rotation"] or active["shift"] or active["zoom"]
+        if warp:
+            p["angle"] = rng.uniform(*ranges["rotation"], m)
+            p["shift_r"] = rng.uniform(*ranges["shift"], m) * h
+            p["shift_c"] = rng.uniform(*ranges["shift"], m) * w
+            p["scale"] = rng.uniform(*ranges["zoom"], m)
+        if active["contrast"]:
+            p["contrast"] = rng.uniform(*ranges["contrast"], m).astype(np.float32)
+        if active["brightness"]:
+            p["brightness"] = rng.uniform(*ranges["brightness"], m).astype(np.float32)
+        if self.blur > 0:
+            p["blur"] = rng.uniform(0, self.blur, m)
+        if self.sharpen > 0:
+            p["sharpen"] = rng.uniform(0, self.sharpen, m).astype(np.float32)
+        if self.erasing > 0:
+            p["erase"] = rng.random(m) < self.erasing
+            area = rng.uniform(*_ERASE_AREA, m) * h * w
+            aspect = np.exp(rng.uniform(*np.log(_ERASE_ASPECT), m))
+            eh = np.clip(np.rint(np.sqrt(area * aspect)), 1, h).astype(np.intp)
+            ew = np.clip(np.rint(np.sqrt(area / aspect)), 1, w).astype(np.intp)
+            p["erase_r0"] = (rng.random(m) * (h - eh + 1)).astype(np.intp)
+            p["erase_c0"] = (rng.random(m) * (w - ew + 1)).astype(np.intp)
+            p["erase_h"], p["erase_w"] = eh, ew
+
+        # The value ranges: the batch's own, and the dtype's for colour ops.
+        is_uint8 = pool.dtype == np.uint8
+        batch_lo = float(pool.min()) if pool.size else 0.0
+        batch_hi = float(pool.max()) if pool.size else 0.0
+        dtype_lo, dtype_hi = (
+            (0.0, 255.0) if is_uint8 else (min(0.0, batch_lo), max(1.0, batch_hi))
+        )
+        lo, hi = batch_lo, batch_hi
+        if warp and self.fill_mode == "constant":
+            fill = float(np.clip(self.fill_value, dtype_lo, dtype_hi))
+            lo, hi = min(lo, fill), max(hi, fill)
+        if active["contrast"] or active["brightness"] or self.sharpen > 0:
+            lo, hi = dtype_lo, dtype_hi
+
+        out = np.empty((m, h, w, ch), dtype=pool.dtype)
+        step = max(1, _CHUNK_VALUES // max(1, h * w * ch))
+        for start in range(0, m, step):
+            sl = slice(start, min(start + step, m))
+            chunk = {k: v[sl] for k, v in p.items()}
+            x = pool[sources[sl]].astype(np.float32)
+            x = self._apply(x, pool, chunk, warp, active, dtype_lo, dtype_hi)
+            np.clip(x, lo, hi, out=x)
+            if is_uint8:
+                np.rint(x, out=x)
+            out[sl] = x
+        return out
+
+    @staticmethod
+    def _same_class_partners(pool_y, sources, rng):
+        """For each source, a random pool index with the same label."""
+        classes, pool_codes = np.unique(pool_y, return_inverse=True)
+        order = np.argsort(pool_codes, kind="stable")
+        counts = np.bincount(pool_codes, minlength=len(classes))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        codes = pool_codes[sources]
+        offset = (rng.random(len(sources)) * counts[codes]).astype(np.intp)
+        return order[starts[codes] + offset]
+
+    def _apply(self, x, pool, p, warp, active, dtype_lo, dtype_hi):
+        """Apply the drawn transformations to one float32 chunk ``x``."""
+        if "mix" in p and p["mix"].any():
+            sel = np.flatnonzero(p["mix"])
+            lam = p["mix_weight"][sel][:, None, None, None]
+            partner = pool[p["mix_partner"][sel]].astype(np.float32)
+            x[sel] = (1 - lam) * x[sel] + lam * partner
+        if "hflip" in p:
+            x[p["hflip"]] = x[p["hflip"]][:, :, ::-1]
+        if "vflip" in p:
+            x[p["vflip"]] = x[p["vflip"]][:, ::-1]
+        if warp:
+            x = _warp_affine(
+                x,
+                p["angle"],
+                p["scale"],
+                p["shift_r"],
+                p["shift_c"],
+                self.fill_mode,
+                np.clip(self.fill_value, dtype_lo, dtype_hi),
+            )
+        if active["contrast"]:
+            mean = x.mean(axis=(1, 2), keepdims=True)
+            x = (x - mean) * p["contrast"][:, None, None, None] + mean
+            np.clip(x, dtype_lo, dtype_hi, out=x)
+        if active["brightness"]:
+            delta = p["brightness"] * np.float32(dtype_hi - dtype_lo)
+            x = x + delta[:, None, None, None]
+            np.clip(x, dtype_lo, dtype_hi, out=x)
+        if "blur" in p:
+            x = _gaussian_blur(x, p["blur"])
+        if "sharpen" in p:
+            smooth = _gaussian_blur(x, np.full(len(x), _SHARPEN_SIGMA))
+            x = x + p["sharpen"][:, None, None, None] * (x - smooth)
+            np.clip(x, dtype_lo, dtype_hi, out=x)
+        if "erase" in p and p["erase"].any():
+            h, w = x.shape[1:3]
+            rows = np.arange(h)[None, :, None]
+            cols = np.arange(w)[None, None, :]
+            r0, c0 = p["erase_r0"][:, None, None], p["erase_c0"][:, None, None]
+            mask = (
+                p["erase"][:, None, None]
+                & (rows >= r0)
+                & (rows < r0 + p["erase_h"][:, None, None])
+                & (cols >= c0)
+                & (cols < c0 + p["erase_w"][:, None, None])
+            )
+            fill = x.mean(axis=(1, 2), keepdims=True)
+            x = np.where(mask[..., None], fill, x)
+        return x
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+# imbalanced-learn's own text for sampling_strategy, written once there (its
+# ``Substitution`` uses str.format, which the braces in our docstring defeat).
+Augmenter.__doc__ = Augmenter.__doc__.replace(
+    "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
+)

@@ -1,0 +1,168 @@
+"""Imbalance metrics, checked against values computed here from their definitions."""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from litterlearn.metrics import imbalance_report, specificity_score
+
+# 10 samples, 3 positives; distinct scores so the ranking metrics are simple.
+Y_TRUE = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+Y_PRED = np.array([0, 0, 0, 0, 1, 1, 0, 1, 0, 1])
+SCORE = np.array([0.05, 0.1, 0.2, 0.3, 0.6, 0.7, 0.4, 0.9, 0.35, 0.8])
+
+
+def counts(y_true, y_pred, label):
+    tp = np.sum((y_true == label) & (y_pred == label))
+    fp = np.sum((y_true != label) & (y_pred == label))
+    fn = np.sum((y_true == label) & (y_pred != label))
+    tn = np.sum((y_true != label) & (y_pred != label))
+    return tp, fp, fn, tn
+
+
+def auc_by_pairs(is_pos, score):
+    """P(score of a positive > score of a negative), ties counting half."""
+    pos, neg = score[is_pos], score[~is_pos]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg).sum()
+    return wins / (len(pos) * len(neg))
+
+
+def ap_by_definition(is_pos, score):
+    """Sum over the positives, ranked by score, of the precision at each."""
+    order = np.argsort(-score)
+    hits = is_pos[order]
+    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return precision_at[hits].sum() / hits.sum()
+
+
+def test_specificity_score_is_recall_of_negatives():
+    tp, fp, fn, tn = counts(Y_TRUE, Y_PRED, 1)
+    assert specificity_score(Y_TRUE, Y_PRED) == pytest.approx(tn / (tn + fp))
+    assert isinstance(specificity_score(Y_TRUE, Y_PRED), float)
+    per_class = specificity_score(Y_TRUE, Y_PRED, average=None)
+    assert per_class[0] == pytest.approx(tp / (tp + fn))
+
+
+def test_binary_report_matches_definitions():
+    report = imbalance_report(Y_TRUE, Y_PRED, SCORE)
+    recalls = []
+    for label in (0, 1):
+        tp, fp, fn, tn = counts(Y_TRUE, Y_PRED, label)
+        entry = report[str(label)]
+        precision, recall = tp / (tp + fp), tp / (tp + fn)
+        assert entry["precision"] == pytest.approx(precision)
+        assert entry["recall"] == pytest.approx(recall)
+        assert entry["f1-score"] == pytest.approx(
+            2 * precision * recall / (precision + recall)
+        )
+        assert entry["specificity"] == pytest.approx(tn / (tn + fp))
+        assert entry["support"] == np.sum(label == Y_TRUE)
+        recalls.append(recall)
+    assert report["balanced_accuracy"] == pytest.approx(np.mean(recalls))
+    assert report["accuracy"] == pytest.approx(np.mean(Y_TRUE == Y_PRED))
+    is_pos = Y_TRUE == 1
+    assert report["roc_auc"] == pytest.approx(auc_by_pairs(is_pos, SCORE))
+    assert report["average_precision"] == pytest.approx(ap_by_definition(is_pos, SCORE))
+    # The negative class ranks by the opposite score.
+    assert report["0"]["average_precision"] == pytest.approx(
+        ap_by_definition(~is_pos, -SCORE)
+    )
+    assert report["macro avg"]["recall"] == pytest.approx(np.mean(recalls))
+    assert report["macro avg"]["support"] == 10
+
+
+def test_predict_proba_columns_give_the_same_report():
+    proba = np.column_stack([1 - SCORE, SCORE])
+    assert imbalance_report(Y_TRUE, Y_PRED, proba) == imbalance_report(
+        Y_TRUE, Y_PRED, SCORE
+    )
+
+
+def test_string_labels_target_names_and_pos_label():
+    names = np.array(["bottle", "other"])
+    y_true, y_pred = names[1 - Y_TRUE], names[1 - Y_PRED]
+    report = imbalance_report(
+        y_true,
+        y_pred,
+        SCORE,
+        labels=["other", "bottle"],
+        target_names=["no bottle", "bottle"],
+        pos_label="bottle",
+    )
+    assert set(report) >= {"no bottle", "bottle"}
+    assert report["bottle"]["recall"] == pytest.approx(2 / 3)
+    assert report["roc_auc"] == pytest.approx(auc_by_pairs(Y_TRUE == 1, SCORE))
+
+
+def test_multiclass_report_uses_one_vs_rest_and_macro_averages():
+    rng = np.random.default_rng(0)
+    y_true = np.repeat([0, 1, 2], [30, 8, 12])
+    proba = rng.dirichlet([1, 1, 1], len(y_true))
+    proba[np.arange(len(y_true)), y_true] += 0.5
+    proba /= proba.sum(axis=1, keepdims=True)
+    y_pred = proba.argmax(axis=1)
+    report = imbalance_report(y_true, y_pred, proba)
+    aucs = [auc_by_pairs(y_true == k, proba[:, k]) for k in range(3)]
+    aps = [ap_by_definition(y_true == k, proba[:, k]) for k in range(3)]
+    for k in range(3):
+        assert report[str(k)]["roc_auc"] == pytest.approx(aucs[k])
+        assert report[str(k)]["average_precision"] == pytest.approx(aps[k])
+    assert report["roc_auc"] == pytest.approx(np.mean(aucs))
+    assert report["average_precision"] == pytest.approx(np.mean(aps))
+    tp, fp, fn, tn = counts(y_true, y_pred, 1)
+    assert report["1"]["specificity"] == pytest.approx(tn / (tn + fp))
+    with pytest.raises(ValueError, match="1D y_score is for binary"):
+        imbalance_report(y_true, y_pred, proba[:, 1])
+    with pytest.raises(ValueError, match="one column per label"):
+        imbalance_report(y_true, y_pred, proba[:, :2])
+
+
+def test_sample_weight_equals_repeating_rows():
+    weights = np.arange(1, 11)
+    weighted = imbalance_report(Y_TRUE, Y_PRED, SCORE, sample_weight=weights)
+    repeated = imbalance_report(
+        np.repeat(Y_TRUE, weights),
+        np.repeat(Y_PRED, weights),
+        np.repeat(SCORE, weights),
+    )
+    for key in ("balanced_accuracy", "roc_auc", "average_precision"):
+        assert weighted[key] == pytest.approx(repeated[key])
+    for label in ("0", "1"):  # imbalanced-learn 0.14 gets these wrong (#1180)
+        assert weighted[label]["specificity"] == pytest.approx(
+            repeated[label]["specificity"]
+        )
+        assert 0 <= weighted[label]["specificity"] <= 1
+
+
+@pytest.mark.parametrize("average", ["binary", "micro", "macro", "weighted", None])
+def test_weighted_specificity_equals_repeating_rows(average):
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 3 if average != "binary" else 2, 40)
+    y_pred = np.where(rng.random(40) < 0.7, y_true, rng.integers(0, 3, 40) % 2)
+    weights = rng.integers(1, 5, 40)
+    weighted = specificity_score(y_true, y_pred, average=average, sample_weight=weights)
+    repeated = specificity_score(
+        np.repeat(y_true, weights), np.repeat(y_pred, weights), average=average
+    )
+    assert_allclose(weighted, repeated)
+
+
+def test_a_class_absent_from_y_true_has_nan_aucs():
+    with pytest.warns(UserWarning, match="not in y_true"):  # balanced accuracy's
+        report = imbalance_report(
+            [0, 0, 1, 1], [0, 0, 1, 2], np.eye(3)[[0, 0, 1, 2]], zero_division=0
+        )
+    assert math.isnan(report["2"]["roc_auc"])
+    assert report["2"]["support"] == 0
+
+
+def test_text_form_lists_every_class_and_score():
+    text = imbalance_report(Y_TRUE, Y_PRED, SCORE, output_dict=False, digits=3)
+    assert isinstance(text, str)
+    for word in ("precision", "specificity", "balanced acc", "ROC AUC", "PR AUC"):
+        assert word in text
+    roc = imbalance_report(Y_TRUE, Y_PRED, SCORE)["roc_auc"]
+    assert f"{roc:.3f}" in text
+    assert "ROC AUC" not in imbalance_report(Y_TRUE, Y_PRED, output_dict=False)

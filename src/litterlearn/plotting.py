@@ -1,0 +1,230 @@
+"""Plots for image datasets and models (matplotlib, imported on first use).
+
+Install the optional dependency with ``pip install litterlearn[plot]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .utils._images import as_image_dtype, resolve_image_shape
+
+__all__ = ["plot_images", "plot_augmentations"]
+
+
+def _pyplot():
+    """Import matplotlib.pyplot, or say how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "litterlearn's plotting functions need matplotlib; install it with "
+            "`pip install litterlearn[plot]` (or `pip install matplotlib`)."
+        ) from exc
+    return plt
+
+
+def _as_images(X, image_shape):
+    """Any accepted batch (rows, 3D, 4D) as ``(n, H, W, C)`` uint8/float32."""
+    X = as_image_dtype(np.asarray(X))
+    shape = resolve_image_shape(X.shape, image_shape)
+    return X.reshape((X.shape[0], *shape))
+
+
+def _show(ax, image, title=None, color=None):
+    """Draw one ``(H, W, C)`` image on ``ax`` without axis ticks."""
+    channels = image.shape[-1]
+    if image.dtype == np.uint8:
+        vmin, vmax = 0, 255
+    else:
+        lo, hi = float(image.min()), float(image.max())
+        # Floats in [0, 1] are shown as they are; others (e.g. standardized)
+        # are stretched to their own range.
+        vmin, vmax = (
+            (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi if hi > lo else lo + 1)
+        )
+    if channels == 1:
+        ax.imshow(image[..., 0], cmap="gray", vmin=vmin, vmax=vmax)
+    else:
+        rgb = image[..., :3] if channels >= 3 else image[..., :1].repeat(3, -1)
+        if rgb.dtype != np.uint8:
+            rgb = np.clip((rgb - vmin) / (vmax - vmin), 0, 1)
+        ax.imshow(rgb)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        kwargs = {} if color is None else {"color": color}
+        ax.set_title(title, fontsize="small", **kwargs)
+
+
+def _grid(plt, n_rows, n_cols, figsize, fig):
+    if fig is None:
+        if figsize is None:
+            figsize = (1.6 * n_cols, 1.7 * n_rows)
+        fig = plt.figure(figsize=figsize)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    return fig, axes
+
+
+def plot_images(
+    X,
+    image_shape=None,
+    *,
+    labels=None,
+    predictions=None,
+    n_cols=8,
+    max_images=32,
+    fig=None,
+    figsize=None,
+):
+    """Show a batch of images in a grid, with labels and predictions.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+        Images: rows as passed between litterlearn's steps, or arrays.
+        uint8 is shown on 0..255, floats in [0, 1] as they are, other floats
+        stretched to their range.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
+    labels : array-like of shape (n_samples,), default=None
+        True labels, shown above each image.
+    predictions : array-like of shape (n_samples,), default=None
+        Predicted labels, shown above each image; red where they differ
+        from ``labels``.
+    n_cols : int, default=8
+        Images per row of the grid.
+    max_images : int or None, default=32
+        Show at most this many (the first ones); None shows all.
+    fig : matplotlib Figure, default=None
+        Draw into this figure (its existing axes are kept); None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure; None scales it with the grid.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        One axes per image shown; the grid's unused cells are hidden.
+
+    See Also
+    --------
+    plot_augmentations : Originals next to their augmented copies.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from litterlearn.plotting import plot_images
+    >>> X = np.random.default_rng(0).integers(0, 256, (6, 16 * 16), np.uint8)
+    >>> fig = plot_images(X, labels=[0, 1, 0, 1, 1, 0], n_cols=3)
+    >>> len(fig.axes)
+    6
+    """
+    plt = _pyplot()
+    images = _as_images(X, image_shape)
+    n = len(images) if max_images is None else min(len(images), int(max_images))
+    if n == 0:
+        raise ValueError("plot_images got no images to show.")
+    labels = None if labels is None else np.asarray(labels)
+    predictions = None if predictions is None else np.asarray(predictions)
+    for name, arr in (("labels", labels), ("predictions", predictions)):
+        if arr is not None and len(arr) != len(images):
+            raise ValueError(f"{name} has {len(arr)} entries for {len(images)} images.")
+    n_cols = max(1, min(int(n_cols), n))
+    n_rows = -(-n // n_cols)
+    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.remove()
+            continue
+        parts, color = [], None
+        if labels is not None:
+            parts.append(f"y={labels[i]}")
+        if predictions is not None:
+            parts.append(f"pred={predictions[i]}")
+            if labels is not None and predictions[i] != labels[i]:
+                color = "tab:red"
+        _show(ax, images[i], " ".join(parts) or None, color)
+    return fig
+
+
+def plot_augmentations(
+    augmenter,
+    X,
+    y=None,
+    *,
+    n_images=4,
+    n_copies=4,
+    image_shape=None,
+    random_state=None,
+    fig=None,
+    figsize=None,
+):
+    """Show images (first column) next to augmented copies of them.
+
+    Parameters
+    ----------
+    augmenter : Augmenter
+        Its transformations are applied (through ``augment_batch``).
+    X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+        Images; the first ``n_images`` are shown.
+    y : array-like of shape (n_samples,), default=None
+        Labels, shown with the originals. Needed when the augmenter mixes
+        images of the same class (partners come from the shown images).
+    n_images : int, default=4
+        Number of originals (rows of the grid).
+    n_copies : int, default=4
+        Augmented copies per original (columns after the first).
+    image_shape : tuple of int, default=None
+        Shape of rows; None takes the augmenter's ``image_shape``, else
+        infers it.
+    random_state : int, RandomState, Generator or None, default=None
+        Randomness of the copies.
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        ``n_images * (1 + n_copies)`` axes, row by row.
+
+    See Also
+    --------
+    litterlearn.preprocessing.Augmenter : The sampler whose copies are shown.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from litterlearn.plotting import plot_augmentations
+    >>> from litterlearn.preprocessing import Augmenter
+    >>> X = np.random.default_rng(0).integers(0, 256, (5, 12 * 12), np.uint8)
+    >>> fig = plot_augmentations(Augmenter(rotation=20), X, n_images=2, n_copies=3)
+    >>> len(fig.axes)
+    8
+    """
+    plt = _pyplot()
+    if image_shape is None:
+        image_shape = getattr(augmenter, "image_shape", None)
+    images = _as_images(X, image_shape)
+    n = min(int(n_images), len(images))
+    if n == 0 or n_copies < 1:
+        raise ValueError("plot_augmentations needs n_images >= 1 and n_copies >= 1.")
+    images = images[:n]
+    y = None if y is None else np.asarray(y)[:n]
+    copies = augmenter.augment_batch(
+        np.repeat(images, n_copies, axis=0),
+        None if y is None else np.repeat(y, n_copies),
+        random_state=random_state,
+    ).reshape(n, n_copies, *images.shape[1:])
+    fig, axes = _grid(plt, n, 1 + n_copies, figsize, fig)
+    for i in range(n):
+        title = "original" if y is None else f"original y={y[i]}"
+        _show(axes[i, 0], images[i], title if i == 0 or y is not None else None)
+        for j in range(n_copies):
+            _show(axes[i, 1 + j], copies[i, j], f"copy {j + 1}" if i == 0 else None)
+    return fig

@@ -26,6 +26,12 @@ def docs(session):
     """Build the HTML docs, running the example gallery; warnings are errors."""
     session.install(".[cpu,docs]")
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html",
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
         *session.posargs,
     )

@@ -11,7 +11,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import litterlearn  # noqa: E402
+import litterlearn
 
 project = "litterlearn"
 author = "litterlearn developers"

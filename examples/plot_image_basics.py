@@ -28,7 +28,7 @@ print("Pillow size (W, H):", image.size, "mode:", image.mode)
 fig, axes = plt.subplots(1, 4, figsize=(12, 3))
 axes[0].imshow(photo)
 axes[0].set_title("RGB")
-for i, (ax, name) in enumerate(zip(axes[1:], "RGB")):
+for i, (ax, name) in enumerate(zip(axes[1:], "RGB", strict=False)):
     ax.imshow(photo[..., i], cmap="gray", vmin=0, vmax=255)
     ax.set_title(name)
 for ax in axes:
@@ -54,7 +54,10 @@ flipped = photo[:, ::-1]
 brighter = np.clip(photo.astype(np.int16) + 60, 0, 255).astype(np.uint8)
 fig, axes = plt.subplots(1, 4, figsize=(12, 3))
 for ax, img, title in zip(
-    axes, [gray, small, flipped, brighter], ["gray", "50x50", "flipped", "brighter"]
+    axes,
+    [gray, small, flipped, brighter],
+    ["gray", "50x50", "flipped", "brighter"],
+    strict=False,
 ):
     ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
     ax.set_title(title)

@@ -1,6 +1,7 @@
 """Transformers and samplers for image rows."""
 
 from ._augment import Augmenter
+from ._coco_labeler import CocoBinaryLabeler
 from ._grayscale import GrayscaleNormalizer
 
-__all__ = ["GrayscaleNormalizer", "Augmenter"]
+__all__ = ["GrayscaleNormalizer", "Augmenter", "CocoBinaryLabeler"]

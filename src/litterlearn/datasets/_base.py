@@ -1,0 +1,228 @@
+"""Shared by the dataset loaders: the data folder, stored images, the Bunch."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pooch
+from sklearn.utils import Bunch
+
+from ._coco import index_coco
+
+#: Environment variable naming the data folder.
+DATA_ENV = "LITTERLEARN_DATA"
+#: Long side, in pixels, of the images stored in the data folder.
+MAX_SIDE = 640
+
+
+def get_data_home(data_home=None):
+    """Return the folder where litterlearn keeps its datasets, creating it.
+
+    In order of precedence: the ``data_home`` argument, the ``LITTERLEARN_DATA``
+    environment variable, then the user cache folder of the platform
+    (``~/.cache/litterlearn`` on Linux, via :func:`pooch.os_cache`).
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder to use. ``~`` is expanded.
+
+    Returns
+    -------
+    data_home : str
+        Absolute path of the folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from litterlearn.datasets import get_data_home
+    >>> folder = tempfile.mkdtemp()
+    >>> get_data_home(folder) == folder
+    True
+    """
+    if data_home is None:
+        data_home = os.environ.get(DATA_ENV) or pooch.os_cache("litterlearn")
+    path = Path(data_home).expanduser().absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+class CorruptImageError(ValueError):
+    """A file that should be an image does not decode as one."""
+
+
+@contextlib.contextmanager
+def temporary_path(target):
+    """A temporary file name next to ``target`` (same file system), removed on exit.
+
+    Writers fill it and ``os.replace`` it onto ``target``, so a reader never
+    sees a half-written file and an interrupted write leaves nothing behind.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+    )
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def check_stored_image(path):
+    """Decode a stored image cheaply and return its ``(width, height)``.
+
+    Stored images are JPEGs at most ``MAX_SIDE`` pixels on their long side.
+    The whole file is decoded (at 1/8 scale, which libjpeg does fast), so a
+    truncated file is caught.
+
+    Raises
+    ------
+    CorruptImageError
+        If the file is not such a JPEG or does not decode.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            if img.format != "JPEG":
+                raise CorruptImageError(f"{path} is a {img.format} file, not a JPEG")
+            width, height = img.size
+            if max(width, height) > MAX_SIDE:
+                raise CorruptImageError(f"{path} is larger than {MAX_SIDE} px")
+            img.draft(None, (max(1, width // 8), max(1, height // 8)))
+            img.load()
+    except CorruptImageError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptImageError(f"{path} does not decode as an image: {exc}") from exc
+    return width, height
+
+
+def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
+    """Decode ``source`` by content and store it at ``target`` as a JPEG.
+
+    The image is decoded whatever its file name says (some TACO originals are
+    PNGs named ``.jpg``), turned upright following its EXIF orientation,
+    converted to RGB (or kept gray) and downscaled once so that its long side
+    is at most ``max_side``. A file that is already such a JPEG is kept
+    byte for byte. The write is atomic. ``source`` may be ``target`` itself.
+
+    Returns
+    -------
+    width, height : int
+        Size of the stored image.
+
+    Raises
+    ------
+    CorruptImageError
+        If ``source`` does not decode as an image.
+    """
+    from PIL import Image, ImageOps
+
+    source, target = Path(source), Path(target)
+    try:
+        with Image.open(source) as img:
+            width, height = img.size
+            orientation = img.getexif().get(0x0112, 1)
+            if (
+                img.format == "JPEG"
+                and img.mode in ("RGB", "L")
+                and max(width, height) <= max_side
+                and orientation in (None, 1)
+            ):
+                img.load()  # validates the whole file
+                if source != target:
+                    os.replace(source, target)
+                return width, height
+            scale = max_side / max(width, height)
+            if scale < 1:
+                img.draft(None, (int(width * scale) + 1, int(height * scale) + 1))
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            img = _to_rgb_or_gray(img)
+    except CorruptImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise CorruptImageError(f"{source} does not decode as an image: {exc}") from exc
+    if max(img.size) > max_side:
+        scale = max_side / max(img.size)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    with temporary_path(target) as tmp:
+        img.save(tmp, format="JPEG", quality=quality)
+        os.replace(tmp, target)
+    return img.size
+
+
+def _to_rgb_or_gray(img):
+    from PIL import Image
+
+    if img.mode in ("RGB", "L"):
+        return img
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        img.mode == "P" and "transparency" in img.info
+    ):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode.startswith("I") or img.mode == "F":
+        array = np.asarray(img, dtype=np.float64)
+        high = array.max() if array.size else 0
+        scale = 255.0 / (65535.0 if high > 255 else 255.0)
+        return Image.fromarray(np.clip(array * scale, 0, 255).astype(np.uint8), "L")
+    return img.convert("RGB")
+
+
+def make_bunch(coco, root, present, missing, descr):
+    """The Bunch returned by the TACO loaders.
+
+    Parameters
+    ----------
+    coco : dict
+        The full COCO dict.
+    root : Path
+        Folder holding the images under their ``file_name``.
+    present : dict
+        ``image position -> (width, height)`` of the images on disk.
+    missing : dict
+        ``file_name -> reason`` for the requested images that are not.
+    descr : str
+    """
+    keep = sorted(present)
+    images = [coco["images"][i] for i in keep]
+    kept_ids = {img["id"] for img in images}
+    sub = {
+        key: value
+        for key, value in coco.items()
+        if key not in ("images", "annotations", "scene_annotations")
+    }
+    sub["images"] = images
+    sub["annotations"] = [a for a in coco["annotations"] if a["image_id"] in kept_ids]
+    if "scene_annotations" in coco:
+        sub["scene_annotations"] = [
+            a for a in coco["scene_annotations"] if a.get("image_id") in kept_ids
+        ]
+    index = index_coco(sub)
+    sizes = np.array([present[i] for i in keep], dtype=np.int64).reshape(-1, 2)
+    return Bunch(
+        filenames=np.array([str(root / name) for name in index.file_names], dtype=str),
+        image_ids=index.image_ids,
+        annotations=sub,
+        categories=index.categories,
+        supercategories=index.supercategories,
+        width=sizes[:, 0],
+        height=sizes[:, 1],
+        missing=missing,
+        data_home=str(root),
+        DESCR=descr,
+    )

@@ -1,0 +1,203 @@
+"""Read COCO annotations (a path, a dict or a dataset Bunch) into per-image sets.
+
+The index answers the questions a labeler asks: which images are there (ids and
+file names, in the order of the ``images`` list) and which categories and
+supercategories each one contains. Malformed files fail with an error that names
+the file and the offending record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath, PurePosixPath
+
+import numpy as np
+
+__all__ = ["CocoIndex", "index_coco", "load_coco"]
+
+
+def load_coco(annotations):
+    """Return ``(coco_dict, source)`` for a path, a COCO dict or a Bunch.
+
+    ``source`` names where the dict came from, for error messages.
+    """
+    if isinstance(annotations, (str, os.PathLike)):
+        path = Path(annotations)
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"COCO annotations file not found: {path}"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(
+                f"{path} is not a COCO annotations file (invalid JSON: {exc})"
+            ) from exc
+        return data, str(path)
+    if isinstance(annotations, Mapping):
+        inner = annotations.get("annotations")
+        if isinstance(inner, Mapping):  # a dataset Bunch: its COCO dict
+            return inner, "the Bunch's annotations"
+        return annotations, "the annotations dict"
+    raise TypeError(
+        "COCO annotations must be a path to a JSON file, a COCO dict or a Bunch "
+        f"from fetch_taco/load_taco_sample; got {type(annotations).__name__}."
+    )
+
+
+@dataclass
+class CocoIndex:
+    """Per-image category sets of a COCO file, in the order of its images."""
+
+    image_ids: np.ndarray
+    file_names: list
+    categories: list
+    supercategories: list
+    category_names: list
+    supercategory_names: list
+    source: str
+    _by_id: dict = field(repr=False, default_factory=dict)
+    _by_name: dict = field(repr=False, default_factory=dict)
+
+    def names(self, level):
+        """Sorted valid names at ``level`` ("category" or "supercategory")."""
+        return self.category_names if level == "category" else self.supercategory_names
+
+    def sets(self, level):
+        """Per-image frozensets of names at ``level``."""
+        return self.categories if level == "category" else self.supercategories
+
+    def positions(self, keys):
+        """Positions in the images list of image ids or file names (or paths).
+
+        A path matches the image whose ``file_name`` is its longest matching
+        suffix, so absolute paths such as ``Bunch.filenames`` work.
+        """
+        positions = np.empty(len(keys), dtype=np.intp)
+        unknown = []
+        for i, key in enumerate(keys):
+            pos = self._position(key)
+            if pos is None:
+                unknown.append(key)
+            else:
+                positions[i] = pos
+        if unknown:
+            shown = ", ".join(repr(k) for k in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise ValueError(
+                f"{len(unknown)} item(s) are neither image ids nor file names of "
+                f"the images in {self.source}: {shown}{more}."
+            )
+        return positions
+
+    def _position(self, key):
+        if isinstance(key, (str, os.PathLike)):
+            key = os.fspath(key)
+            if key in self._by_name:
+                return self._by_name[key]
+            parts = PurePath(key).parts
+            for start in range(len(parts)):
+                pos = self._by_name.get(str(PurePosixPath(*parts[start:])))
+                if pos is not None:
+                    return pos
+            return None
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            return self._by_id.get(int(key))
+        return None
+
+
+def _require(record, keys, what, source):
+    if not isinstance(record, Mapping):
+        raise ValueError(f"{source}: {what} is not an object: {record!r:.80}")
+    missing = [k for k in keys if k not in record]
+    if missing:
+        raise ValueError(
+            f"{source}: {what} lacks the key(s) {missing} (has {sorted(record)})."
+        )
+
+
+def index_coco(annotations):
+    """Parse COCO annotations into a :class:`CocoIndex`.
+
+    Parameters
+    ----------
+    annotations : str, path-like, dict or Bunch
+        A COCO JSON file, its parsed dict, or a Bunch returned by
+        ``fetch_taco``/``load_taco_sample`` (its ``annotations`` are used).
+
+    Returns
+    -------
+    index : CocoIndex
+
+    Raises
+    ------
+    ValueError
+        If required keys are missing, ids are duplicated, or an annotation
+        refers to an image or a category that is not declared.
+    """
+    data, source = load_coco(annotations)
+    _require(data, ("images", "annotations", "categories"), "the top level", source)
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data[key], list):
+            raise ValueError(f"{source}: '{key}' must be a list.")
+
+    cat_name, cat_super = {}, {}
+    for i, cat in enumerate(data["categories"]):
+        _require(cat, ("id", "name"), f"category {i}", source)
+        if cat["id"] in cat_name:
+            raise ValueError(f"{source}: category id {cat['id']!r} is duplicated.")
+        cat_name[cat["id"]] = str(cat["name"])
+        if cat.get("supercategory") is not None:
+            cat_super[cat["id"]] = str(cat["supercategory"])
+
+    by_id, by_name, ids, file_names = {}, {}, [], []
+    for i, img in enumerate(data["images"]):
+        _require(img, ("id", "file_name"), f"image {i}", source)
+        image_id = img["id"]
+        if image_id in by_id:
+            raise ValueError(f"{source}: image id {image_id!r} is duplicated.")
+        by_id[image_id] = i
+        by_name.setdefault(str(img["file_name"]), i)
+        ids.append(image_id)
+        file_names.append(str(img["file_name"]))
+
+    cats = [set() for _ in ids]
+    supers = [set() for _ in ids]
+    for i, ann in enumerate(data["annotations"]):
+        _require(ann, ("image_id", "category_id"), f"annotation {i}", source)
+        what = f"annotation {i} (id={ann.get('id')!r})"
+        pos = by_id.get(ann["image_id"])
+        if pos is None:
+            raise ValueError(
+                f"{source}: {what} refers to image_id {ann['image_id']!r}, "
+                "which is not in 'images'."
+            )
+        cat_id = ann["category_id"]
+        if cat_id not in cat_name:
+            raise ValueError(
+                f"{source}: {what} refers to category_id {cat_id!r}, "
+                "which is not in 'categories'."
+            )
+        cats[pos].add(cat_name[cat_id])
+        if cat_id in cat_super:
+            supers[pos].add(cat_super[cat_id])
+
+    try:
+        image_ids = np.asarray(ids, dtype=np.int64)
+    except (TypeError, ValueError):
+        image_ids = np.asarray(ids, dtype=object)
+    return CocoIndex(
+        image_ids=image_ids,
+        file_names=file_names,
+        categories=[frozenset(s) for s in cats],
+        supercategories=[frozenset(s) for s in supers],
+        category_names=sorted(set(cat_name.values())),
+        supercategory_names=sorted(set(cat_super.values())),
+        source=source,
+        _by_id=by_id,
+        _by_name=by_name,
+    )

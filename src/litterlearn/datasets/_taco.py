@@ -1,0 +1,417 @@
+"""fetch_taco: TACO's annotations and images through pooch, resumable and parallel."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pooch
+from sklearn.utils import check_random_state
+
+from ._base import (
+    CorruptImageError,
+    check_stored_image,
+    get_data_home,
+    make_bunch,
+    store_image,
+    temporary_path,
+)
+from ._coco import index_coco, load_coco
+
+#: Environment variable naming a mirror base URL.
+MIRROR_ENV = "LITTERLEARN_TACO_URL"
+TACO_COMMIT = "508da019a19be9ebcdacf164e2152444e57cd12c"
+ANNOTATIONS = "annotations.json"
+
+# The annotations come from the TACO repository at a pinned commit; their
+# sha256 is in the packaged registry.txt.
+TACO = pooch.create(
+    path=pooch.os_cache("litterlearn"),
+    base_url=f"https://raw.githubusercontent.com/pedropro/TACO/{TACO_COMMIT}/data/",
+    env="LITTERLEARN_DATA",
+    retry_if_failed=3,
+)
+with resources.files(__package__).joinpath("registry.txt").open() as _registry:
+    TACO.load_registry(_registry)
+
+# HTTP statuses worth retrying (server trouble, rate limits); the others
+# (404, 403, ...) will not change by asking again.
+_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+_HELP = (
+    f"If this machine has no internet access, point the {MIRROR_ENV} environment "
+    "variable (or mirror=) at a TACO mirror: an HTTP directory with "
+    "annotations.json at its root and each image under its file_name (a "
+    "populated data_home served as static files is one). For an offline "
+    "synthetic sample in the same format, use load_taco_sample()."
+)
+
+DESCR = """\
+.. _taco_dataset:
+
+TACO: Trash Annotations in Context
+----------------------------------
+
+Photos of litter in the wild (streets, beaches, woods, indoors) with COCO
+annotations: 1500 images, 4784 annotated objects in 60 categories grouped in
+28 supercategories, plus 7 scene (background) categories. About 21% of the
+images contain a bottle (supercategory "Bottle").
+
+litterlearn downloads the annotation file pinned at TACO commit
+508da019a19be9ebcdacf164e2152444e57cd12c (checked against its sha256) and
+each image from its record (Flickr's 640 px version where there is one, else
+the original). Images are stored upright (EXIF orientation applied) as JPEGs
+at most 640 px on their long side; ``width``/``height`` in the Bunch are the
+stored sizes, while the polygons and boxes in ``annotations`` keep the
+coordinates of the original images (whose sizes are in the image records).
+
+:Images: 1500 (or the subset requested)
+:Categories: 60 in 28 supercategories
+:Source: http://tacodataset.org, https://github.com/pedropro/TACO
+
+Licences: the TACO repository (code and annotation tooling) is MIT-licensed.
+Images keep their authors' licences, given per image in the ``license`` field
+of the image records where known (e.g. "ODBL (c) OpenLitterMap &
+Contributors" for the images from OpenLitterMap); see the TACO repository
+for the terms of the others before redistributing them.
+
+Please cite:
+
+    Pedro F. Proença and Pedro Simões. "TACO: Trash Annotations in Context
+    for Litter Detection". arXiv:2003.06975, 2020.
+"""
+
+
+def _mirror_url(mirror):
+    mirror = mirror or os.environ.get(MIRROR_ENV) or None
+    if mirror is not None and not mirror.endswith("/"):
+        mirror += "/"
+    return mirror
+
+
+def _fetch_annotations(
+    root, mirror, *, download_if_missing, timeout, n_retries, progressbar
+):
+    path = root / ANNOTATIONS
+    known_hash = TACO.registry[ANNOTATIONS]
+    expected = known_hash.split(":")[-1]
+    if not download_if_missing:
+        if not path.is_file():
+            raise OSError(
+                f"The TACO annotations are not in {root} and "
+                "download_if_missing=False. Run fetch_taco() once where the "
+                f"internet (or a mirror, {MIRROR_ENV}) is reachable, or use "
+                "load_taco_sample() for an offline synthetic sample."
+            )
+        if pooch.file_hash(str(path)) != expected:
+            raise OSError(
+                f"{path} is not the pinned TACO annotations file (its sha256 "
+                f"differs from {expected}); call fetch_taco() with "
+                "download_if_missing=True to fetch it again."
+            )
+        return path
+
+    fetcher = copy.copy(TACO)
+    fetcher.path = root
+    fetcher.base_url = mirror or TACO.base_url
+    fetcher.retry_if_failed = n_retries
+    url = fetcher.get_url(ANNOTATIONS)
+    downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+    import requests
+
+    try:
+        return Path(fetcher.fetch(ANNOTATIONS, downloader=downloader))
+    except requests.RequestException as exc:
+        raise ConnectionError(
+            f"Could not download the TACO annotations from {url}: {exc}. {_HELP}"
+        ) from exc
+    except ValueError as exc:
+        if "hash" not in str(exc).lower():
+            raise
+        raise ValueError(
+            f"The file served at {url} is not the pinned TACO annotations file "
+            f"(expected sha256 {expected}): {exc} Check that the mirror serves "
+            "TACO's data/annotations.json of commit "
+            f"{TACO_COMMIT}; nothing was stored."
+        ) from exc
+
+
+class _ImageFailure(Exception):
+    def __init__(self, reason, network=False):
+        super().__init__(reason)
+        self.reason = reason
+        self.network = network
+
+
+def _download_image(url, target, *, timeout, n_retries):
+    """Download ``url``, store it at ``target``; return the stored size."""
+    import requests
+
+    downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=False)
+    failure = None
+    for attempt in range(n_retries + 1):
+        if attempt:
+            time.sleep(min(0.5 * attempt, 5.0))
+        try:
+            with temporary_path(target) as tmp:
+                downloader(url, tmp, None)
+                return store_image(tmp, target)
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            failure = _ImageFailure(f"HTTP error {status} for {url}")
+            if status not in _RETRY_STATUS:
+                break
+        except requests.RequestException as exc:
+            failure = _ImageFailure(f"{type(exc).__name__} for {url}: {exc}", True)
+        except CorruptImageError as exc:
+            failure = _ImageFailure(f"{url} did not send a valid image: {exc}")
+    raise failure
+
+
+def _get_image(record, root, mirror, *, download_if_missing, timeout, n_retries):
+    """Make sure one image is in ``root``; return its stored size."""
+    name = record["file_name"]
+    target = root / name
+    if target.is_file():
+        try:
+            return check_stored_image(target)
+        except CorruptImageError:
+            pass
+        try:  # an image that decodes but is not stored our way: store it again
+            return store_image(target, target)
+        except CorruptImageError as exc:
+            if not download_if_missing:
+                raise _ImageFailure(f"corrupt in data_home: {exc}") from exc
+    elif not download_if_missing:
+        raise _ImageFailure("not in data_home and download_if_missing=False")
+    if mirror is not None:
+        url = mirror + quote(name)
+    else:
+        url = record.get("flickr_640_url") or record.get("flickr_url")
+        if not url:
+            raise _ImageFailure("the image record has no URL")
+    return _download_image(url, target, timeout=timeout, n_retries=n_retries)
+
+
+def fetch_taco(
+    *,
+    data_home=None,
+    download_if_missing=True,
+    n_images=None,
+    random_state=None,
+    mirror=None,
+    n_jobs=8,
+    timeout=30.0,
+    n_retries=3,
+    progressbar=True,
+):
+    """Load the TACO litter dataset, downloading what is missing.
+
+    The annotations come from a pinned URL and are checked against their
+    sha256; the images come from each record's URL (Flickr's 640 px version
+    where there is one, else the original), are decoded by content, turned
+    upright following their EXIF orientation, downscaled once to at most
+    640 px on the long side and stored as JPEG under ``data_home`` at their
+    record's ``file_name``. Valid files already there are not fetched again,
+    so an interrupted call resumes where it stopped.
+
+    With the environment variable ``LITTERLEARN_TACO_URL`` (or ``mirror``)
+    set, every file comes from that mirror instead: an HTTP directory with
+    ``annotations.json`` at its root and each image under its ``file_name``.
+    A populated ``data_home`` served as static files is a valid mirror.
+
+    Read more in the DESCR of the returned Bunch.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder for the data; see :func:`get_data_home` (``LITTERLEARN_DATA``).
+    download_if_missing : bool, default=True
+        If False, use only what ``data_home`` holds (fully offline), raise
+        ``OSError`` if the annotations are not there, and list absent images
+        in ``missing``.
+    n_images : int, default=None
+        Fetch only this many images, drawn at random (see ``random_state``);
+        None fetches all 1500.
+    random_state : int, RandomState instance or None, default=None
+        Chooses the subset when ``n_images`` is given.
+    mirror : str, default=None
+        Base URL of a mirror; overrides ``LITTERLEARN_TACO_URL``.
+    n_jobs : int, default=8
+        Number of images downloaded in parallel (threads).
+    timeout : float, default=30.0
+        Seconds to wait for the server to connect or to send data.
+    n_retries : int, default=3
+        Retries after a failed transfer (connection errors, timeouts, server
+        errors, corrupt bodies); not after 404 and other client errors.
+    progressbar : bool, default=True
+        Show tqdm progress bars.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes:
+
+        filenames : ndarray of str, shape (n_images,)
+            Absolute paths of the stored images, aligned with ``image_ids``.
+        image_ids : ndarray of int, shape (n_images,)
+            COCO ids of the images.
+        annotations : dict
+            The COCO annotations restricted to these images, in the same
+            order (so ``CocoBinaryLabeler("Bottle").fit_transform(
+            data.annotations)`` is aligned with ``filenames``).
+        categories, supercategories : list of frozenset of str
+            Names of the (super)categories annotated in each image.
+        width, height : ndarray of int
+            Size of each stored image.
+        missing : dict
+            ``file_name -> reason`` for the requested images that could not
+            be fetched (empty when all arrived).
+        data_home : str
+            The folder the files are in.
+        DESCR : str
+            Description of the dataset, its licences and citation.
+
+    Raises
+    ------
+    ConnectionError
+        If the annotations cannot be downloaded, or no image could be
+        because of network errors. The message says what to do.
+    ValueError
+        If the annotations served do not match the pinned sha256.
+    OSError
+        If ``download_if_missing=False`` and ``data_home`` holds no data.
+
+    Warns
+    -----
+    UserWarning
+        When some images could not be fetched (they are in ``missing``).
+
+    See Also
+    --------
+    load_taco_sample : An offline synthetic sample in the same format.
+    litterlearn.preprocessing.CocoBinaryLabeler : Binary labels from annotations.
+
+    Examples
+    --------
+    >>> from litterlearn.datasets import fetch_taco
+    >>> from litterlearn.preprocessing import CocoBinaryLabeler
+    >>> taco = fetch_taco(n_images=100, random_state=0)  # doctest: +SKIP
+    >>> y = CocoBinaryLabeler("Bottle").fit_transform(taco.annotations)  # doctest: +SKIP
+    """
+    root = Path(get_data_home(data_home))
+    mirror = _mirror_url(mirror)
+    path = _fetch_annotations(
+        root,
+        mirror,
+        download_if_missing=download_if_missing,
+        timeout=timeout,
+        n_retries=n_retries,
+        progressbar=progressbar,
+    )
+    coco, _ = load_coco(path)
+    index_coco(coco)  # validates before anything is downloaded
+    records = coco["images"]
+    positions = np.arange(len(records))
+    if n_images is not None:
+        if not 0 < n_images <= len(records):
+            raise ValueError(
+                f"n_images must be in [1, {len(records)}] or None, got {n_images!r}."
+            )
+        rng = check_random_state(random_state)
+        positions = np.sort(rng.choice(len(records), size=n_images, replace=False))
+
+    present, missing, network = _get_images(
+        records,
+        positions,
+        root,
+        mirror,
+        download_if_missing=download_if_missing,
+        timeout=timeout,
+        n_retries=n_retries,
+        n_jobs=n_jobs,
+        progressbar=progressbar,
+    )
+    if missing:
+        first = next(iter(missing.items()))
+        if not present and not download_if_missing:
+            raise OSError(
+                f"None of the {len(missing)} requested TACO images is in {root} "
+                "and download_if_missing=False. Run fetch_taco() where the "
+                f"internet (or a mirror, {MIRROR_ENV}) is reachable, or use "
+                "load_taco_sample() for an offline synthetic sample."
+            )
+        if not present and network:
+            raise ConnectionError(
+                f"Could not download any of the {len(missing)} TACO images "
+                f"(e.g. {first[0]}: {first[1]}). {_HELP}"
+            )
+        warnings.warn(
+            f"{len(missing)} of {len(positions)} TACO images could not be "
+            f"fetched and are listed in Bunch.missing (e.g. {first[0]}: "
+            f"{first[1]}). Calling fetch_taco() again fetches only those.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return make_bunch(coco, root, present, missing, DESCR)
+
+
+def _get_images(
+    records,
+    positions,
+    root,
+    mirror,
+    *,
+    download_if_missing,
+    timeout,
+    n_retries,
+    n_jobs,
+    progressbar,
+):
+    from tqdm import tqdm
+
+    present, failures = {}, {}
+    with (
+        ThreadPoolExecutor(max_workers=max(1, int(n_jobs))) as pool,
+        tqdm(
+            total=len(positions),
+            desc="TACO images",
+            unit="img",
+            disable=not progressbar,
+        ) as bar,
+    ):
+        futures = {
+            pool.submit(
+                _get_image,
+                records[pos],
+                root,
+                mirror,
+                download_if_missing=download_if_missing,
+                timeout=timeout,
+                n_retries=n_retries,
+            ): int(pos)
+            for pos in positions
+        }
+        try:
+            for future in as_completed(futures):
+                pos = futures[future]
+                try:
+                    present[pos] = future.result()
+                except _ImageFailure as exc:
+                    failures[pos] = exc
+                bar.update()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    missing = {
+        records[pos]["file_name"]: failures[pos].reason for pos in sorted(failures)
+    }
+    network = any(f.network for f in failures.values())
+    return present, missing, network

@@ -518,7 +518,7 @@ def _render(rng, width, height):
 
 
 def _polygon_record(points, width, height):
-    pts = np.clip(points, [0, 0], [width, height])
+    pts = np.round(np.clip(points, [0, 0], [width, height]), 1)
     x, y = pts[:, 0], pts[:, 1]
     area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
     x0, y0 = float(x.min()), float(y.min())

@@ -1,0 +1,188 @@
+"""The COCO index and CocoBinaryLabeler, on the real TACO annotations."""
+
+import json
+import pickle
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from litterlearn.datasets._coco import index_coco
+from litterlearn.preprocessing import CocoBinaryLabeler
+
+TACO_PATH = Path(__file__).parent / "data" / "taco_annotations.json"
+TACO = json.loads(TACO_PATH.read_text())
+
+
+def images_with(field, names):
+    """Ids of the images with an annotation whose category ``field`` is in names."""
+    cats = {c["id"]: c[field] for c in TACO["categories"]}
+    return {
+        a["image_id"] for a in TACO["annotations"] if cats[a["category_id"]] in names
+    }
+
+
+def tiny():
+    return {
+        "images": [
+            {"id": 10, "file_name": "b1/x.jpg"},
+            {"id": 11, "file_name": "b1/y.jpg"},
+            {"id": 12, "file_name": "b2/x.jpg"},
+        ],
+        "categories": [
+            {"id": 1, "name": "Glass bottle", "supercategory": "Bottle"},
+            {"id": 2, "name": "Drink can", "supercategory": "Can"},
+        ],
+        "annotations": [
+            {"id": 0, "image_id": 10, "category_id": 2},
+            {"id": 1, "image_id": 11, "category_id": 1},
+            {"id": 2, "image_id": 11, "category_id": 2},
+        ],
+    }
+
+
+def test_index_real_annotations():
+    index = index_coco(TACO_PATH)
+    assert len(index.image_ids) == 1500
+    assert len(index.category_names) == 60 and len(index.supercategory_names) == 28
+    expected = defaultdict(set)
+    cats = {c["id"]: c for c in TACO["categories"]}
+    for a in TACO["annotations"]:
+        expected[a["image_id"]].add(cats[a["category_id"]]["supercategory"])
+    for image_id, supers in zip(index.image_ids, index.supercategories, strict=True):
+        assert supers == expected.get(int(image_id), set())
+    assert index.file_names[0] == TACO["images"][0]["file_name"]
+
+
+def test_labeler_bottle_on_real_annotations():
+    bottles = images_with("supercategory", {"Bottle"})
+    assert len(bottles) == 322  # the 21% of the design
+    expected = [int(img["id"] in bottles) for img in TACO["images"]]
+    for source in (TACO_PATH, str(TACO_PATH), TACO, {"annotations": TACO}):
+        y = CocoBinaryLabeler("Bottle").fit_transform(source)
+        assert y.dtype.kind == "i" and y.tolist() == expected
+
+
+def test_labeler_category_level_and_several_positives():
+    glass = images_with("name", {"Glass bottle"})
+    y = CocoBinaryLabeler("Glass bottle", level="category").fit_transform(TACO)
+    assert set(np.flatnonzero(y).tolist()) == {
+        i for i, img in enumerate(TACO["images"]) if img["id"] in glass
+    }
+    both = images_with("supercategory", {"Bottle", "Can"})
+    y = CocoBinaryLabeler(["Bottle", "Can"]).fit_transform(TACO)
+    assert y.sum() == len(both)
+
+
+def test_transform_ids_names_and_paths_aligned():
+    labeler = CocoBinaryLabeler("Bottle").fit(tiny())
+    assert labeler.labels_.tolist() == [0, 1, 0]
+    assert labeler.transform([11, 10, 12, 11]).tolist() == [1, 0, 0, 1]
+    assert labeler.transform(np.array([11, 12])).tolist() == [1, 0]
+    assert labeler.transform(["b2/x.jpg", "b1/y.jpg"]).tolist() == [0, 1]
+    paths = ["/data/taco/b1/y.jpg", Path("/elsewhere/b2/x.jpg"), "C:/d/b1/x.jpg"]
+    assert labeler.transform(paths).tolist() == [1, 0, 0]
+    # Labels of another annotations object, in its own order.
+    other = tiny()
+    other["images"].reverse()
+    assert labeler.transform(other).tolist() == [0, 1, 0][::-1]
+    with pytest.raises(
+        ValueError, match=r"neither image ids nor file names.*99.*z\.jpg"
+    ):
+        labeler.transform([10, 99, "b1/z.jpg"])
+    with pytest.raises(ValueError, match="1-D"):
+        labeler.transform(np.array([[10, 11]]))
+
+
+def test_transform_real_filenames_from_any_folder():
+    labeler = CocoBinaryLabeler("Bottle").fit(TACO_PATH)
+    names = [img["file_name"] for img in TACO["images"]]
+    order = np.random.default_rng(0).permutation(len(names))[:200]
+    paths = [f"/some/data_home/{names[i]}" for i in order]
+    assert labeler.transform(paths).tolist() == labeler.labels_[order].tolist()
+
+
+def test_unknown_names_list_valid_ones_and_close_matches():
+    with pytest.raises(
+        ValueError,
+        match=r"'Botle': did you mean 'Bottle'.*Valid supercategory names: \[",
+    ) as info:
+        CocoBinaryLabeler("Botle").fit(TACO)
+    assert "'Bottle cap'" in str(info.value)  # the valid names are listed
+    with pytest.raises(ValueError, match="'bottle': did you mean 'Bottle'"):
+        CocoBinaryLabeler("bottle").fit(TACO)
+    with pytest.raises(ValueError, match=r"are category names: use level='category'"):
+        CocoBinaryLabeler("Glass bottle").fit(TACO)
+    with pytest.raises(ValueError, match="Unknown category name"):
+        CocoBinaryLabeler(["Glass bottle", "Bottle"], level="category").fit(TACO)
+    with pytest.raises(ValueError, match="non-empty"):
+        CocoBinaryLabeler([]).fit(TACO)
+    with pytest.raises(ValueError, match="level"):
+        CocoBinaryLabeler("Bottle", level="color").fit(TACO)
+
+
+def test_labeler_estimator_api():
+    labeler = CocoBinaryLabeler("Bottle", level="supercategory")
+    assert clone(labeler).get_params() == {
+        "positive": "Bottle",
+        "level": "supercategory",
+    }
+    with pytest.raises(NotFittedError):
+        labeler.transform([0])
+    labeler.fit(TACO)
+    restored = pickle.loads(pickle.dumps(labeler))
+    ids = [0, 5, 7]
+    assert restored.transform(ids).tolist() == labeler.transform(ids).tolist()
+    assert labeler.classes_.tolist() == [0, 1]
+    assert labeler.positive_ == ("Bottle",)
+    with pytest.raises(TypeError, match="fitted on COCO annotations"):
+        CocoBinaryLabeler("Bottle").fit(np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize(
+    "break_it, message",
+    [
+        (lambda d: d.pop("categories"), r"lacks the key\(s\) \['categories'\]"),
+        (
+            lambda d: d["images"][1].pop("file_name"),
+            r"image 1 lacks the key\(s\) \['file_name'\]",
+        ),
+        (lambda d: d["annotations"][2].pop("category_id"), r"annotation 2 lacks"),
+        (
+            lambda d: d["annotations"][1].update(image_id=99),
+            r"annotation 1 \(id=1\) refers to image_id 99, which is not in 'images'",
+        ),
+        (
+            lambda d: d["annotations"][0].update(category_id=7),
+            r"refers to category_id 7, which is not in 'categories'",
+        ),
+        (
+            lambda d: d["images"].append({"id": 10, "file_name": "z.jpg"}),
+            "image id 10 is duplicated",
+        ),
+        (lambda d: d.update(images={}), "'images' must be a list"),
+    ],
+)
+def test_malformed_annotations(break_it, message, tmp_path):
+    data = tiny()
+    break_it(data)
+    with pytest.raises(ValueError, match=message):
+        index_coco(data)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="broken.json"):  # the file is named
+        CocoBinaryLabeler("Bottle").fit(path)
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        index_coco(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json is not a COCO annotations file"):
+        index_coco(bad)
+    with pytest.raises(TypeError, match="COCO annotations must be"):
+        index_coco(42)

@@ -204,8 +204,8 @@ def _rect(x0, y0, x1, y1):
 
 
 def _bottle(rng, size):
-    length = size * rng.uniform(0.38, 0.8)
-    w = length * rng.uniform(0.27, 0.4)
+    length = size * rng.uniform(0.45, 0.85)
+    w = length * rng.uniform(0.3, 0.4)
     top, bot = -length / 2, length / 2
     cap_w, neck_w = w * rng.uniform(0.16, 0.2), w * rng.uniform(0.13, 0.17)
     cap_h = length * rng.uniform(0.05, 0.08)
@@ -224,7 +224,7 @@ def _bottle(rng, size):
         p=[0.62, 0.24, 0.14],
     )
     if kind == "Clear plastic bottle":
-        body, alpha = _jitter(rng, (215, 225, 230), 15), rng.uniform(150, 215)
+        body, alpha = _jitter(rng, (215, 225, 230), 15), rng.uniform(185, 235)
     elif kind == "Glass bottle":
         body = _jitter(
             rng, [(40, 95, 45), (95, 55, 20), (200, 210, 205)][int(rng.integers(3))], 12
@@ -239,7 +239,7 @@ def _bottle(rng, size):
         y1 = min(bot - r, y0 + (bot - sh1) * rng.uniform(0.2, 0.45))
         shape.part(_rect(-w / 2, y0, w / 2, y1), _bright(rng))
     edge = body * 0.55
-    shape.line(outline + outline[:1], edge, max(1, int(w * 0.05)), 200)
+    shape.line(outline + outline[:1], edge, max(2, int(w * 0.07)), 230)
     x = -w * rng.uniform(0.15, 0.3)  # specular highlight along the body
     shape.line(
         [(x, sh1 + 0.05 * length), (x, bot - 0.1 * length)],
@@ -468,8 +468,9 @@ def _render(rng, width, height):
         n_other = int(rng.choice([0, 1, 2], p=[0.45, 0.35, 0.2]))
     else:
         n_other = int(rng.choice([1, 2, 3, 4], p=[0.45, 0.3, 0.15, 0.1]))
-    makers += [_OTHERS[i][0] for i in rng.choice(len(_OTHERS), n_other, p=_OTHER_P)]
-    rng.shuffle(makers)
+    others = [_OTHERS[i][0] for i in rng.choice(len(_OTHERS), n_other, p=_OTHER_P)]
+    # Bottles usually lie on top of the rest (sometimes partly under it).
+    makers = others + makers if rng.random() < 0.75 else makers + others
 
     objects = []
     shadow = Image.new("L", canvas.size, 0)

@@ -86,3 +86,42 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install litterlearn\[plot\]"):
         plot_images(np.zeros((1, 16), np.uint8))
+
+
+def test_plot_history_training_and_validation_curves():
+    from litterlearn.plotting import plot_history
+
+    hist = {
+        "loss": [3.0, 2.0, 1.0],
+        "val_loss": [3.5, 2.5, 2.0],
+        "auc": [0.5, 0.6, 0.7],
+    }
+    fig = plot_history(hist)
+    loss_ax, auc_ax = fig.axes
+    assert loss_ax.get_title() == "loss" and auc_ax.get_title() == "auc"
+    lines = {line.get_label(): line for line in loss_ax.get_lines()}
+    assert set(lines) == {"training", "validation"}
+    np.testing.assert_array_equal(lines["validation"].get_ydata(), hist["val_loss"])
+    np.testing.assert_array_equal(lines["training"].get_xdata(), [1, 2, 3])
+    assert len(plot_history(hist, metrics=["auc"]).axes) == 1
+    with pytest.raises(ValueError, match="Unknown metrics"):
+        plot_history(hist, metrics=["precision"])
+    with pytest.raises(TypeError, match="plot_history needs"):
+        plot_history([1, 2, 3])
+
+
+def test_plot_channel_histograms_counts_every_pixel():
+    from litterlearn.plotting import plot_channel_histograms
+
+    img = np.zeros((4, 5, 3), np.uint8)
+    img[..., 0] = 200
+    ax = plot_channel_histograms(img, bins=8)
+    # One histogram (a set of bars) per channel, each counting all 20 pixels.
+    assert len(ax.patches) == 3 * 8
+    heights = np.array([p.get_height() for p in ax.patches]).reshape(3, 8)
+    np.testing.assert_array_equal(heights.sum(axis=1), [20, 20, 20])
+    assert heights[0, 200 * 8 // 256] == 20  # red all in the bin of 200
+    gray_ax = plot_channel_histograms(np.ones((3, 3), np.float32))
+    assert [t.get_text() for t in gray_ax.get_legend().get_texts()] == ["gray"]
+    with pytest.raises(ValueError, match="one image"):
+        plot_channel_histograms(np.zeros((2, 3, 3, 3)))

@@ -9,7 +9,12 @@ import numpy as np
 
 from .utils._images import as_image_dtype, resolve_image_shape
 
-__all__ = ["plot_images", "plot_augmentations"]
+__all__ = [
+    "plot_augmentations",
+    "plot_channel_histograms",
+    "plot_history",
+    "plot_images",
+]
 
 
 def _pyplot():
@@ -228,3 +233,136 @@ def plot_augmentations(
         for j in range(n_copies):
             _show(axes[i, 1 + j], copies[i, j], f"copy {j + 1}" if i == 0 else None)
     return fig
+
+
+def _history_of(history):
+    """A dict of per-epoch lists from an estimator, a Keras History or a dict."""
+    if hasattr(history, "history_"):
+        history = history.history_
+    elif hasattr(history, "history") and isinstance(history.history, dict):
+        history = history.history
+    if not isinstance(history, dict) or not history:
+        raise TypeError(
+            "plot_history needs a fitted litterlearn classifier, a Keras History "
+            f"or a non-empty dict of per-epoch lists; got {type(history).__name__}."
+        )
+    return {k: list(v) for k, v in history.items() if np.ndim(v) == 1 and len(v)}
+
+
+def plot_history(history, *, metrics=None, fig=None, figsize=None):
+    """Plot training curves: one panel per metric, training and validation.
+
+    Parameters
+    ----------
+    history : fitted classifier, keras.callbacks.History or dict
+        A litterlearn classifier (its ``history_`` is used), the History
+        returned by ``keras.Model.fit``, or a dict such as
+        ``{"loss": [...], "val_loss": [...]}``.
+    metrics : list of str, default=None
+        Metrics to show (without the ``val_`` prefix); None shows every
+        metric found, loss first.
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        One axes per metric, with epochs on the x axis.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from litterlearn.plotting import plot_history
+    >>> fig = plot_history({"loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.6],
+    ...                     "accuracy": [0.5, 0.7, 0.8]})
+    >>> [ax.get_title() for ax in fig.axes]
+    ['loss', 'accuracy']
+    """
+    plt = _pyplot()
+    hist = _history_of(history)
+    names = [k for k in hist if not k.startswith("val_")]
+    names += [k[4:] for k in hist if k.startswith("val_") and k[4:] not in names]
+    names = sorted(names, key=lambda k: k != "loss")  # stable: loss first
+    if metrics is not None:
+        unknown = sorted(set(metrics) - set(names))
+        if unknown:
+            raise ValueError(f"Unknown metrics {unknown}; the history has {names}.")
+        names = list(metrics)
+    if fig is None:
+        fig = plt.figure(figsize=figsize or (4.5 * len(names), 3.2))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names, strict=True):
+        for key, label in ((name, "training"), (f"val_{name}", "validation")):
+            if key in hist:
+                epochs = np.arange(1, len(hist[key]) + 1)
+                ax.plot(epochs, hist[key], marker=".", label=label)
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_channel_histograms(image, *, bins=64, ax=None):
+    """Histogram of each channel of one image (red, green, blue or gray).
+
+    Parameters
+    ----------
+    image : array-like of shape (H, W) or (H, W, C), or a PIL image
+        uint8 values are binned on 0..255, floats on their range.
+    bins : int, default=64
+        Number of bins.
+    ax : matplotlib Axes, default=None
+        Draw on this axes; None makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from litterlearn.plotting import plot_channel_histograms
+    >>> img = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
+    >>> ax = plot_channel_histograms(img)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['red', 'green', 'blue']
+    """
+    plt = _pyplot()
+    image = as_image_dtype(np.asarray(image))
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3:
+        raise ValueError(
+            f"plot_channel_histograms takes one image (H, W) or (H, W, C); got "
+            f"an array of shape {image.shape}."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    channels = image.shape[-1]
+    names = {
+        1: ["gray"],
+        3: ["red", "green", "blue"],
+        4: ["red", "green", "blue", "alpha"],
+    }
+    names = names.get(channels, [f"channel {i}" for i in range(channels)])
+    colors = {"gray": "0.3", "red": "tab:red", "green": "tab:green", "blue": "tab:blue"}
+    value_range = (0, 255) if image.dtype == np.uint8 else None
+    for i, name in enumerate(names):
+        ax.hist(
+            image[..., i].ravel(),
+            bins=bins,
+            range=value_range,
+            color=colors.get(name),
+            alpha=0.5,
+            label=name,
+        )
+    ax.set_xlabel("pixel value")
+    ax.set_ylabel("pixels")
+    ax.legend()
+    return ax

@@ -3,5 +3,6 @@
 from ._augment import Augmenter
 from ._coco_labeler import CocoBinaryLabeler
 from ._grayscale import GrayscaleNormalizer
+from ._resize import ImageResizer
 
-__all__ = ["GrayscaleNormalizer", "Augmenter", "CocoBinaryLabeler"]
+__all__ = ["GrayscaleNormalizer", "Augmenter", "CocoBinaryLabeler", "ImageResizer"]

@@ -1,0 +1,44 @@
+"""``import litterlearn`` is cheap: no TensorFlow, no Keras, well under a second."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+PROBE = """
+import json, sys, time
+sys.path.insert(0, {src!r})
+start = time.perf_counter()
+import litterlearn
+seconds = time.perf_counter() - start
+import litterlearn.preprocessing
+from litterlearn.preprocessing import ImageResizer, GrayscaleNormalizer
+heavy = sorted(
+    name for name in sys.modules
+    if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "torch", "jax")
+)
+print(json.dumps({{"seconds": seconds, "heavy": heavy}}))
+"""
+
+
+def _probe():
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(src=SRC)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_does_not_load_tensorflow_or_keras():
+    result = _probe()
+    assert result["heavy"] == []
+
+
+def test_import_takes_well_under_a_second():
+    # A requirement, not a benchmark: the bound is generous on purpose.
+    assert _probe()["seconds"] < 1.0

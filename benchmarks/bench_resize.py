@@ -123,8 +123,13 @@ def run_case(paths, side, gray, repeat, n_jobs):
     resizer = ImageResizer(
         side, fit_mode="stretch", color="gray" if gray else "rgb", n_jobs=n_jobs
     ).fit(paths)
-    t_ours, ours = best_time(lambda: resizer.transform(paths), repeat)
-    t_naive, base = best_time(lambda: naive(paths, size, gray), repeat)
+    # Interleaved, best of `repeat`: load from other processes hits both alike.
+    t_ours = t_naive = float("inf")
+    for _ in range(repeat):
+        t, ours = best_time(lambda: resizer.transform(paths), 1)
+        t_ours = min(t_ours, t)
+        t, base = best_time(lambda: naive(paths, size, gray), 1)
+        t_naive = min(t_naive, t)
     ref = np.stack([reference(p, size, gray) for p in paths])
     n = len(paths)
     label = f"{side}x{side} {'gray' if gray else 'RGB'}"
@@ -169,6 +174,8 @@ def main(argv=None):
         run_case(paths, 224, False, args.repeat, args.n_jobs)
     verdict = "met" if ratio >= 4 and mad < 2 else "NOT met"
     print(f"target (>= 4x naive at 50x50 gray, mean |diff| < 2): {verdict}")
+    if hasattr(os, "getloadavg"):
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 def _load(path, draft=None):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 PROBE = """
@@ -23,7 +25,9 @@ print(json.dumps({{"seconds": seconds, "heavy": heavy}}))
 """
 
 
-def _probe():
+@pytest.fixture(scope="module")
+def probe():
+    """Import litterlearn in a fresh interpreter (once for this module)."""
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(src=SRC)],
         capture_output=True,
@@ -34,11 +38,10 @@ def _probe():
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_import_does_not_load_tensorflow_or_keras():
-    result = _probe()
-    assert result["heavy"] == []
+def test_import_does_not_load_tensorflow_or_keras(probe):
+    assert probe["heavy"] == []
 
 
-def test_import_takes_well_under_a_second():
+def test_import_takes_well_under_a_second(probe):
     # A requirement, not a benchmark: the bound is generous on purpose.
-    assert _probe()["seconds"] < 1.0
+    assert probe["seconds"] < 1.0

@@ -233,6 +233,13 @@ def mode_case(mode, rng, tmp_path):
         rgb[index == transparent] = BG
         path = save(tmp_path / "m.png", pal, transparency=transparent)
         return path, expected_pair(rgb)
+    if mode == "L-transparency":  # a PNG tRNS grey level
+        gray = base[..., 0]
+        transparent = int(gray[0, 0])
+        rgb = np.repeat(gray[..., None], 3, axis=-1)
+        rgb[gray == transparent] = BG
+        path = save(tmp_path / "m.png", gray, transparency=transparent)
+        return path, expected_pair(rgb)
     if mode == "RGBA":
         im = Image.fromarray(np.dstack([base, alpha]))
         return save(tmp_path / "m.png", im), expected_pair(composite(base, alpha, BG))
@@ -272,7 +279,17 @@ def mode_case(mode, rng, tmp_path):
     raise AssertionError(mode)
 
 
-MODES = ["1", "P", "P-transparency", "RGBA", "LA", "PA", "CMYK", "YCbCr"]
+MODES = [
+    "1",
+    "P",
+    "P-transparency",
+    "L-transparency",
+    "RGBA",
+    "LA",
+    "PA",
+    "CMYK",
+    "YCbCr",
+]
 MODES += ["I;16", "I;16B", "I", "F"]
 
 

@@ -620,3 +620,10 @@ def test_pipeline_memory_cache_is_hit(image_folder, tmp_path):
     np.testing.assert_array_equal(second[-1].coef_, first[-1].coef_)
     with pytest.raises(FileNotFoundError):
         second.predict(paths)  # predict does read them (no cache there)
+
+
+def test_sklearn_checks_cover_image_resizer():
+    # tests/test_common.py runs scikit-learn's checks on what discovery finds.
+    from litterlearn.utils.discovery import all_estimators
+
+    assert dict(all_estimators())["ImageResizer"] is ImageResizer

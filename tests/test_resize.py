@@ -464,6 +464,16 @@ def test_truncated_jpeg_fails_even_if_pillow_is_told_to_load_them(
         ImageResizer(8).fit_transform([bad_files["truncated"]])
 
 
+def test_a_directory_or_a_decompression_bomb_fails_naming_it(
+    bad_files, tmp_path, monkeypatch
+):
+    with pytest.raises(IsADirectoryError, match=str(tmp_path)):
+        ImageResizer(8).fit_transform([str(tmp_path)])
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 is 2x over
+    with pytest.raises(ValueError, match="good.jpg.*DecompressionBomb"):
+        ImageResizer(8).fit_transform([bad_files["good"]])
+
+
 def test_first_failing_file_is_reported(bad_files):
     paths = [bad_files["good"]] * 5 + [bad_files["text"], bad_files["empty"]]
     with pytest.raises(ValueError, match="notes.jpg"):

@@ -336,6 +336,12 @@ def _read_file(path, spec):
         raise ValueError(
             f"File {path!r} is not an image file that Pillow can read."
         ) from exc
+    except OSError:
+        raise  # the system's own errors (a directory, no permission) name it
+    except Exception as exc:  # e.g. DecompressionBombError
+        raise ValueError(
+            f"Could not open image file {path!r}: {type(exc).__name__}: {exc}"
+        ) from exc
     with im:
         try:
             im, box = _decode(im, spec)

@@ -247,6 +247,7 @@ def validate_images(
     shape : tuple (H, W, C)
     """
     _check_not_sparse(X, estimator)
+    original = X
     X = check_array(
         X,
         dtype="numeric",
@@ -261,8 +262,10 @@ def validate_images(
     if X.ndim not in (2, 3, 4):
         resolve_image_shape(X.shape)  # raises the shape error
     rows = X.reshape(X.shape[0], -1)
-    # n_features_in_ (and feature names) are checked on the rows.
-    validate_data(estimator, rows, reset=reset, skip_check_array=True)
+    # n_features_in_ and feature names are recorded or checked on the rows;
+    # a DataFrame (always 2D) is passed as is so that its column names count.
+    names_source = original if hasattr(original, "columns") else rows
+    validate_data(estimator, names_source, reset=reset, skip_check_array=True)
     if reset or fitted_image_shape is None:
         shape = resolve_image_shape(X.shape, image_shape)
     else:

@@ -37,11 +37,11 @@ for ax in axes:
 # %%
 # Channel histograms
 # ------------------
-fig, ax = plt.subplots(figsize=(6, 3))
-for i, color in enumerate(["red", "green", "blue"]):
-    ax.hist(photo[..., i].ravel(), bins=64, color=color, alpha=0.5, label=color)
-ax.set_xlabel("pixel value")
-ax.legend()
+# :func:`~litterlearn.plotting.plot_channel_histograms` draws one histogram per
+# channel: this photo is dominated by a blue sky and green-brown hills.
+from litterlearn.plotting import plot_channel_histograms
+
+plot_channel_histograms(photo)
 
 # %%
 # Simple manipulations

@@ -151,9 +151,7 @@ def resolve_image_shape(data_shape, image_shape=None):
             )
         return shape
     if len(data_shape) in (3, 4):
-        data_image_shape = tuple(data_shape[1:]) + (
-            (1,) if len(data_shape) == 3 else ()
-        )
+        data_image_shape = tuple(data_shape[1:]) + ((1,) if len(data_shape) == 3 else ())
         if shape is not None and any(
             s != -1 and s != d for s, d in zip(shape, data_image_shape, strict=True)
         ):

@@ -84,10 +84,17 @@ def _map_index(index, size, mode):
     """Map integer sample positions onto ``0..size-1``; also a validity mask."""
     if mode == "nearest":
         return np.clip(index, 0, size - 1), None
+    lo, hi = (int(index.min()), int(index.max())) if index.size else (0, 0)
     if mode == "wrap":
+        if lo >= -size and hi < 2 * size:  # one period either side: no modulo
+            return np.where(index < 0, index + size, index) - np.where(
+                index >= size, size, 0
+            ), None
         return np.mod(index, size), None
     if mode == "reflect":  # d c b a | a b c d | d c b a (scipy's "reflect")
-        index = np.mod(index, 2 * size)
+        if lo < -size or hi >= 2 * size:
+            index = np.mod(index, 2 * size)
+        index = np.where(index < 0, -1 - index, index)
         return np.where(index >= size, 2 * size - 1 - index, index), None
     valid = (index >= 0) & (index < size)  # constant
     return np.clip(index, 0, size - 1), valid
@@ -107,17 +114,15 @@ def _warp_affine(images, angle, scale, shift_r, shift_c, fill_mode, fill_value):
     cr, cc = (h - 1) / 2.0, (w - 1) / 2.0
     r = np.arange(h, dtype=np.float64)[None, :, None] - cr - shift_r[:, None, None]
     c = np.arange(w, dtype=np.float64)[None, None, :] - cc - shift_c[:, None, None]
-    src_r = (cos * r + sin * c) * inv_s + cr
-    src_c = (cos * c - sin * r) * inv_s + cc
-    # Snap positions within 1e-6 of a pixel centre onto it, so that exact
+    # Each coordinate is a sum of a per-row and a per-column term: one
+    # full-size operation per grid.
+    src_r = (cos * inv_s * r + cr) + sin * inv_s * c
+    src_c = (cos * inv_s * c + cc) - sin * inv_s * r
+    # Positions within 1e-6 of a pixel centre count as on it, so that exact
     # quarter turns and whole-pixel shifts are exact and not interpolated.
-    for src in (src_r, src_c):
-        nearest = np.rint(src)
-        close = np.abs(src - nearest) < 1e-6
-        src[close] = nearest[close]
-
-    r0, c0 = np.floor(src_r), np.floor(src_c)
+    r0, c0 = np.floor(src_r + 1e-6), np.floor(src_c + 1e-6)
     fr, fc = (src_r - r0).astype(np.float32), (src_c - c0).astype(np.float32)
+    fr, fc = np.where(fr < 1e-6, 0, fr), np.where(fc < 1e-6, 0, fc)
     r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
     flat = images.reshape(n * h * w, ch)
     base = (np.arange(n, dtype=np.intp) * (h * w))[:, None, None]
@@ -128,11 +133,14 @@ def _warp_affine(images, angle, scale, shift_r, shift_c, fill_mode, fill_value):
         (1, 0, fr * (1 - fc)),
         (1, 1, fr * fc),
     )
+    # The row and column maps of the two neighbours, computed once each.
+    rows = [_map_index(r0 + d, h, fill_mode) for d in (0, 1)]
+    cols = [_map_index(c0 + d, w, fill_mode) for d in (0, 1)]
     for dr, dc, weight in corners:
         if not weight.any():
             continue
-        rr, valid_r = _map_index(r0 + dr, h, fill_mode)
-        cc_, valid_c = _map_index(c0 + dc, w, fill_mode)
+        rr, valid_r = rows[dr]
+        cc_, valid_c = cols[dc]
         values = flat[(base + rr * w + cc_).ravel()].reshape(n, h, w, ch)
         if fill_mode == "constant":
             valid = (valid_r & valid_c)[..., None]
@@ -248,7 +256,8 @@ class Augmenter(BaseOverSampler):
         infers it from the input (see the image contract).
     random_state : int, RandomState instance or None, default=None
         Seeds the transformations of :meth:`fit_resample`, so that two calls
-        with the same seed give the same rows.
+        with the same seed give the same rows. On the fly (an estimator's
+        ``augmentation``), the estimator's ``random_state`` seeds them instead.
 
     Attributes
     ----------
@@ -383,9 +392,13 @@ class Augmenter(BaseOverSampler):
     def augment_batch(self, images, y=None, random_state=None):
         """Return a randomly augmented copy of a batch of images.
 
-        This is the on-the-fly entry point (used by the estimators'
-        ``augmentation`` parameter once per epoch): every image is
-        transformed once, with fresh random parameters; nothing is fitted.
+        This is the on-the-fly entry point: an estimator given
+        ``augmentation=Augmenter(...)`` calls it for every training batch of
+        every epoch, with a generator seeded from the estimator's own
+        ``random_state``, the epoch and the batch. Every image is transformed
+        once, with fresh random parameters (so duplicated rows, e.g. from an
+        over-sampler, get different transformations); nothing is fitted, and
+        ``sampling_strategy``, ``n_copies`` and ``random_state`` play no part.
 
         Parameters
         ----------

@@ -133,19 +133,23 @@ def _warp_affine(images, angle, scale, shift_r, shift_c, fill_mode, fill_value):
         (1, 0, fr * (1 - fc)),
         (1, 1, fr * fc),
     )
-    # The row and column maps of the two neighbours, computed once each.
+    # The row and column maps of the two neighbours, computed once each;
+    # the rows already as offsets into ``flat``.
     rows = [_map_index(r0 + d, h, fill_mode) for d in (0, 1)]
+    rows = [(base + rr * w, valid) for rr, valid in rows]
     cols = [_map_index(c0 + d, w, fill_mode) for d in (0, 1)]
     for dr, dc, weight in corners:
         if not weight.any():
             continue
         rr, valid_r = rows[dr]
         cc_, valid_c = cols[dc]
-        values = flat[(base + rr * w + cc_).ravel()].reshape(n, h, w, ch)
+        values = flat[(rr + cc_).ravel()].reshape(n, h, w, ch)
         if fill_mode == "constant":
             valid = (valid_r & valid_c)[..., None]
             values = np.where(valid, values, np.float32(fill_value))
-        out += weight[..., None] * values
+        weight = weight[..., None] if ch > 1 else weight.reshape(values.shape)
+        values *= weight
+        out += values
     return out
 
 

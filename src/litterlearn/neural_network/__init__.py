@@ -1,0 +1,10 @@
+"""Keras image classifiers with the scikit-learn API.
+
+Importing this module does not import TensorFlow or Keras; they are imported
+when a model is first built.
+"""
+
+from ._cnn import CNNImageClassifier
+from ._mlp import MLPImageClassifier
+
+__all__ = ["CNNImageClassifier", "MLPImageClassifier"]

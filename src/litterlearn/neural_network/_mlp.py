@@ -1,0 +1,171 @@
+"""MLPImageClassifier: a multilayer perceptron on image pixels."""
+
+from __future__ import annotations
+
+import numbers
+
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import _BaseImageClassifier, _fill_doc, _import_keras
+
+# scikit-learn's activation names, mapped to Keras'; Keras names pass through.
+ACTIVATIONS = {
+    "identity": "linear",
+    "logistic": "sigmoid",
+    "linear": "linear",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "elu": "elu",
+    "selu": "selu",
+    "gelu": "gelu",
+    "swish": "swish",
+}
+
+
+@_fill_doc
+class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
+    """Multilayer perceptron image classifier (a Keras model).
+
+        The images are flattened and fed to fully connected hidden layers, each
+        followed by dropout, and a softmax output layer. The defaults reproduce
+        the course's MLP for 50x50x1 images and 2 classes: ``Flatten ->
+        Dense(128, relu) -> Dropout(0.5) -> Dense(2, softmax)``.
+
+        Parameters
+        ----------
+        hidden_layer_sizes : array-like of int, default=(128,)
+            Number of units of each hidden layer; ``()`` gives a softmax
+            (multinomial logistic) regression on the pixels.
+        activation : str, default="relu"
+            Activation of the hidden layers: "relu", "tanh", "logistic" (or
+            "sigmoid"), "identity" (or "linear"), "leaky_relu", "elu", "selu",
+            "gelu" or "swish".
+        dropout : float, default=0.5
+            Dropout rate after each hidden layer (0 for none).
+    %(training_parameters)s
+
+        Attributes
+        ----------
+    %(fitted_attributes)s
+
+        See Also
+        --------
+        CNNImageClassifier : A convolutional network, usually better on images.
+        sklearn.neural_network.MLPClassifier : The scikit-learn MLP on any data.
+
+        Notes
+        -----
+    %(notes)s
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from litterlearn.neural_network import MLPImageClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 8, 8), dtype=np.float32)  # 60 gray 8x8 images
+        >>> y = np.array(["dark", "bright"])[np.arange(60) %% 2]
+        >>> X[y == "bright"] += 0.5
+        >>> clf = MLPImageClassifier(hidden_layer_sizes=(16,), max_iter=20,
+        ...                          learning_rate_init=0.01, random_state=0)
+        >>> clf.fit(X, y).classes_
+        array(['bright', 'dark'], dtype='<U6')
+        >>> clf.predict_proba(X[:3]).shape
+        (3, 2)
+        >>> [type(layer).__name__ for layer in clf.model_.layers]
+        ['Flatten', 'Dense', 'Dropout', 'Dense']
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseImageClassifier._parameter_constraints,
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        dropout=0.5,
+        alpha=0.0,
+        batch_size=32,
+        learning_rate_init=0.001,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        optimizer="adam",
+        class_weight=None,
+        image_shape=None,
+        augmentation=None,
+        callbacks=None,
+        precision="float32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        super().__init__(
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            optimizer=optimizer,
+            class_weight=class_weight,
+            image_shape=image_shape,
+            augmentation=augmentation,
+            callbacks=callbacks,
+            precision=precision,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+
+    def _build_model(self, input_shape, n_outputs):
+        keras = _import_keras()
+        layers = keras.layers
+        sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
+        activation = ACTIVATIONS[self.activation]
+        regularizer = self._regularizer()
+        stack = [layers.Flatten()]
+        for units in sizes:
+            stack.append(
+                layers.Dense(
+                    units, activation=activation, kernel_regularizer=regularizer
+                )
+            )
+            if self.dropout:
+                stack.append(layers.Dropout(self.dropout))
+        stack.append(
+            layers.Dense(
+                n_outputs, activation="softmax", kernel_regularizer=regularizer
+            )
+        )
+        return stack
+
+
+def _positive_ints(values, name, *, allow_empty=True):
+    """Validate a sequence of positive integers (layer sizes, filters)."""
+    if isinstance(values, numbers.Integral):
+        values = (values,)
+    values = tuple(values)
+    if not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+        for v in values
+    ) or (not values and not allow_empty):
+        raise ValueError(
+            f"{name} must be a sequence of positive integers"
+            f"{'' if allow_empty else ' (at least one)'}; got {values!r}."
+        )
+    return tuple(int(v) for v in values)

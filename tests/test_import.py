@@ -17,6 +17,8 @@ import litterlearn
 seconds = time.perf_counter() - start
 import litterlearn.preprocessing
 from litterlearn.preprocessing import ImageResizer, GrayscaleNormalizer
+from litterlearn.neural_network import CNNImageClassifier, MLPImageClassifier
+CNNImageClassifier(), MLPImageClassifier()
 heavy = sorted(
     name for name in sys.modules
     if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "torch", "jax")

@@ -35,3 +35,22 @@ def docs(session):
         "docs/_build/html",
         *session.posargs,
     )
+
+
+@nox.session
+def bench(session):
+    """Run every benchmark script; each prints its figures (ratios vs a baseline)."""
+    import pathlib
+
+    session.install(".[cpu,test,distributed]")
+    scripts = sorted(pathlib.Path("benchmarks").glob("bench_*.py"))
+    for script in scripts:
+        if not session.posargs or script.stem in session.posargs:
+            session.run("python", str(script))
+
+
+@nox.session
+def demo(session):
+    """Install litterlearn and run its demo (options after --)."""
+    session.install(".[cpu]")
+    session.run("litterlearn", "demo", *session.posargs)

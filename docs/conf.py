@@ -29,7 +29,14 @@ extensions = [
 ]
 
 autosummary_generate = True
-autodoc_default_options = {"members": True}
+autodoc_default_options = {
+    "members": True,
+    # scikit-learn generates these metadata-routing setters on every estimator.
+    "exclude-members": (
+        "set_fit_request,set_score_request,set_predict_request,"
+        "set_predict_proba_request,set_transform_request,set_partial_fit_request"
+    ),
+}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 templates_path = ["_templates"]

@@ -16,7 +16,7 @@ def _reset_keras_state():
     """Clear Keras' global state after each test that used Keras."""
     yield
     if "keras" in sys.modules:
-        sys.modules["keras"].backend.clear_session()
+        sys.modules["keras"].backend.clear_session(free_memory=False)
 
 
 @pytest.fixture

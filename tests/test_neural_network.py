@@ -518,3 +518,13 @@ def test_built_models_are_reused_but_never_shared():
     fifth = mlp().fit(X, y)
     assert fifth.model_ is model
     np.testing.assert_array_equal(fifth.predict_proba(X), proba)
+
+
+def test_warm_start_continues_identically_after_pickling():
+    X, y = make_images()
+    clf = mlp(max_iter=3, warm_start=True).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))  # optimizer state travels too
+    clf.fit(X, y)
+    restored.fit(X, y)
+    assert restored.loss_curve_ == clf.loss_curve_
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))

@@ -299,9 +299,9 @@ default="float32"
     validation_scores_ : list of float or None
         Validation accuracy per epoch, or None without validation data.
     best_validation_score_ : float or None
-        Validation accuracy of the epoch with the lowest validation loss
-        (whose weights are kept when ``early_stopping=True``), or None
-        without validation data.
+        Validation accuracy of the best epoch: the one whose weights early
+        stopping restored, else the one with the lowest validation loss.
+        None without validation data.
     n_iter_ : int
         Number of epochs run (in total, over warm-started fits).""",
     "notes": """\
@@ -488,13 +488,20 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             The fitted classifier.
         """
         warm = self.warm_start and hasattr(self, "model_")
-        rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        rows, shape = validate_images(
+            self,
+            X,
+            reset=not warm,
+            image_shape=self.image_shape,
+            fitted_image_shape=self.image_shape_ if warm else None,
+        )
         y = self._validate_y(y, rows)
         sample_weight = self._validate_sample_weight(sample_weight, rows)
         classes, y_enc = np.unique(y, return_inverse=True)
         self._check_classes(classes, y_enc, sample_weight)
         if warm:
-            self._check_warm_start(classes, shape, rows.dtype)
+            self._check_warm_start(classes)
+            rows = self._as_input_dtype(rows)
         self.classes_ = classes
         self.image_shape_ = shape
         self.input_dtype_ = rows.dtype
@@ -558,19 +565,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     f"sample_weight; got {dict(zip(classes.tolist(), weighted.tolist(), strict=True))}."
                 )
 
-    def _check_warm_start(self, classes, shape, dtype):
+    def _check_warm_start(self, classes):
         if not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"warm_start can only continue training on the same classes as "
                 f"the previous fit, {self.classes_.tolist()}; got {classes.tolist()}."
             )
-        if tuple(shape) != tuple(self.image_shape_) or dtype != self.input_dtype_:
-            raise ValueError(
-                f"warm_start can only continue training on images of the "
-                f"previous fit's shape {self.image_shape_} and dtype "
-                f"{self.input_dtype_}; got {shape} and {dtype}."
-            )
-        key = self._model_key(shape, dtype, len(classes))
+        key = self._model_key(self.image_shape_, self.input_dtype_, len(classes))
         if key != getattr(self, "_model_key_", key):
             raise ValueError(
                 "warm_start=True, but parameters that define the network changed "
@@ -795,13 +796,16 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         Subclasses with several phases (e.g. transfer learning) call
         :meth:`_fit_keras` once per phase. Returns Keras' ``History``.
         """
-        return self._fit_keras(
+        callbacks = self._make_callbacks(validation is not None)
+        history = self._fit_keras(
             model,
             self._training_input(images, y, sample_weight, seeds.shuffle),
             epochs=self.max_iter,
             validation_data=validation,
-            callbacks=self._make_callbacks(validation is not None),
+            callbacks=callbacks,
         )
+        _note_best_epoch(history, callbacks)
+        return history
 
     def _fit_keras(self, model, training_input, *, epochs, validation_data, callbacks):
         """The single call of ``keras.Model.fit``."""
@@ -870,6 +874,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     def _record_history(self, history, warm):
         new = {k: [float(v) for v in values] for k, values in history.history.items()}
         n_epochs = len(new.get("loss", []))
+        previous = self.n_iter_ if warm and getattr(self, "history_", None) else 0
         if warm and getattr(self, "history_", None):
             merged = {k: list(v) for k, v in self.history_.items()}
             for k, values in new.items():
@@ -882,8 +887,14 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self.loss_curve_ = self.history_["loss"]
         if "val_accuracy" in self.history_:
             self.validation_scores_ = self.history_["val_accuracy"]
-            val_loss = np.asarray(self.history_["val_loss"])
-            best = int(np.nanargmin(val_loss)) if np.isfinite(val_loss).any() else -1
+            best = getattr(history, "best_epoch", None)
+            if best is not None:  # the epoch early stopping restored
+                best += previous
+            else:
+                val_loss = np.asarray(self.history_["val_loss"])
+                best = (
+                    int(np.nanargmin(val_loss)) if np.isfinite(val_loss).any() else -1
+                )
             self.best_validation_score_ = self.validation_scores_[best]
         else:
             self.validation_scores_ = None
@@ -891,14 +902,17 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------ prediction
 
+    def _as_input_dtype(self, rows):
+        """Rows in the model's input dtype (see ``input_dtype_``)."""
+        if rows.dtype == self.input_dtype_:
+            return rows
+        if self.input_dtype_ == np.uint8:
+            return np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
+        return to_unit_float(rows)
+
     def _to_model_input(self, rows):
-        """Rows to images of the model's input dtype (see ``input_dtype_``)."""
-        if rows.dtype != self.input_dtype_:
-            if self.input_dtype_ == np.uint8:
-                rows = np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
-            else:
-                rows = to_unit_float(rows)
-        return rows_to_images(rows, self.image_shape_)
+        """Rows to images ``(n, H, W, C)`` of the model's input dtype."""
+        return rows_to_images(self._as_input_dtype(rows), self.image_shape_)
 
     def predict_proba(self, X):
         """Class probabilities of images ``X``.
@@ -978,6 +992,17 @@ class _Seeds:
         (self.weights, self.layers, self.shuffle, self.split) = (
             int(s >> 1) for s in np.random.SeedSequence(root).generate_state(4)
         )
+
+
+def _note_best_epoch(history, callbacks):
+    """Record on ``history`` the epoch whose weights early stopping restored."""
+    for callback in callbacks:
+        if (
+            type(callback).__name__ == "EarlyStopping"
+            and callback.restore_best_weights
+            and callback.best_weights is not None
+        ):
+            history.best_epoch = int(callback.best_epoch)
 
 
 def _leaf_layers(layer):

@@ -74,6 +74,7 @@ def _new_mirrored_strategy(tf, devices):
             f"distribute={list(devices)!r} is not a valid set of devices: {exc} "
             f"The devices of this process are {available}."
         ) from exc
+
     def kind_and_index(name):
         spec = tf.DeviceSpec.from_string(name)
         return (spec.device_type or "").upper(), spec.device_index or 0

@@ -55,6 +55,8 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._images import rows_to_images, to_unit_float, validate_images
+from ..utils._tensorflow import _configure_tensorflow_once
+from ._distribute import _is_strategy, resolve_strategy, strategy_key
 
 # Keras 3 picks its backend when first imported; litterlearn needs TensorFlow
 # unless the user chose otherwise before importing us.
@@ -68,39 +70,21 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # --------------------------------------------------------------------------
 # Lazy Keras import and one-time TensorFlow configuration.
 
-_KERAS_LOCK = threading.Lock()
-_KERAS_CONFIGURED = False
-
 
 def _import_keras():
-    """Import and return ``keras``, configuring TensorFlow once.
+    """Import and return ``keras``, configuring TensorFlow once per process.
 
-    Before TensorFlow initialises its GPUs (which happens on the first
-    operation, not on import), memory growth is enabled on each of them, so
-    that several processes (``GridSearchCV(n_jobs=...)`` workers) can share a
+    Before TensorFlow initialises (on its first operation, not on import),
+    :func:`litterlearn.utils.configure_tensorflow` sets its CPU threads (a
+    Dask worker's own thread count, or joblib's ``OMP_NUM_THREADS`` in its
+    workers) and GPU memory growth, so that several processes
+    (``GridSearchCV(n_jobs=...)`` or Dask workers) can share the cores and a
     GPU instead of the first one grabbing all its memory. Harmless on CPU.
     """
-    global _KERAS_CONFIGURED
-    if not _KERAS_CONFIGURED:
-        with _KERAS_LOCK:
-            if not _KERAS_CONFIGURED:
-                _enable_gpu_memory_growth()
-                _KERAS_CONFIGURED = True
+    _configure_tensorflow_once()
     import keras
 
     return keras
-
-
-def _enable_gpu_memory_growth():
-    try:
-        import tensorflow as tf
-    except ImportError:  # another Keras backend: nothing to configure
-        return
-    for gpu in tf.config.list_physical_devices("GPU"):
-        # RuntimeError: the GPUs were initialised already (by the user's own
-        # TensorFlow code), so their configuration stands.
-        with contextlib.suppress(RuntimeError, ValueError):
-            tf.config.experimental.set_memory_growth(gpu, True)
 
 
 # --------------------------------------------------------------------------
@@ -265,6 +249,18 @@ default="float32"
         CPUs) compute in 16 bits with float32 weights. The output layer
         always computes in float32. The policy is set on this model's layers
         only, never globally.
+    distribute : None, "auto", list of str or tf.distribute.Strategy, \
+default=None
+        Devices to train on. None: TensorFlow's default, one device (the
+        first GPU, else the CPU). "auto": all GPUs, with a
+        ``tf.distribute.MirroredStrategy``, when there are several, else the
+        default. A list of device names (e.g. ``["/gpu:0", "/gpu:1"]``): a
+        ``MirroredStrategy`` over them. A ``tf.distribute.Strategy``: that
+        strategy (an estimator holding one cannot be pickled or sent to other
+        processes; use "auto" or device names there). The model is built
+        under the strategy and Keras trains and predicts with it; each
+        ``batch_size`` batch is split among the devices (scale it, and
+        perhaps ``learning_rate_init``, with their number).
     random_state : int, RandomState instance or None, default=None
         Seeds everything random in a fit: the weights, dropout, the shuffling
         of batches, the validation split and the augmentation. With an int,
@@ -353,6 +349,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         "augmentation": [None, HasMethods(["augment_batch"])],
         "callbacks": [None, list],
         "precision": [StrOptions(set(PRECISIONS))],
+        "distribute": [
+            None,
+            StrOptions({"auto"}),
+            list,
+            tuple,
+            HasMethods(["scope", "experimental_distribute_dataset"]),
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -361,6 +364,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     # Parameters that only change how a model is trained, not its layers or
     # optimizer: models built for estimators that differ only in these are
     # interchangeable (see _model_key). Subclasses may extend this.
+    # ("distribute" enters the key as the devices it resolves to.)
     _training_params = frozenset(
         {
             "batch_size",
@@ -377,6 +381,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             "random_state",
             "verbose",
             "warm_start",
+            "distribute",
         }
     )
 
@@ -401,6 +406,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         random_state,
         verbose,
         warm_start,
+        distribute=None,  # a default, so subclasses may not offer it yet
     ):
         self.alpha = alpha
         self.batch_size = batch_size
@@ -419,6 +425,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.distribute = distribute
 
     # ----------------------------------------------------------------- hooks
 
@@ -667,7 +674,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             np.dtype(input_dtype).str,
             int(n_outputs),
             repr(sorted(arch.items())),
+            strategy_key(self._strategy()),
         )
+
+    def _strategy(self):
+        """The tf.distribute.Strategy of ``distribute``, or None (default)."""
+        return resolve_strategy(getattr(self, "distribute", None))
 
     def _acquire_model(self, key, image_shape, input_dtype, n_outputs, seeds):
         """A freshly initialised, compiled model: reused if possible, else new."""
@@ -676,7 +688,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             if self._reset_model(entry.model, entry.optimizer_fill, seeds):
                 return entry.model
             _MODEL_POOL.discard(entry)
-        model = self._make_model(image_shape, input_dtype, n_outputs)
+        # The one place a model is made: under the ``distribute`` strategy's
+        # scope, so its weights and optimizer state live on the strategy's
+        # devices; Keras then trains and predicts with the strategy the model
+        # was built under (``model.distribute_strategy``).
+        strategy = self._strategy()
+        with contextlib.nullcontext() if strategy is None else strategy.scope():
+            model = self._make_model(image_shape, input_dtype, n_outputs)
         fill = _optimizer_fill(model.optimizer)
         initialized = self._initialize_weights(model, seeds.weights)
         _reseed_generators(model, seeds.layers)
@@ -962,6 +980,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never touch __dict__
+        if _is_strategy(state.get("distribute")):
+            raise TypeError(
+                f"{type(self).__name__} cannot be pickled or copied while "
+                f"distribute holds a tf.distribute.Strategy, which belongs to its "
+                f"process. Pass distribute='auto' or a list of device names "
+                f"instead, or set_params(distribute=None) before saving."
+            )
         model = state.pop("model_", None)
         if model is not None:
             state["_model_keras_bytes"] = _save_model_bytes(model)
@@ -1067,17 +1092,25 @@ def _shuffled_batches(arrays, batch_size, seed):
     and each batch is gathered from the whole arrays. Being endless (with
     ``steps_per_epoch`` given to ``fit``), one iterator serves all epochs,
     which saves Keras creating a new one per epoch.
+
+    The order of epoch ``e`` is a stateless shuffle seeded by ``(seed, e)``,
+    not ``Dataset.shuffle``'s reshuffling, whose seed state tf.distribute
+    loses when it rewrites the pipeline for its devices (seeded fits under a
+    ``distribute`` strategy would then differ from run to run).
     """
     import tensorflow as tf
 
     n = len(arrays[0])
     data = tuple(tf.convert_to_tensor(a) for a in arrays)
-    indices = (
-        tf.data.Dataset.range(n)
-        .shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .repeat()
-    )
+
+    def epoch_order(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64),
+            seed=tf.stack([tf.constant(seed, dtype=tf.int64), epoch]),
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    indices = tf.data.Dataset.range(np.iinfo(np.int64).max).flat_map(epoch_order)
     dataset = tf.data.Dataset.zip(indices, tf.data.Dataset.from_tensors(data).repeat())
 
     def gather(idx, tensors):

@@ -1,4 +1,5 @@
-"""Shared utilities: the image contract (rows <-> images, dtype rules)."""
+"""Shared utilities: the image contract (rows <-> images, dtype rules), and
+the one-time TensorFlow configuration of a process."""
 
 from ._images import (
     as_image_dtype,
@@ -10,10 +11,12 @@ from ._images import (
     to_unit_float,
     validate_images,
 )
+from ._tensorflow import configure_tensorflow
 
 __all__ = [
     "as_image_dtype",
     "check_image_shape",
+    "configure_tensorflow",
     "images_to_rows",
     "infer_image_shape",
     "resolve_image_shape",

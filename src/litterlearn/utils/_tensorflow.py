@@ -1,0 +1,168 @@
+"""One-time TensorFlow configuration of a process: CPU threads, GPU memory.
+
+litterlearn calls :func:`configure_tensorflow` itself, with its defaults, the
+first time a process builds a model (``neural_network._base._import_keras``),
+so every process that trains, a Dask or joblib worker included, is configured
+exactly once, before TensorFlow initialises its runtime. TensorFlow is
+imported inside the functions, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import sys
+import threading
+
+_LOCK = threading.RLock()
+_CONFIGURED = False
+
+
+def _dask_worker_threads():
+    """The number of threads of the Dask worker running this code, or None."""
+    if "distributed" not in sys.modules:  # not a Dask worker: don't import it
+        return None
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:
+        return None
+    state = getattr(worker, "state", worker)
+    return int(state.nthreads)
+
+
+def _default_n_threads():
+    threads = _dask_worker_threads()
+    if threads is not None:
+        return threads
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    try:
+        threads = int(value.split(",")[0])
+    except ValueError:
+        return 0
+    return max(threads, 0)
+
+
+def configure_tensorflow(*, n_threads=None, gpu_memory_growth=True):
+    """Configure TensorFlow for this process: CPU threads and GPU memory growth.
+
+    litterlearn calls this itself, with the defaults, the first time a process
+    builds a model, so you rarely need to. Call it to choose other settings
+    before the first model is built: TensorFlow fixes them when it
+    initialises, on its first operation. Calling it again with the settings
+    in effect does nothing, so every worker of a cluster may call it.
+
+    Parameters
+    ----------
+    n_threads : int or None, default=None
+        Number of threads of each of TensorFlow's two CPU thread pools (within
+        an operation, and between independent operations); 0 leaves
+        TensorFlow's default (as many as there are cores). None chooses: in a
+        Dask worker, the worker's number of threads (``nthreads``), so that
+        worker processes sharing a machine do not oversubscribe its cores;
+        elsewhere the ``OMP_NUM_THREADS`` environment variable when it is set
+        (joblib sets it to ``cores // n_jobs`` in its worker processes);
+        otherwise 0.
+    gpu_memory_growth : bool, default=True
+        Whether each GPU allocates memory as needed rather than all of it at
+        start, so that several processes (search workers) can share a GPU.
+        Nothing to do without GPUs.
+
+    Returns
+    -------
+    settings : dict
+        The settings in effect: ``"intra_op_threads"`` and
+        ``"inter_op_threads"`` (0 means TensorFlow's default), ``"gpus"`` (the
+        names of the visible GPUs) and ``"gpu_memory_growth"`` (one bool per
+        GPU).
+
+    Raises
+    ------
+    RuntimeError
+        When TensorFlow is already initialised with other settings.
+
+    Examples
+    --------
+    >>> from litterlearn.utils import configure_tensorflow
+    >>> settings = configure_tensorflow()  # what litterlearn does by itself
+    >>> sorted(settings)
+    ['gpu_memory_growth', 'gpus', 'inter_op_threads', 'intra_op_threads']
+
+    On a Dask cluster, each worker configures itself on its first fit, with
+    as many TensorFlow threads as the worker has threads. To choose another
+    number on the workers running now::
+
+        client.run(configure_tensorflow, n_threads=4)
+    """
+    global _CONFIGURED
+    if n_threads is not None and (
+        not isinstance(n_threads, numbers.Integral)
+        or isinstance(n_threads, bool)
+        or n_threads < 0
+    ):
+        raise ValueError(
+            f"n_threads must be None or an int >= 0 (0: TensorFlow's default); "
+            f"got {n_threads!r}."
+        )
+    import tensorflow as tf
+
+    with _LOCK:
+        threads = _default_n_threads() if n_threads is None else int(n_threads)
+        threading_config = tf.config.threading
+        try:
+            threading_config.set_intra_op_parallelism_threads(threads)
+            threading_config.set_inter_op_parallelism_threads(threads)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"TensorFlow is already initialised in this process with "
+                f"{threading_config.get_intra_op_parallelism_threads()} intra-op "
+                f"and {threading_config.get_inter_op_parallelism_threads()} "
+                f"inter-op threads, and cannot change to {threads}. Call "
+                f"configure_tensorflow before the first model is built or "
+                f"TensorFlow is first used in the process."
+            ) from exc
+        gpus = tf.config.list_physical_devices("GPU")
+        for gpu in gpus:
+            if tf.config.experimental.get_memory_growth(gpu) == gpu_memory_growth:
+                continue
+            try:
+                tf.config.experimental.set_memory_growth(gpu, gpu_memory_growth)
+            except (RuntimeError, ValueError) as exc:
+                raise RuntimeError(
+                    f"TensorFlow has already initialised {gpu.name}, so its memory "
+                    f"growth cannot change to {gpu_memory_growth}. Call "
+                    f"configure_tensorflow before TensorFlow is first used in "
+                    f"the process."
+                ) from exc
+        _CONFIGURED = True
+        return {
+            "intra_op_threads": threading_config.get_intra_op_parallelism_threads(),
+            "inter_op_threads": threading_config.get_inter_op_parallelism_threads(),
+            "gpus": [gpu.name for gpu in gpus],
+            "gpu_memory_growth": [
+                bool(tf.config.experimental.get_memory_growth(gpu)) for gpu in gpus
+            ],
+        }
+
+
+def _configure_tensorflow_once():
+    """litterlearn's own call: the defaults, once per process, never failing.
+
+    Does nothing when the process was configured already (by an explicit
+    :func:`configure_tensorflow` call), and keeps TensorFlow's settings when
+    the user's own TensorFlow code initialised it first.
+    """
+    global _CONFIGURED
+    if _CONFIGURED:
+        return
+    with _LOCK:
+        if _CONFIGURED:
+            return
+        try:
+            configure_tensorflow()
+        except ImportError:  # another Keras backend: nothing to configure
+            pass
+        except RuntimeError:  # initialised by the user's code: its settings stand
+            pass
+        _CONFIGURED = True

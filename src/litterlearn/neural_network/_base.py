@@ -315,7 +315,13 @@ default=None
 
 def _fill_doc(cls):
     """Substitute the shared ``%(name)s`` blocks into a class docstring."""
-    cls.__doc__ = cls.__doc__ % _DOCS
+    # Placeholders sit at the docstring's indentation (so formatters leave the
+    # docstring alone); the blocks carry that indentation on every line.
+    blocks = {
+        name: text[4:] if text.startswith("    ") else text
+        for name, text in _DOCS.items()
+    }
+    cls.__doc__ = cls.__doc__ % blocks
     return cls
 
 

@@ -55,11 +55,11 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
     batch_normalization : bool, default=False
         Whether to normalize each convolution's output (before its
         activation) with ``BatchNormalization``.
-%(training_parameters)s
+    %(training_parameters)s
 
     Attributes
     ----------
-%(fitted_attributes)s
+    %(fitted_attributes)s
 
     See Also
     --------
@@ -67,7 +67,7 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
 
     Notes
     -----
-%(notes)s
+    %(notes)s
 
     Examples
     --------

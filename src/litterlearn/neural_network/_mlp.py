@@ -29,53 +29,53 @@ ACTIVATIONS = {
 class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
     """Multilayer perceptron image classifier (a Keras model).
 
-        The images are flattened and fed to fully connected hidden layers, each
-        followed by dropout, and a softmax output layer. The defaults reproduce
-        the course's MLP for 50x50x1 images and 2 classes: ``Flatten ->
-        Dense(128, relu) -> Dropout(0.5) -> Dense(2, softmax)``.
+    The images are flattened and fed to fully connected hidden layers, each
+    followed by dropout, and a softmax output layer. The defaults reproduce
+    the course's MLP for 50x50x1 images and 2 classes: ``Flatten ->
+    Dense(128, relu) -> Dropout(0.5) -> Dense(2, softmax)``.
 
-        Parameters
-        ----------
-        hidden_layer_sizes : array-like of int, default=(128,)
-            Number of units of each hidden layer; ``()`` gives a softmax
-            (multinomial logistic) regression on the pixels.
-        activation : str, default="relu"
-            Activation of the hidden layers: "relu", "tanh", "logistic" (or
-            "sigmoid"), "identity" (or "linear"), "leaky_relu", "elu", "selu",
-            "gelu" or "swish".
-        dropout : float, default=0.5
-            Dropout rate after each hidden layer (0 for none).
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(128,)
+        Number of units of each hidden layer; ``()`` gives a softmax
+        (multinomial logistic) regression on the pixels.
+    activation : str, default="relu"
+        Activation of the hidden layers: "relu", "tanh", "logistic" (or
+        "sigmoid"), "identity" (or "linear"), "leaky_relu", "elu", "selu",
+        "gelu" or "swish".
+    dropout : float, default=0.5
+        Dropout rate after each hidden layer (0 for none).
     %(training_parameters)s
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     %(fitted_attributes)s
 
-        See Also
-        --------
-        CNNImageClassifier : A convolutional network, usually better on images.
-        sklearn.neural_network.MLPClassifier : The scikit-learn MLP on any data.
+    See Also
+    --------
+    CNNImageClassifier : A convolutional network, usually better on images.
+    sklearn.neural_network.MLPClassifier : The scikit-learn MLP on any data.
 
-        Notes
-        -----
+    Notes
+    -----
     %(notes)s
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from litterlearn.neural_network import MLPImageClassifier
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.random((60, 8, 8), dtype=np.float32)  # 60 gray 8x8 images
-        >>> y = np.array(["dark", "bright"])[np.arange(60) %% 2]
-        >>> X[y == "bright"] += 0.5
-        >>> clf = MLPImageClassifier(hidden_layer_sizes=(16,), max_iter=20,
-        ...                          learning_rate_init=0.01, random_state=0)
-        >>> clf.fit(X, y).classes_
-        array(['bright', 'dark'], dtype='<U6')
-        >>> clf.predict_proba(X[:3]).shape
-        (3, 2)
-        >>> [type(layer).__name__ for layer in clf.model_.layers]
-        ['Flatten', 'Dense', 'Dropout', 'Dense']
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from litterlearn.neural_network import MLPImageClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((60, 8, 8), dtype=np.float32)  # 60 gray 8x8 images
+    >>> y = np.array(["dark", "bright"])[np.arange(60) %% 2]
+    >>> X[y == "bright"] += 0.5
+    >>> clf = MLPImageClassifier(hidden_layer_sizes=(16,), max_iter=20,
+    ...                          learning_rate_init=0.01, random_state=0)
+    >>> clf.fit(X, y).classes_
+    array(['bright', 'dark'], dtype='<U6')
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    >>> [type(layer).__name__ for layer in clf.model_.layers]
+    ['Flatten', 'Dense', 'Dropout', 'Dense']
     """
 
     _parameter_constraints: dict = {

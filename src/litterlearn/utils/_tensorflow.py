@@ -114,14 +114,19 @@ def configure_tensorflow(*, n_threads=None, gpu_memory_growth=True):
             threading_config.set_intra_op_parallelism_threads(threads)
             threading_config.set_inter_op_parallelism_threads(threads)
         except RuntimeError as exc:
-            raise RuntimeError(
-                f"TensorFlow is already initialised in this process with "
-                f"{threading_config.get_intra_op_parallelism_threads()} intra-op "
-                f"and {threading_config.get_inter_op_parallelism_threads()} "
-                f"inter-op threads, and cannot change to {threads}. Call "
-                f"configure_tensorflow before the first model is built or "
-                f"TensorFlow is first used in the process."
-            ) from exc
+            current = threading_config.get_intra_op_parallelism_threads()
+            # An automatic choice defers to a TensorFlow that is already
+            # running (initialised by the user's code or an earlier fit); an
+            # explicit, different request cannot be honoured: say so.
+            if n_threads is not None and threads != current:
+                raise RuntimeError(
+                    f"TensorFlow is already initialised in this process with "
+                    f"{current} intra-op and "
+                    f"{threading_config.get_inter_op_parallelism_threads()} "
+                    f"inter-op threads, and cannot change to {threads}. Call "
+                    f"configure_tensorflow before the first model is built or "
+                    f"TensorFlow is first used in the process."
+                ) from exc
         gpus = tf.config.list_physical_devices("GPU")
         for gpu in gpus:
             if tf.config.experimental.get_memory_growth(gpu) == gpu_memory_growth:

@@ -52,5 +52,5 @@ def bench(session):
 @nox.session
 def demo(session):
     """Install litterlearn and run its demo (options after --)."""
-    session.install(".[cpu]")
+    session.install(".[cpu,plot]")
     session.run("litterlearn", "demo", *session.posargs)

@@ -58,10 +58,10 @@ def run_demo(
     """
     import sys
 
-    import matplotlib
+    from .plotting import _pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()  # a clear error naming litterlearn[plot] if matplotlib is missing
+    plt.switch_backend("Agg")
     from sklearn.metrics import ConfusionMatrixDisplay
     from sklearn.pipeline import make_pipeline
 

@@ -183,10 +183,11 @@ def test_worker_memory_does_not_grow_across_fits(client, photos):
     before, after, models_before, models_after = client.submit(
         fit_many, estimator, rows, y, 20, workers=[worker], pure=False
     ).result(timeout=120)
-    # The fits reuse one built model: no new one was kept, and memory stayed
-    # flat (Keras keeps about 5 MB per new model, never freed: 20 new models
-    # would add about 100 MB here).
-    assert models_after == models_before
+    # The fits reuse one built model: at most the first fit builds one (when
+    # the worker's earlier model of this architecture is still held), and
+    # memory stays flat (Keras keeps about 5 MB per new model, never freed:
+    # 20 new models would add about 100 MB here).
+    assert models_after - models_before <= 1
     assert after - before < 40, (before, after)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pooch
 from sklearn.utils import Bunch
 
+from ..utils._images import load_image_fully
 from ._coco import index_coco
 
 #: Environment variable naming the data folder.
@@ -97,7 +98,7 @@ def check_stored_image(path):
             if max(width, height) > MAX_SIDE:
                 raise CorruptImageError(f"{path} is larger than {MAX_SIDE} px")
             img.draft(None, (max(1, width // 8), max(1, height // 8)))
-            img.load()
+            load_image_fully(img, path)
     except CorruptImageError:
         raise
     except (OSError, SyntaxError, ValueError) as exc:
@@ -122,7 +123,10 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
     Raises
     ------
     CorruptImageError
-        If ``source`` does not decode as an image.
+        If ``source`` does not decode as an image (truncated data included,
+        whatever Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` says).
+    OSError
+        If ``target`` cannot be written (its message names the file).
     """
     from PIL import Image, ImageOps
 
@@ -131,20 +135,28 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
         with Image.open(source) as img:
             width, height = img.size
             orientation = img.getexif().get(0x0112, 1)
-            if (
+            keep = (
                 img.format == "JPEG"
                 and img.mode in ("RGB", "L")
                 and max(width, height) <= max_side
                 and orientation in (None, 1)
-            ):
-                img.load()  # validates the whole file
-                if source != target:
-                    os.replace(source, target)
-                return width, height
+            )
+            if keep:
+                load_image_fully(img, source)  # validates the whole file
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise CorruptImageError(f"{source} does not decode as an image: {exc}") from exc
+    if keep:
+        if source != target:
+            os.replace(source, target)
+        return width, height
+    try:
+        with Image.open(source) as img:
             scale = max_side / max(width, height)
             if scale < 1:
                 img.draft(None, (int(width * scale) + 1, int(height * scale) + 1))
-            img.load()
+            # Truncated data is an error in every format, whatever Pillow's
+            # ImageFile.LOAD_TRUNCATED_IMAGES says: never store a cut file.
+            load_image_fully(img, source)
             img = ImageOps.exif_transpose(img)
             img = _to_rgb_or_gray(img)
     except CorruptImageError:

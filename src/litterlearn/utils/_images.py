@@ -15,8 +15,11 @@ float32). Nothing is upcast to float64.
 
 from __future__ import annotations
 
+import errno
 import math
 import numbers
+import os
+import struct
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +34,8 @@ __all__ = [
     "rows_to_images",
     "images_to_rows",
     "to_unit_float",
+    "open_image_file",
+    "load_image_fully",
 ]
 
 
@@ -310,3 +315,142 @@ def to_unit_float(X):
     if X.dtype == np.uint8:
         return X.astype(np.float32) / np.float32(255)
     return as_image_dtype(X).astype(np.float32, copy=False)
+
+
+# ------------------------------------------------------------ image files
+
+
+def open_image_file(path):
+    """Open an image file with Pillow, or raise an error that names it.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+
+    Returns
+    -------
+    image : PIL.Image.Image
+        The opened (not yet loaded) image. Load it with
+        :func:`load_image_fully`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    IsADirectoryError
+        If ``path`` is a folder (the message points to
+        ``load_image_folder``).
+    ValueError
+        If the file is empty, is not an image Pillow reads, or its header is
+        truncated or corrupt. The message names the file and the problem.
+    OSError
+        Other errors of the system (no permission, ...), which name the file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"{path!r} is a folder; use "
+            "litterlearn.datasets.load_image_folder(path) to load a folder of "
+            "class subfolders",
+            path,
+        )
+    try:
+        n_bytes = os.path.getsize(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "Image file not found", path) from None
+    if n_bytes == 0:
+        raise ValueError(f"Image file {path!r} is empty (0 bytes).")
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError as exc:
+        raise ValueError(
+            f"File {path!r} is not an image file that Pillow can read."
+        ) from exc
+    except OSError as exc:
+        if exc.errno is not None:
+            raise  # the system's own errors (no permission, ...) name the file
+        # Pillow's own: a header cut short ("Truncated File Read"), a WebP
+        # or ICO whose data is missing ("could not create decoder object").
+        raise ValueError(
+            f"Could not read image file {path!r} (truncated or corrupt): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # e.g. DecompressionBombError, SyntaxError
+        raise ValueError(
+            f"Could not open image file {path!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+class _StrictRead:
+    """A read function that fails where Pillow would stop at a truncation.
+
+    Pillow's generic decoding loop (``ImageFile.load``) treats an empty read,
+    or a chunk header that cannot be unpacked (PNG, GIF), as a truncated file,
+    and raises unless the process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` is
+    set (many training scripts set it), in which case the missing pixels are
+    silently left gray or black. Installed as the image's ``load_read`` hook,
+    this makes truncation an error for this one image, whatever that global
+    says and without touching it (other threads keep their setting).
+    """
+
+    def __init__(self, read):
+        self.read = read
+
+    def __call__(self, n):
+        try:
+            data = self.read(n)
+        except (IndexError, struct.error) as exc:
+            raise OSError("image file is truncated") from exc
+        if not data:
+            raise OSError("image file is truncated (premature end of data)")
+        return data
+
+
+def load_image_fully(im, path=None):
+    """Load an opened image, failing on truncated data in every format.
+
+    Truncation is an error whatever ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``
+    says: formats decoded by Pillow's generic loop (JPEG, PNG, GIF, BMP,
+    uncompressed TIFF, PPM, TGA, ...) read through a strict hook; an ICO file
+    must hold all the bytes its directory gives the chosen icon; the other
+    decoders (WebP, compressed TIFF through libtiff, ...) fail on truncated
+    data by themselves.
+
+    Parameters
+    ----------
+    im : PIL.Image.Image
+        An image returned by ``Image.open`` and not loaded yet. Options such
+        as ``draft`` must be set before.
+    path : str, default=None
+        The file, to check ICO directories against its size.
+
+    Raises
+    ------
+    OSError
+        If the data is truncated (or Pillow's decoder fails).
+    """
+    from PIL import ImageFile, JpegImagePlugin
+
+    if getattr(im, "tile", None) and isinstance(im, ImageFile.ImageFile):
+        if isinstance(im, JpegImagePlugin.JpegImageFile) or not hasattr(
+            im, "load_read"
+        ):
+            # (JPEG's own load_read invents an end marker when the global is
+            # set: read the file directly.)
+            im.load_read = _StrictRead(im.fp.read)
+        else:  # PNG reads its data chunk by chunk
+            im.load_read = _StrictRead(im.load_read)
+    if im.format == "ICO" and path is not None:
+        entry = im.ico.entry[im.ico.getentryindex(im.size)]
+        available = os.path.getsize(path)
+        if entry.offset + entry.size > available:
+            raise OSError(
+                f"image file is truncated (the icon needs bytes "
+                f"{entry.offset}..{entry.offset + entry.size}, the file has "
+                f"{available})"
+            )
+    im.load()
+    return im

@@ -286,7 +286,7 @@ def _exif_orientation(im):
     return orientation if orientation in _ORIGIN_CORNER else 1
 
 
-def _decode(im, spec, path):
+def _decode(im, spec, path=None):
     """Load an opened image, upright, at reduced scale where possible.
 
     Returns ``(image, box)``: the loaded, oriented image and the region of it

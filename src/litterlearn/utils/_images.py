@@ -34,6 +34,7 @@ __all__ = [
     "rows_to_images",
     "images_to_rows",
     "to_unit_float",
+    "check_label_values",
     "open_image_file",
     "load_image_fully",
 ]
@@ -203,6 +204,17 @@ def as_image_dtype(X):
             )
         return X.astype(np.uint8)
     if kind == "f":
+        if X.dtype.itemsize > 4 and X.size:
+            with np.errstate(invalid="ignore"):
+                largest = np.nanmax(np.abs(X)) if X.size else 0.0
+            if largest > np.finfo(np.float32).max:
+                raise ValueError(
+                    f"Float images are stored as float32, whose largest value "
+                    f"is {np.finfo(np.float32).max:.4g}; got values up to "
+                    f"{largest:.4g} (dtype {X.dtype}), which would become inf. "
+                    f"Scale the images first (floats are taken as already "
+                    f"scaled, e.g. to [0, 1])."
+                )
         return X.astype(np.float32)
     raise TypeError(f"Images must be numeric arrays; got dtype {X.dtype}.")
 
@@ -214,6 +226,75 @@ def _check_not_sparse(X, estimator):
             f"{name} does not accept sparse input: images are dense arrays. "
             f"Convert with X.toarray() if the matrix is small."
         )
+
+
+def _check_same_shapes(X):
+    """A list of images of different sizes fails with a clear error.
+
+    (numpy's own message speaks of an "inhomogeneous shape".)
+    """
+    if not isinstance(X, (list, tuple)) or len(X) < 2:
+        return
+    shapes = []
+    for i, image in enumerate(X):
+        try:
+            shapes.append(np.shape(image))
+        except ValueError:
+            raise ValueError(
+                f"X[{i}] is not an array of one shape (its rows differ in "
+                f"length); images must be arrays of shape (H, W) or (H, W, C)."
+            ) from None
+        if shapes[i] != shapes[0]:
+            raise ValueError(
+                f"X is a list of images of different shapes: X[0] has shape "
+                f"{shapes[0]} and X[{i}] has shape {shapes[i]}. Images in one "
+                f"batch must have the same size; resize them first, e.g. with "
+                f"ImageResizer, which also reads image files of any size."
+            )
+
+
+def check_label_values(y, *, input_name="y"):
+    """Raise a clear error if labels are missing (None or NaN).
+
+    scikit-learn reports such labels as an "unknown label type" (or fails
+    comparing None with numbers); this says what is wrong and where.
+
+    Parameters
+    ----------
+    y : array-like
+        Labels.
+    input_name : str, default="y"
+        The name used in the message.
+
+    Returns
+    -------
+    y : ndarray
+        ``np.asarray(y)``.
+
+    Examples
+    --------
+    >>> check_label_values([0, 1, 1]).tolist()
+    [0, 1, 1]
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "O":
+        missing = [
+            i
+            for i, v in enumerate(y.ravel().tolist())
+            if v is None or (isinstance(v, float) and math.isnan(v))
+        ]
+    elif y.dtype.kind in "fc":
+        missing = np.flatnonzero(np.isnan(y.ravel())).tolist()
+    else:
+        missing = []
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(
+            f"{input_name} has missing labels (None or NaN) at position(s) "
+            f"{shown}{more}; every sample needs a label."
+        )
+    return y
 
 
 def validate_images(
@@ -252,6 +333,7 @@ def validate_images(
     shape : tuple (H, W, C)
     """
     _check_not_sparse(X, estimator)
+    _check_same_shapes(X)
     original = X
     X = check_array(
         X,

@@ -11,7 +11,7 @@ import numpy as np
 import pooch
 from sklearn.utils import Bunch
 
-from ..utils._images import load_image_fully
+from ..utils._images import load_image_fully, strict_reading
 from ._coco import index_coco
 
 #: Environment variable naming the data folder.
@@ -91,7 +91,7 @@ def check_stored_image(path):
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with strict_reading(Image.open(path)) as img:
             if img.format != "JPEG":
                 raise CorruptImageError(f"{path} is a {img.format} file, not a JPEG")
             width, height = img.size
@@ -132,7 +132,7 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
 
     source, target = Path(source), Path(target)
     try:
-        with Image.open(source) as img:
+        with strict_reading(Image.open(source)) as img:
             width, height = img.size
             orientation = img.getexif().get(0x0112, 1)
             keep = (
@@ -150,7 +150,7 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
             os.replace(source, target)
         return width, height
     try:
-        with Image.open(source) as img:
+        with strict_reading(Image.open(source)) as img:
             scale = max_side / max(width, height)
             if scale < 1:
                 img.draft(None, (int(width * scale) + 1, int(height * scale) + 1))

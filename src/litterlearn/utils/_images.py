@@ -36,6 +36,7 @@ __all__ = [
     "to_unit_float",
     "check_label_values",
     "open_image_file",
+    "strict_reading",
     "load_image_fully",
 ]
 
@@ -446,7 +447,7 @@ def open_image_file(path):
     if n_bytes == 0:
         raise ValueError(f"Image file {path!r} is empty (0 bytes).")
     try:
-        return Image.open(path)
+        return strict_reading(Image.open(path))
     except UnidentifiedImageError as exc:
         raise ValueError(
             f"File {path!r} is not an image file that Pillow can read."
@@ -491,6 +492,31 @@ class _StrictRead:
         return data
 
 
+def strict_reading(im):
+    """Make truncated data an error when ``im`` loads (see :class:`_StrictRead`).
+
+    Call it right after ``Image.open``: some calls load the image (a PNG's
+    ``getexif()`` does, to find an eXIf chunk after the pixels). Returns
+    ``im``.
+    """
+    from PIL import ImageFile, JpegImagePlugin
+
+    if (
+        getattr(im, "tile", None)
+        and isinstance(im, ImageFile.ImageFile)
+        and not isinstance(getattr(im, "load_read", None), _StrictRead)
+    ):
+        if isinstance(im, JpegImagePlugin.JpegImageFile) or not hasattr(
+            im, "load_read"
+        ):
+            # (JPEG's own load_read invents an end marker when the global is
+            # set: read the file directly.)
+            im.load_read = _StrictRead(im.fp.read)
+        else:  # PNG reads its data chunk by chunk
+            im.load_read = _StrictRead(im.load_read)
+    return im
+
+
 def load_image_fully(im, path=None):
     """Load an opened image, failing on truncated data in every format.
 
@@ -514,17 +540,7 @@ def load_image_fully(im, path=None):
     OSError
         If the data is truncated (or Pillow's decoder fails).
     """
-    from PIL import ImageFile, JpegImagePlugin
-
-    if getattr(im, "tile", None) and isinstance(im, ImageFile.ImageFile):
-        if isinstance(im, JpegImagePlugin.JpegImageFile) or not hasattr(
-            im, "load_read"
-        ):
-            # (JPEG's own load_read invents an end marker when the global is
-            # set: read the file directly.)
-            im.load_read = _StrictRead(im.fp.read)
-        else:  # PNG reads its data chunk by chunk
-            im.load_read = _StrictRead(im.load_read)
+    strict_reading(im)
     if im.format == "ICO" and path is not None:
         entry = im.ico.entry[im.ico.getentryindex(im.size)]
         available = os.path.getsize(path)

@@ -129,6 +129,10 @@ def _check_targets(y_true, y_pred, sample_weight):
                 f"sample_weight must have shape ({len(y_true)},), one weight "
                 f"per sample; got shape {sample_weight.shape}."
             )
+        if not sample_weight.any():
+            raise ValueError(
+                "sample_weight must have at least one positive weight; all are 0."
+            )
         sample_weight = _check_sample_weight(
             sample_weight, y_true, dtype=np.float64, ensure_non_negative=True
         )
@@ -140,7 +144,9 @@ def _weighted_negatives(y_true, y_pred, labels, sample_weight):
     mcm = multilabel_confusion_matrix(
         y_true, y_pred, labels=labels, sample_weight=sample_weight
     )
-    tn, fp = mcm[:, 0, 0], mcm[:, 0, 1]
+    # scikit-learn gets tn as a difference of weighted sums: it can come out
+    # a rounding error below 0 (a specificity of -3e-15).
+    tn, fp = np.maximum(mcm[:, 0, 0], 0), mcm[:, 0, 1]
     support = mcm[:, 1, 0] + mcm[:, 1, 1]
     return tn.astype(float), fp.astype(float), support.astype(float)
 

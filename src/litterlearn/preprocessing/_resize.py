@@ -447,9 +447,12 @@ class ImageResizer(TransformerMixin, BaseEstimator):
 
     - a list, tuple or 1D array (or pandas Series) of paths (``str`` or
       ``os.PathLike``): any format Pillow reads. Output is uint8. A missing
-      file raises ``FileNotFoundError``; an empty, truncated or unreadable
-      file raises ``ValueError``. Both name the file, and no file is ever
-      skipped, so rows stay aligned with ``y``.
+      file raises ``FileNotFoundError`` and a folder ``IsADirectoryError``;
+      an empty, truncated, corrupt or unreadable file raises ``ValueError``,
+      in every format and in parallel batches too. Truncation is an error
+      whatever Pillow's global ``ImageFile.LOAD_TRUNCATED_IMAGES`` says.
+      Every message names the file, and no file is ever skipped, so rows
+      stay aligned with ``y``.
     - arrays of rows ``(n, H*W*C)`` or images ``(n, H, W)`` /
       ``(n, H, W, C)``, with 1 (gray), 2 (gray, alpha), 3 (RGB) or 4 (RGBA)
       channels. Integer arrays (0..255) give uint8; float arrays are taken

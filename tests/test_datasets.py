@@ -396,8 +396,11 @@ def test_part_files_left_by_a_killed_run_are_removed(mirror, tmp_path):
     os.utime(stale, (a_day_ago, a_day_ago))
     live = folder / ".000002.jpg.runn1n.part"  # maybe another run's, right now
     live.write_bytes(b"a download in progress")
+    pooch_tmp = tmp_path / "data" / "tmpk1ll3d_0"  # pooch's, for the annotations
+    pooch_tmp.write_bytes(b"half the annotations")
+    os.utime(pooch_tmp, (a_day_ago, a_day_ago))
     fetch()
-    assert not stale.exists()
+    assert not stale.exists() and not pooch_tmp.exists()
     assert live.exists()
 
 
@@ -647,6 +650,11 @@ def test_get_data_home(tmp_path, monkeypatch):
     assert get_data_home(tmp_path / "arg") == str(tmp_path / "arg")
     monkeypatch.delenv("LITTERLEARN_DATA")
     assert "litterlearn" in get_data_home()
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(OSError, match="Cannot create the data folder") as info:
+        get_data_home(tmp_path / "a-file" / "data")
+    assert str(tmp_path / "a-file" / "data") in str(info.value)
+    assert "LITTERLEARN_DATA" in str(info.value)
 
 
 # --------------------------------------------------------------------------

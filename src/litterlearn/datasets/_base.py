@@ -48,7 +48,15 @@ def get_data_home(data_home=None):
     if data_home is None:
         data_home = os.environ.get(DATA_ENV) or pooch.os_cache("litterlearn")
     path = Path(data_home).expanduser().absolute()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno,
+            f"Cannot create the data folder {str(path)!r} ({exc.strerror}); pass "
+            f"data_home= or set {DATA_ENV} to a folder you can write",
+            str(path),
+        ) from exc
     return str(path)
 
 

@@ -7,6 +7,7 @@ import errno
 import math
 import numbers
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -238,9 +239,16 @@ def _check_writable(root):
 
 
 def _remove_stale_parts(root):
-    """Remove the ``.part`` files that a killed run left behind."""
+    """Remove the temporary files that a killed run left behind.
+
+    Ours are ``.{name}.{random}.part`` next to their image; pooch's (the
+    annotations) are ``tmp{8 random characters}`` at the root.
+    """
     now = time.time()
-    for part in root.rglob(".*.part"):
+    pooch_temporaries = (
+        p for p in root.glob("tmp*") if re.fullmatch(r"tmp[a-z0-9_]{8}", p.name)
+    )
+    for part in (*root.rglob(".*.part"), *pooch_temporaries):
         try:
             if now - part.stat().st_mtime > _STALE_PART_AGE:
                 part.unlink()

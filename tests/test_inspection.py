@@ -220,3 +220,79 @@ def test_model_and_predictions_are_left_as_they_were(small_cnn):
     np.testing.assert_array_equal(clf.predict_proba(X), before)
     for old, new in zip(weights, clf.model_.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)
+
+
+# --------------------------------------------------------------------------
+# Plots
+
+
+@pytest.fixture
+def plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_plot_grad_cam_overlays_each_image_with_class_names(plt, small_cnn):
+    from litterlearn.plotting import plot_grad_cam
+
+    clf, X = small_cnn
+    heatmaps = grad_cam(clf, X[:5])
+    names = {"can": "Can", "bottle": "Bottle", "cup": "Cup"}
+    y = np.array(["can", "bottle", "cup", "can", "bottle"])
+    pred = np.array(["can", "bottle", "can", "can", "bottle"])
+    fig = plot_grad_cam(
+        X[:5], heatmaps, labels=y, predictions=pred, target_names=names, n_cols=3
+    )
+    assert len(fig.axes) == 5
+    assert all(len(ax.images) == 2 for ax in fig.axes)  # image, then heatmap
+    np.testing.assert_array_equal(fig.axes[1].images[1].get_array(), heatmaps[1])
+    assert fig.axes[2].get_title() == "true Cup\npred Can"
+    assert [ax.title.get_color() == "tab:red" for ax in fig.axes] == [
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
+    with pytest.raises(ValueError, match="heatmaps must have shape"):
+        plot_grad_cam(X[:5], heatmaps[:, :5])
+
+
+def test_plot_top_losses_shows_the_worst_first_with_names_and_probabilities(
+    plt, patches, gap_cnn
+):
+    from litterlearn.plotting import plot_top_losses
+
+    _, (X_test, y_test, _) = patches
+    y_noisy = y_test.copy()
+    y_noisy[:6] = 1 - y_noisy[:6]  # six wrong labels: the model disagrees
+    rgb = np.repeat(X_test[..., None], 3, axis=-1).reshape(len(X_test), -1)
+    pipe = make_pipeline(
+        GrayscaleNormalizer(image_shape=(SIZE, SIZE, 3)).fit(rgb), gap_cnn
+    )
+    fig = plot_top_losses(
+        pipe, rgb, y_noisy, n=4, target_names=["dark", "bright"], grad_cam=True
+    )
+    proba = pipe.predict_proba(rgb)
+    loss = -np.log(proba[np.arange(len(y_noisy)), y_noisy])
+    top = np.argsort(-loss)[:4]
+    assert set(top) <= set(range(6))  # the mislabelled images come first
+    assert len(fig.axes) == 4
+    for ax, i in zip(fig.axes, top, strict=True):
+        pred_line, true_line, loss_line = ax.get_title().splitlines()
+        names = ["dark", "bright"]
+        p = proba[i].argmax()
+        assert pred_line == f"pred {names[p]} {proba[i, p]:.2f}"
+        assert true_line == f"true {names[y_noisy[i]]} {proba[i, y_noisy[i]]:.2f}"
+        assert loss_line == f"loss {loss[i]:.2f}"
+        assert ax.title.get_color() == "tab:red"
+        # The gray image the CNN saw, under its Grad-CAM heatmap.
+        assert ax.images[0].get_array().shape == (SIZE, SIZE)
+        assert len(ax.images) == 2
+    with pytest.raises(ValueError, match="not classes of the estimator: \\[7\\]"):
+        plot_top_losses(pipe, rgb[:3], [0, 1, 7])

@@ -296,3 +296,20 @@ def test_plot_top_losses_shows_the_worst_first_with_names_and_probabilities(
         assert len(ax.images) == 2
     with pytest.raises(ValueError, match="not classes of the estimator: \\[7\\]"):
         plot_top_losses(pipe, rgb[:3], [0, 1, 7])
+
+
+@pytest.mark.slow
+def test_a_network_sure_of_itself_still_gets_heatmaps(patches, gap_cnn):
+    # Scaling the last layer by 50 saturates the softmax: most probabilities
+    # are exactly 1.0 in float32, where the softmax's own gradient is 0.
+    # Grad-CAM uses the score before the softmax, so the maps stay the same.
+    import copy
+
+    _, (X_test, _, mask) = patches
+    sure = copy.deepcopy(gap_cnn)
+    dense = sure.model_.layers[-2]
+    dense.set_weights([w * 50 for w in dense.get_weights()])
+    assert np.mean(sure.predict_proba(X_test).max(axis=1) == 1.0) > 0.5
+    heatmaps = grad_cam(sure, X_test)
+    np.testing.assert_allclose(heatmaps, grad_cam(gap_cnn, X_test), atol=1e-4)
+    assert mass_on(heatmaps, mask).mean() > MASS_THRESHOLD

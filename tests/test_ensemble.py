@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 
 from litterlearn.ensemble import TestTimeAugmentationClassifier
 from litterlearn.ensemble._tta import default_augmenter
+from litterlearn.inspection import grad_cam
 from litterlearn.neural_network import CNNImageClassifier
 from litterlearn.preprocessing import Augmenter, GrayscaleNormalizer
 
@@ -160,6 +161,10 @@ def test_in_pipelines_with_a_cnn_fit_params_and_pickle(halves):
     np.testing.assert_allclose(restored.predict_proba(flat), imb.predict_proba(flat))
     fresh = clone(imb[-1])
     assert not hasattr(fresh, "estimator_") and fresh.n_views == 2
+    # grad_cam looks through the wrapper (and the pipeline) at the CNN.
+    np.testing.assert_array_equal(
+        grad_cam(imb, flat[:4]), grad_cam(imb[-1].estimator_, flat[:4])
+    )
 
 
 def test_bad_augmenters_are_refused_with_a_clear_error(halves):

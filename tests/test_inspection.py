@@ -16,9 +16,9 @@ from litterlearn.preprocessing import GrayscaleNormalizer
 SIZE, PATCH = 24, 6
 CHANCE = PATCH**2 / SIZE**2  # 0.0625: the patch's share of the image
 # A heatmap spread evenly would put CHANCE of its mass on the patch; we ask
-# for at least 3 times that on average (measured: 0.40 for the CNN with
-# global average pooling, 0.41 for the functional model with a nested
-# backbone; 0.12 for the course CNN, whose 3x3 last map is coarse).
+# for more than 3 times that on average. Measured (docs/user_guide/
+# seeing_why.rst): 0.31 for the CNN with global average pooling below, every
+# map above chance; the course CNN, whose last map is 3x3 here, about 0.11.
 MASS_THRESHOLD = 3 * CHANCE
 
 

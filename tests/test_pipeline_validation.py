@@ -56,3 +56,23 @@ def test_x_val_without_a_request_is_refused_by_scikit_learn(image_folder):
         )
         with pytest.raises(ValueError, match="set_fit_request"):
             pipe.fit(paths[:16], y[:16], X_val=paths[16:], y_val=y[16:])
+
+
+def test_x_val_with_a_sampler_in_an_inner_imblearn_pipeline(image_folder):
+    from imblearn.over_sampling import RandomOverSampler
+    from imblearn.pipeline import make_pipeline as make_imb_pipeline
+
+    paths, y = image_folder
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = _clf().set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline(
+            [
+                ("resize", ImageResizer(12)),
+                ("model", make_imb_pipeline(RandomOverSampler(random_state=0), clf)),
+            ],
+            transform_input=["X_val"],
+        )
+        pipe.fit(paths[:16], y[:16], X_val=paths[16:], y_val=y[16:])
+    fitted = pipe[-1][-1]
+    assert len(fitted.history_["val_loss"]) == 3
+    assert np.isfinite(fitted.history_["val_loss"]).all()

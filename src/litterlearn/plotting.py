@@ -66,13 +66,41 @@ def _show(ax, image, title=None, color=None):
         ax.set_title(title, fontsize="small", **kwargs)
 
 
-def _grid(plt, n_rows, n_cols, figsize, fig):
+def _grid(plt, n_rows, n_cols, figsize, fig, title_lines=1):
+    """A new (constrained-layout) figure, or ``fig``, with an image grid.
+
+    Each cell is 1.6 inches wide; its height leaves room for ``title_lines``
+    lines of small text above the image, so titles never overlap.
+    """
     if fig is None:
         if figsize is None:
-            figsize = (1.6 * n_cols, 1.7 * n_rows)
-        fig = plt.figure(figsize=figsize)
+            figsize = (1.6 * n_cols, (1.45 + 0.2 * title_lines) * n_rows)
+        fig = plt.figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     return fig, axes
+
+
+def _namer(target_names):
+    """A function from a label to its display name (``target_names`` applied)."""
+    if target_names is None:
+        return str
+    if isinstance(target_names, dict):
+        return lambda label: str(target_names.get(label, label))
+    names = list(target_names)
+
+    def name(label):
+        try:
+            index = int(label)
+        except (TypeError, ValueError):
+            return str(label)
+        if index != label or not 0 <= index < len(names):
+            raise ValueError(
+                f"target_names has {len(names)} names; label {label} is not an "
+                "index into it (pass a dict {label: name} for other labels)."
+            )
+        return str(names[index])
+
+    return name
 
 
 def plot_images(
@@ -81,8 +109,10 @@ def plot_images(
     *,
     labels=None,
     predictions=None,
+    target_names=None,
     n_cols=8,
     max_images=32,
+    title=None,
     fig=None,
     figsize=None,
 ):
@@ -101,10 +131,16 @@ def plot_images(
     predictions : array-like of shape (n_samples,), default=None
         Predicted labels, shown above each image; red where they differ
         from ``labels``.
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels: a list indexed by integer
+        labels (as ``Bunch.target_names`` of the dataset loaders), or a dict
+        ``{label: name}``. None shows the labels as they are.
     n_cols : int, default=8
         Images per row of the grid.
     max_images : int or None, default=32
         Show at most this many (the first ones); None shows all.
+    title : str, default=None
+        A title above the whole grid.
     fig : matplotlib Figure, default=None
         Draw into this figure (its existing axes are kept); None makes one.
     figsize : (float, float), default=None
@@ -126,9 +162,10 @@ def plot_images(
     >>> import numpy as np
     >>> from litterlearn.plotting import plot_images
     >>> X = np.random.default_rng(0).integers(0, 256, (6, 16 * 16), np.uint8)
-    >>> fig = plot_images(X, labels=[0, 1, 0, 1, 1, 0], n_cols=3)
-    >>> len(fig.axes)
-    6
+    >>> fig = plot_images(X, labels=[0, 1, 0, 1, 1, 0], n_cols=3,
+    ...                   target_names=["other", "bottle"])
+    >>> len(fig.axes), fig.axes[1].get_title()
+    (6, 'bottle')
     """
     plt = _pyplot()
     images = _as_images(X, image_shape)
@@ -140,21 +177,27 @@ def plot_images(
     for name, arr in (("labels", labels), ("predictions", predictions)):
         if arr is not None and len(arr) != len(images):
             raise ValueError(f"{name} has {len(arr)} entries for {len(images)} images.")
+    name = _namer(target_names)
     n_cols = max(1, min(int(n_cols), n))
     n_rows = -(-n // n_cols)
-    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
+    # The true label on the first line, the prediction on a second one: a
+    # title fits its own cell and never runs into its neighbours'.
+    lines = (labels is not None) + (predictions is not None)
+    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig, title_lines=max(lines, 1))
     for i, ax in enumerate(axes.flat):
         if i >= n:
             ax.remove()
             continue
         parts, color = [], None
         if labels is not None:
-            parts.append(f"y={labels[i]}")
+            parts.append(name(labels[i]))
         if predictions is not None:
-            parts.append(f"pred={predictions[i]}")
+            parts.append(f"pred: {name(predictions[i])}")
             if labels is not None and predictions[i] != labels[i]:
                 color = "tab:red"
-        _show(ax, images[i], " ".join(parts) or None, color)
+        _show(ax, images[i], "\n".join(parts) or None, color)
+    if title is not None:
+        fig.suptitle(title)
     return fig
 
 
@@ -167,6 +210,7 @@ def plot_augmentations(
     n_copies=4,
     image_shape=None,
     random_state=None,
+    target_names=None,
     fig=None,
     figsize=None,
 ):
@@ -190,6 +234,9 @@ def plot_augmentations(
         infers it.
     random_state : int, RandomState, Generator or None, default=None
         Randomness of the copies.
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels ``y`` (see
+        :func:`plot_images`).
     fig : matplotlib Figure, default=None
         Draw into this figure; None makes one.
     figsize : (float, float), default=None
@@ -230,9 +277,10 @@ def plot_augmentations(
         None if y is None else np.repeat(y, n_copies),
         random_state=random_state,
     ).reshape(n, n_copies, *images.shape[1:])
+    name = _namer(target_names)
     fig, axes = _grid(plt, n, 1 + n_copies, figsize, fig)
     for i in range(n):
-        title = "original" if y is None else f"original y={y[i]}"
+        title = "original" if y is None else f"original: {name(y[i])}"
         _show(axes[i, 0], images[i], title if i == 0 or y is not None else None)
         for j in range(n_copies):
             _show(axes[i, 1 + j], copies[i, j], f"copy {j + 1}" if i == 0 else None)
@@ -253,7 +301,16 @@ def _history_of(history):
     return {k: list(v) for k, v in history.items() if np.ndim(v) == 1 and len(v)}
 
 
-def plot_history(history, *, metrics=None, fig=None, figsize=None):
+_METRIC_NAMES = {
+    "loss": "loss (cross-entropy)",
+    "accuracy": "accuracy",
+    "auc": "ROC AUC",
+    "precision": "precision",
+    "recall": "recall",
+}
+
+
+def plot_history(history, *, metrics=None, title=None, fig=None, figsize=None):
     """Plot training curves: one panel per metric, training and validation.
 
     Parameters
@@ -265,6 +322,9 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
     metrics : list of str, default=None
         Metrics to show (without the ``val_`` prefix); None shows every
         metric found, loss first.
+    title : str, default=None
+        A title above the panels, best naming the model and the data (for
+        example ``"CNN on TACO, 50x50 gray"``).
     fig : matplotlib Figure, default=None
         Draw into this figure; None makes one.
     figsize : (float, float), default=None
@@ -273,7 +333,8 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
     Returns
     -------
     fig : matplotlib Figure
-        One axes per metric, with epochs on the x axis.
+        One axes per metric, with epochs on the x axis and the metric on the
+        y axis; each panel titled with its metric.
 
     Examples
     --------
@@ -296,7 +357,10 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
             raise ValueError(f"Unknown metrics {unknown}; the history has {names}.")
         names = list(metrics)
     if fig is None:
-        fig = plt.figure(figsize=figsize or (4.5 * len(names), 3.2))
+        height = 3.2 if title is None else 3.6
+        fig = plt.figure(
+            figsize=figsize or (4.5 * len(names), height), layout="constrained"
+        )
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
         for key, label in ((name, "training"), (f"val_{name}", "validation")):
@@ -305,8 +369,12 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
                 ax.plot(epochs, hist[key], marker=".", label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        ax.set_ylabel(_METRIC_NAMES.get(name, name))
+        # Epochs are whole numbers.
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
-    fig.tight_layout()
+    if title is not None:
+        fig.suptitle(title)
     return fig
 
 

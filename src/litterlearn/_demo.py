@@ -346,7 +346,7 @@ def _run(
     cams = save_grad_cam_grid(clf, Z_test, y_test, folder / "grad_cam.png", data_name)
     plt.close("all")
     print(
-        f"\nSaved {curves}, {matrix} and {cams} "
+        f"\nSaved {curves.name}, {matrix.name} and {cams.name} in {folder} "
         f"({time.perf_counter() - start:.0f} s in all).",
         file=out,
     )

@@ -328,7 +328,10 @@ def _run(
         reports[split] = _report(y_true, pred, proba, names)
 
     curves = folder / "training_curves.png"
-    plot_history(clf, title=f"Course CNN on {data_name}").savefig(curves, dpi=100)
+    plot_history(
+        clf,
+        title=f"Course CNN, bottle vs rest ({data_name}, {image_size}x{image_size} gray)",
+    ).savefig(curves, dpi=100)
     fig, ax = plt.subplots(figsize=(4, 4))
     ConfusionMatrixDisplay.from_predictions(
         y_test,

@@ -80,6 +80,8 @@ numpydoc_xref_ignore = {
     "C",
     "n",
 }
+# The page's table of contents lists "fit()", not "CNNImageClassifier.fit()".
+toc_object_entries_show_parents = "hide"
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "**.ipynb_checkpoints"]
 suppress_warnings = ["config.cache"]

@@ -341,7 +341,7 @@ def _run(
         ax=ax,
         colorbar=False,
     )
-    ax.set_title(f"Course CNN, test set ({data_name})")
+    ax.set_title(f"Course CNN, test set\n({data_name})")
     fig.tight_layout()
     matrix = folder / "confusion_matrix.png"
     fig.savefig(matrix, dpi=100)

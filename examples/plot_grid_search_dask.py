@@ -91,5 +91,26 @@ columns = [c for c in results if c.startswith("param_")] + ["mean_test_score"]
 print(results[columns].sort_values("mean_test_score", ascending=False).to_string())
 print("best:", search.best_params_)
 
+# %%
+# The candidates' scores and fit times, as the workers measured them
+# ------------------------------------------------------------------
+import matplotlib.pyplot as plt
+
+labels = [
+    f"filters={p['cnnimageclassifier__filters']}, "
+    f"lr={p['cnnimageclassifier__learning_rate_init']:g}"
+    for p in results["params"]
+]
+fig, (ax_score, ax_time) = plt.subplots(
+    1, 2, figsize=(8, 3.2), sharey=True, layout="constrained"
+)
+ax_score.barh(labels, results["mean_test_score"], xerr=results["std_test_score"])
+ax_score.axvline(0.5, color="0.4", linestyle="--", label="chance")
+ax_score.set_xlabel("balanced accuracy (3-fold CV)")
+ax_score.legend(loc="lower right")
+ax_time.barh(labels, results["mean_fit_time"], color="tab:orange")
+ax_time.set_xlabel("mean fit time on a worker (s)")
+fig.suptitle("CNN grid search on a local Dask cluster")
+
 client.close()
 cluster.close()

@@ -329,7 +329,10 @@ def _run(
         reports[split] = _report(y_true, pred, proba, names)
 
     curves = folder / "training_curves.png"
-    plot_history(clf, title=f"Course CNN on {data_name}").savefig(curves, dpi=100)
+    plot_history(
+        clf,
+        title=f"Course CNN, bottle vs rest ({data_name}, {image_size}x{image_size} gray)",
+    ).savefig(curves, dpi=100)
     fig, ax = plt.subplots(figsize=(4, 4))
     ConfusionMatrixDisplay.from_predictions(
         y_test,
@@ -339,7 +342,7 @@ def _run(
         ax=ax,
         colorbar=False,
     )
-    ax.set_title(f"Course CNN, test set ({data_name})")
+    ax.set_title(f"Course CNN, test set\n({data_name})")
     fig.tight_layout()
     matrix = folder / "confusion_matrix.png"
     fig.savefig(matrix, dpi=100)

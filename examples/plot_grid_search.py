@@ -62,7 +62,9 @@ search.fit(X_train, y_train)
 # -------
 results = pd.DataFrame(search.cv_results_)
 columns = [c for c in results if c.startswith("param_")] + ["mean_test_score"]
-print(results[columns].sort_values("mean_test_score", ascending=False).to_string())
+# Short column names ("size", not "param_imageresizer__size"): a narrow table.
+table = results[columns].rename(columns=lambda c: c.split("__")[-1])
+print(table.sort_values("mean_test_score", ascending=False).to_string())
 print("best:", search.best_params_)
 print(f"test average precision: {search.score(X_test, y_test):.2f}")
 

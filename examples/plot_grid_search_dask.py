@@ -88,7 +88,9 @@ with joblib.parallel_backend("dask"):
 # about where the fits run, not about learning (see the CNN against the MLP).
 results = pd.DataFrame(search.cv_results_)
 columns = [c for c in results if c.startswith("param_")] + ["mean_test_score"]
-print(results[columns].sort_values("mean_test_score", ascending=False).to_string())
+# Short column names ("size", not "param_imageresizer__size"): a narrow table.
+table = results[columns].rename(columns=lambda c: c.split("__")[-1])
+print(table.sort_values("mean_test_score", ascending=False).to_string())
 print("best:", search.best_params_)
 
 # %%

@@ -79,7 +79,7 @@ labels = [
     f"lr={p['mlpimageclassifier__learning_rate_init']:g}"
     for p in ranked["params"]
 ]
-fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
 ax.barh(
     labels, ranked["mean_test_score"], xerr=ranked["std_test_score"], color="tab:blue"
 )
@@ -91,4 +91,4 @@ data_name = (
     else "the TACO sample"
 )
 ax.set_title(f"MLP grid search on {data_name}")
-ax.legend(loc="lower right")
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))

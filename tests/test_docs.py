@@ -12,6 +12,8 @@ SUBPACKAGES = [
     "neural_network",
     "metrics",
     "plotting",
+    "inspection",
+    "ensemble",
     "utils",
 ]
 

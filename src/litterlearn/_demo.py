@@ -3,7 +3,8 @@
 Fetches TACO (a subset) or, when TACO cannot be reached, says so and uses the
 offline synthetic sample; trains the course CNN with class weighting; prints
 classification reports for the validation and test sets; saves the training
-curves and the confusion matrix as PNG files.
+curves, the confusion matrix and Grad-CAM maps of test bottles found and
+missed as PNG files.
 
 Console output follows ``verbose`` (the command line's ``--quiet`` and
 ``-v``): 0 prints only what was used and the results; 1 (the default) adds
@@ -345,12 +346,52 @@ def _run(
     fig.tight_layout()
     matrix = folder / "confusion_matrix.png"
     fig.savefig(matrix, dpi=100)
+    cams = save_grad_cam_grid(clf, Z_test, y_test, folder / "grad_cam.png", data_name)
     plt.close("all")
     print(
-        f"\nSaved {curves} and {matrix} ({time.perf_counter() - start:.0f} s in all).",
+        f"\nSaved {curves.name}, {matrix.name} and {cams.name} in {folder} "
+        f"({time.perf_counter() - start:.0f} s in all).",
         file=out,
     )
-    return {"data": data_name, "reports": reports, "files": [curves, matrix]}
+    return {"data": data_name, "reports": reports, "files": [curves, matrix, cams]}
+
+
+def save_grad_cam_grid(clf, Z_test, y_test, path, data_name, per_group=6):
+    """Save Grad-CAM maps of test bottles the CNN found and missed; return path.
+
+    Each map shows where the network sees a bottle (the class "bottle",
+    ``target=1``), over the 50x50 gray image it was given.
+    """
+    import numpy as np
+
+    from .inspection import grad_cam
+    from .plotting import _pyplot, plot_grad_cam
+
+    plt = _pyplot()
+    y_test = np.asarray(y_test)
+    pred = clf.predict(Z_test)
+    groups = {
+        "bottle found": np.flatnonzero((y_test == 1) & (pred == 1))[:per_group],
+        "bottle missed": np.flatnonzero((y_test == 1) & (pred == 0))[:per_group],
+    }
+    chosen = np.concatenate(list(groups.values()))
+    title = f"Where the course CNN sees a bottle: Grad-CAM, test set ({data_name})"
+    if len(chosen) == 0:
+        fig = plt.figure(figsize=(6, 1.5))
+        fig.text(0.5, 0.5, "No bottle in the test set.", ha="center")
+    else:
+        n_cols = min(per_group, len(chosen))
+        n_rows = -(-len(chosen) // n_cols)
+        fig = plt.figure(
+            figsize=(max(4.0, 1.7 * n_cols), 1.9 * n_rows + 0.5), layout="constrained"
+        )
+        titles = [name for name, idx in groups.items() for _ in idx]
+        heatmaps = grad_cam(clf, Z_test[chosen], target=1)
+        plot_grad_cam(Z_test[chosen], heatmaps, titles=titles, n_cols=n_cols, fig=fig)
+    fig.suptitle(title, fontsize="medium")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def add_demo_arguments(parser):

@@ -5,6 +5,8 @@ Install the optional dependency with ``pip install litterlearn[plot]``.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .utils._images import as_image_dtype, resolve_image_shape
@@ -12,8 +14,10 @@ from .utils._images import as_image_dtype, resolve_image_shape
 __all__ = [
     "plot_augmentations",
     "plot_channel_histograms",
+    "plot_grad_cam",
     "plot_history",
     "plot_images",
+    "plot_top_losses",
 ]
 
 
@@ -434,3 +438,301 @@ def plot_channel_histograms(image, *, bins=64, ax=None):
     ax.set_ylabel("pixels")
     ax.legend()
     return ax
+
+
+# --------------------------------------------------------------------------
+# Seeing why (DESIGN.md section 3.4): Grad-CAM overlays and the top losses.
+
+
+def _class_namer(target_names):
+    """A function from a class label to its display name."""
+    if target_names is None:
+        return str
+    if isinstance(target_names, dict):
+        return lambda label: str(target_names.get(label, label))
+    names = [str(name) for name in target_names]
+
+    def name(label):
+        if isinstance(label, numbers.Integral) and 0 <= int(label) < len(names):
+            return names[int(label)]
+        raise ValueError(
+            f"target_names has {len(names)} names, indexed by integer labels; "
+            f"got the label {label!r} (pass a dict {{label: name}} for other "
+            f"labels)."
+        )
+
+    return name
+
+
+def _overlay(ax, image, heatmap, title, color, alpha, cmap):
+    _show(ax, image, title, color)
+    ax.imshow(
+        heatmap, cmap=cmap, alpha=alpha, vmin=0.0, vmax=1.0, interpolation="bilinear"
+    )
+
+
+def plot_grad_cam(
+    images,
+    heatmaps,
+    *,
+    image_shape=None,
+    labels=None,
+    predictions=None,
+    target_names=None,
+    titles=None,
+    alpha=0.45,
+    cmap="jet",
+    n_cols=8,
+    max_images=32,
+    fig=None,
+    figsize=None,
+):
+    """Draw Grad-CAM heatmaps over their images.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+        The images the heatmaps explain, as the classifier saw them.
+    heatmaps : array-like of shape (n_samples, H, W)
+        Values in [0, 1], e.g. from :func:`litterlearn.inspection.grad_cam`.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
+    labels : array-like of shape (n_samples,), default=None
+        True classes, shown above each image.
+    predictions : array-like of shape (n_samples,), default=None
+        Predicted classes, shown above each image; red where they differ
+        from ``labels``.
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels: a list indexed by integer
+        labels, or a dict ``{label: name}``. None shows the labels.
+    titles : list of str, default=None
+        One title per image, instead of the labels and predictions.
+    alpha : float, default=0.45
+        Opacity of the heatmap over the image.
+    cmap : str, default="jet"
+        Matplotlib colormap of the heatmap (0: blue, 1: red with "jet").
+    n_cols : int, default=8
+        Images per row of the grid.
+    max_images : int or None, default=32
+        Show at most this many (the first ones); None shows all.
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure; None scales it with the grid.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        One axes per image, each with the image and the heatmap drawn on it.
+
+    See Also
+    --------
+    litterlearn.inspection.grad_cam : Compute the heatmaps.
+    plot_top_losses : The images a classifier gets most wrong.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from litterlearn.plotting import plot_grad_cam
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((4, 16, 16), dtype=np.float32)
+    >>> heatmaps = rng.random((4, 16, 16), dtype=np.float32)
+    >>> fig = plot_grad_cam(images, heatmaps, labels=[0, 1, 1, 0],
+    ...                     predictions=[0, 1, 0, 0], target_names=["can", "bottle"])
+    >>> fig.axes[2].get_title().splitlines()  # a wrong prediction, in red
+    ['true bottle', 'pred can']
+    """
+    plt = _pyplot()
+    images = _as_images(images, image_shape)
+    heatmaps = np.asarray(heatmaps, dtype=np.float32)
+    if heatmaps.shape != images.shape[:3]:
+        raise ValueError(
+            f"heatmaps must have shape (n_samples, H, W) = {images.shape[:3]} to "
+            f"match the images; got {heatmaps.shape}."
+        )
+    n = len(images) if max_images is None else min(len(images), int(max_images))
+    if n == 0:
+        raise ValueError("plot_grad_cam got no images to show.")
+    name = _class_namer(target_names)
+    for what, arr in (
+        ("labels", labels),
+        ("predictions", predictions),
+        ("titles", titles),
+    ):
+        if arr is not None and len(arr) != len(images):
+            raise ValueError(f"{what} has {len(arr)} entries for {len(images)} images.")
+    n_cols = max(1, min(int(n_cols), n))
+    n_rows = -(-n // n_cols)
+    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.remove()
+            continue
+        title, color = None, None
+        if titles is not None:
+            title = titles[i]
+        else:
+            parts = []
+            if labels is not None:
+                parts.append(f"true {name(labels[i])}")
+            if predictions is not None:
+                parts.append(f"pred {name(predictions[i])}")
+                if labels is not None and predictions[i] != labels[i]:
+                    color = "tab:red"
+            title = "\n".join(parts) or None
+        _overlay(ax, images[i], heatmaps[i], title, color, alpha, cmap)
+    return fig
+
+
+def _split_pipeline(estimator, X):
+    """The final estimator and ``X`` as it reaches it through a Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(estimator, Pipeline):
+        for _, step in estimator.steps[:-1]:
+            if step is None or step == "passthrough" or hasattr(step, "fit_resample"):
+                continue  # samplers apply at fit only
+            X = step.transform(X)
+        estimator = estimator.steps[-1][1]
+    return estimator, X
+
+
+def plot_top_losses(
+    estimator,
+    X,
+    y,
+    *,
+    n=9,
+    target_names=None,
+    grad_cam=False,
+    n_cols=None,
+    alpha=0.45,
+    fig=None,
+    figsize=None,
+):
+    """Show the images a classifier gets most wrong: the highest losses first.
+
+    The loss of an image is the cross-entropy ``-log p(true class)``: the
+    confidently wrong predictions come first, then the hesitant ones. Each
+    image is titled with its predicted class and that class's probability,
+    its true class and the true class's probability, and the loss (as
+    fastai's ``ClassificationInterpretation.plot_top_losses``).
+
+    Parameters
+    ----------
+    estimator : fitted classifier or Pipeline
+        Anything with ``predict_proba`` and ``classes_``. For a Pipeline,
+        the images shown are ``X`` as they reach its last step (e.g. the
+        resized gray rows), which is what the classifier saw.
+    X : array-like
+        Images as the estimator takes them (rows, arrays, or file paths for
+        a Pipeline starting with an ``ImageResizer``).
+    y : array-like of shape (n_samples,)
+        True classes; each must be one of ``classes_``.
+    n : int, default=9
+        Number of images shown.
+    target_names : list of str or dict, default=None
+        Class names: a list indexed by integer labels, or a dict
+        ``{label: name}``. None shows the labels as they are.
+    grad_cam : bool, default=False
+        Draw each image's Grad-CAM heatmap for its predicted class over it
+        (:func:`litterlearn.inspection.grad_cam`; the classifier needs a
+        convolution): where the network found the evidence for its mistake.
+    n_cols : int, default=None
+        Images per row; None makes a square-ish grid.
+    alpha : float, default=0.45
+        Opacity of the heatmaps (with ``grad_cam=True``).
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        One axes per image, highest loss first; wrong predictions titled in
+        red.
+
+    See Also
+    --------
+    plot_grad_cam : Heatmaps over any images.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from litterlearn.plotting import plot_top_losses
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((40, 8 * 8), dtype=np.float32)
+    >>> y = (X[:, :32].mean(axis=1) > 0.5).astype(int)
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> fig = plot_top_losses(clf, X, y, n=4, target_names=["other", "bottle"])
+    >>> len(fig.axes)
+    4
+    >>> fig.axes[0].get_title().splitlines()[1].startswith("true ")
+    True
+    """
+    from sklearn.utils import _safe_indexing
+    from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+    plt = _pyplot()
+    check_is_fitted(estimator)
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    classes = np.asarray(estimator.classes_)
+    y = column_or_1d(y)
+    if len(y) != len(proba):
+        raise ValueError(f"y has {len(y)} labels for {len(proba)} images.")
+    index = {c: i for i, c in enumerate(classes.tolist())}
+    unknown = sorted({v for v in y.tolist() if v not in index}, key=str)
+    if unknown:
+        raise ValueError(
+            f"y has labels that are not classes of the estimator: {unknown}; its "
+            f"classes are {classes.tolist()}."
+        )
+    true_idx = np.array([index[v] for v in y.tolist()], dtype=np.intp)
+    p_true = proba[np.arange(len(y)), true_idx]
+    losses = -np.log(np.clip(p_true, 1e-15, None))
+    n = min(int(n), len(y))
+    if n < 1:
+        raise ValueError("plot_top_losses needs n >= 1 and at least one image.")
+    order = np.argsort(-losses, kind="stable")[:n]
+    pred_idx = proba.argmax(axis=1)
+
+    X_top = _safe_indexing(X, order)
+    final, shown = _split_pipeline(estimator, X_top)
+    images = _as_images(shown, getattr(final, "image_shape_", None))
+    heatmaps = None
+    if grad_cam:
+        from .inspection import grad_cam as compute_grad_cam
+
+        heatmaps = compute_grad_cam(estimator, X_top, target=classes[pred_idx[order]])
+
+    name = _class_namer(target_names)
+    if n_cols is None:
+        n_cols = int(np.ceil(np.sqrt(n)))
+    n_cols = max(1, min(int(n_cols), n))
+    n_rows = -(-n // n_cols)
+    if fig is None and figsize is None:
+        figsize = (2.0 * n_cols, 2.3 * n_rows)
+    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.remove()
+            continue
+        i = order[k]
+        p, t = pred_idx[i], true_idx[i]
+        title = (
+            f"pred {name(classes[p])} {proba[i, p]:.2f}\n"
+            f"true {name(classes[t])} {proba[i, t]:.2f}\n"
+            f"loss {losses[i]:.2f}"
+        )
+        color = "tab:red" if p != t else None
+        if heatmaps is None:
+            _show(ax, images[k], title, color)
+        else:
+            _overlay(ax, images[k], heatmaps[k], title, color, alpha, "jet")
+    return fig

@@ -125,7 +125,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-html_sidebars = {"install": [], "index": []}
+# Pages of code get the width: no left navigation on the examples (the
+# gallery's index has it), the install page or the home page.
+html_sidebars = {"install": [], "index": [], "auto_examples/plot_*": []}
 html_show_sourcelink = False
 
 sphinx_gallery_conf = {

@@ -23,6 +23,7 @@ from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from . import _backbones
 from ._base import TrainingPhase, _BaseImageClassifier, _fill_doc, _import_keras
 from ._mlp import ACTIVATIONS, _positive_ints
+from ._weights import _model_state, _reset_optimizer
 
 # The head model (features in, probabilities out) and the feature extractor
 # (images in, features out) of each built model, sharing its layers; kept
@@ -368,6 +369,12 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
                 *validation[1:],
             )
         self._compile(head, phase)
+        # Every fit starts the head's optimizer afresh (the full model's is
+        # reset by the core; the head model beside it is ours).
+        state = _model_state(head)
+        if not _reset_optimizer(head.optimizer, state.optimizer_fill):
+            state.compile_key = None
+            self._compile(head, phase)
         return super()._train_phase(
             head, phase, features, y, sample_weight, validation, seeds
         )

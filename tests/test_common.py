@@ -47,6 +47,36 @@ CHECK_PARAMS = {
         "max_iter": 20,
         "learning_rate_init": 0.02,
     },
+    # Random backbone weights (ImageNet's cannot be downloaded here) at
+    # Keras' smallest input, 32x32 (strips are resized to it in the model):
+    # VGG16, whose random features are not vanishingly small as deeper
+    # BatchNorm networks' are. The features are computed once per fit; the
+    # softmax head learns on them. VGGTransferClassifier also fine-tunes.
+    "TransferImageClassifier": {
+        **STRIP,
+        "backbone": "vgg16",
+        "weights": None,
+        "input_size": 32,
+        "hidden_layer_sizes": (),
+        "max_iter": 20,
+        "learning_rate_init": 0.02,
+    },
+    "VGGTransferClassifier": {
+        **STRIP,
+        "weights": None,
+        "input_size": 32,
+        "hidden_layer_sizes": (),
+        "max_iter": 20,
+        "learning_rate_init": 0.02,
+        "fine_tune_max_iter": 1,
+    },
+    "PretrainedFeatures": {
+        **STRIP,
+        "backbone": "vgg16",
+        "weights": None,
+        "input_size": 32,
+        "random_state": 0,
+    },
 }
 
 _MINIBATCH_WEIGHTS = (

@@ -85,6 +85,13 @@ _MINIBATCH_WEIGHTS = (
     "(and the model) differs; scikit-learn's MLPClassifier fails it too"
 )
 
+_BATCH_FLOAT_NOISE = (
+    "an image's backbone features differ in the last float32 bits with the "
+    "batch they are computed in (TensorFlow's CPU convolutions pick their "
+    "algorithm and summation order by batch shape): about 1e-7 absolute, "
+    "4e-4 relative on features near zero, above the check's rtol=1e-7"
+)
+
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "Augmenter": {
         "check_samplers_pandas_sparse": (
@@ -98,6 +105,16 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     },
     "CNNImageClassifier": {
         "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_WEIGHTS,
+    },
+    "TransferImageClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_WEIGHTS,
+    },
+    "VGGTransferClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_WEIGHTS,
+    },
+    "PretrainedFeatures": {
+        "check_methods_sample_order_invariance": _BATCH_FLOAT_NOISE,
+        "check_methods_subset_invariance": _BATCH_FLOAT_NOISE,
     },
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 import weakref
 from abc import abstractmethod
 
@@ -32,12 +33,22 @@ _SPLITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _set_max_iter_default(default):
-    """Say ``max_iter``'s own default in the shared parameter text."""
+    """Adapt the shared docstring blocks to the transfer classifiers.
+
+    ``max_iter`` has its own default here, and ``phase_starts_`` is described
+    by the class (two phases), not by the shared single-phase text.
+    """
 
     def decorate(cls):
         shared = "max_iter : int, default=200"
         assert shared in cls.__doc__, cls.__name__
-        cls.__doc__ = cls.__doc__.replace(shared, f"max_iter : int, default={default}")
+        doc = cls.__doc__.replace(shared, f"max_iter : int, default={default}")
+        entries = re.findall(
+            r"\n    phase_starts_ : dict of str to int\n(?:        .*\n)+", doc
+        )
+        if len(entries) > 1:  # the shared entry first, then the class's own
+            doc = doc.replace(entries[0], "\n", 1)
+        cls.__doc__ = doc
         return cls
 
     return decorate

@@ -17,6 +17,7 @@ from imblearn.utils.estimator_checks import (
     check_param_validation,
     estimator_checks_generator,
 )
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from litterlearn.utils.discovery import all_estimators
@@ -76,6 +77,13 @@ CHECK_PARAMS = {
         "weights": None,
         "input_size": 32,
         "random_state": 0,
+    },
+    # A meta-estimator: a fast classifier on the strips inside. Its default
+    # views (shifts and zooms of up to 5%) keep the checks' blobs separable.
+    "TestTimeAugmentationClassifier": {
+        **STRIP,
+        "estimator": LogisticRegression(),
+        "n_views": 2,
     },
 }
 

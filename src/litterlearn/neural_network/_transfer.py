@@ -497,11 +497,11 @@ class TransferImageClassifier(_BaseTransferClassifier):
     >>> X = rng.integers(0, 256, (8, 20, 20), dtype=np.uint8)  # gray images
     >>> y = np.arange(8) %% 2
     >>> clf = TransferImageClassifier("mobilenet_v2", weights=None,
-    ...     input_size=32, max_iter=1, fine_tune_max_iter=1, random_state=0)
+    ...     input_size=32, max_iter=2, random_state=0)
     >>> clf.fit(X, y).predict_proba(X[:2]).shape
     (2, 2)
     >>> clf.phase_starts_, clf.fine_tune_start_
-    ({'head': 0, 'fine_tune': 1}, 1)
+    ({'head': 0}, None)
     """
 
     _parameter_constraints: dict = {

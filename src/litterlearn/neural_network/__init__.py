@@ -7,10 +7,14 @@ when a model is first built.
 from ._cnn import CNNImageClassifier
 from ._mlp import MLPImageClassifier
 from ._pool import clear_model_pool, model_pool_info, set_model_reuse
+from ._transfer import TransferImageClassifier
+from ._vgg import VGGTransferClassifier
 
 __all__ = [
     "CNNImageClassifier",
     "MLPImageClassifier",
+    "TransferImageClassifier",
+    "VGGTransferClassifier",
     "clear_model_pool",
     "model_pool_info",
     "set_model_reuse",

@@ -4,12 +4,18 @@ Importing this module does not import TensorFlow or Keras; they are imported
 when a model is first built.
 """
 
-from ..utils import _joblib_dask
 from ._cnn import CNNImageClassifier
 from ._mlp import MLPImageClassifier
+from ._pool import clear_model_pool, model_pool_info, set_model_reuse
+from ._transfer import TransferImageClassifier
+from ._vgg import VGGTransferClassifier
 
-# A worker that dies during a search on a Dask cluster is reported (joblib's
-# Dask backend would wait forever); see utils/_joblib_dask.py.
-_joblib_dask.install()
-
-__all__ = ["CNNImageClassifier", "MLPImageClassifier"]
+__all__ = [
+    "CNNImageClassifier",
+    "MLPImageClassifier",
+    "TransferImageClassifier",
+    "VGGTransferClassifier",
+    "clear_model_pool",
+    "model_pool_info",
+    "set_model_reuse",
+]

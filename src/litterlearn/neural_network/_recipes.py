@@ -17,14 +17,14 @@ __all__ = ["make_small_data_cnn", "small_data_epochs"]
 # bounds on the epochs: small sets get more epochs, large ones fewer, so
 # the cost of a fit grows slower than the set (benchmarks/bench_small_data.py).
 _IMAGE_PASSES = 20_000
-_EPOCH_BOUNDS = (10, 60)
+_EPOCH_BOUNDS = (15, 60)
 
 
 def small_data_epochs(n_samples):
     """Number of epochs :func:`make_small_data_cnn` trains for ``n_samples``.
 
-    About 20000 image passes, bounded to 10..60 epochs: 60 epochs up to 333
-    images, 20 for 1000, 10 from 2000 on.
+    About 20000 image passes, bounded to 15..60 epochs: 60 epochs up to 333
+    images, 20 for 1000, 15 from about 1300 on.
 
     Parameters
     ----------
@@ -39,7 +39,7 @@ def small_data_epochs(n_samples):
     --------
     >>> from litterlearn.neural_network import small_data_epochs
     >>> [small_data_epochs(n) for n in (100, 300, 1000, 3000)]
-    [60, 60, 20, 10]
+    [60, 60, 20, 15]
     """
     if (
         not isinstance(n_samples, numbers.Integral)
@@ -71,7 +71,7 @@ def make_small_data_cnn(n_samples, *, random_state=None):
     - one hidden layer of 128 units, with dropout 0.5 before it and before
       the output;
     - batches of 32 and :func:`small_data_epochs` epochs (60 for the
-      smallest sets, 10 from 2000 images on).
+      smallest sets, 15 from about 1300 images on).
 
     No ``BatchNormalization``: with a few gradient steps per epoch (100
     images are 4 batches) its moving statistics lag behind the weights and

@@ -35,6 +35,11 @@ if os.environ.get("LITTERLEARN_EXAMPLES_DATA") == "taco":
     taco = fetch_taco()
 else:
     taco = load_taco_sample()
+data_name = (
+    "TACO"
+    if os.environ.get("LITTERLEARN_EXAMPLES_DATA") == "taco"
+    else "the TACO sample"
+)
 y = CocoBinaryLabeler("Bottle").fit_transform(taco.annotations)
 X_train, X_val, X_test, y_train, y_val, y_test = train_val_test_split(
     taco.filenames, y, stratify=y, random_state=0
@@ -58,7 +63,9 @@ print(models["CNN"].model_.summary())
 # Training curves
 # ---------------
 for name, model in models.items():
-    plot_history(model, metrics=["loss"]).suptitle(name)
+    plot_history(
+        model, metrics=["loss"], title=f"{name}, bottle vs rest on {data_name}"
+    )
 
 # %%
 # Test-set comparison

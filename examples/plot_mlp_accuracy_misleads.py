@@ -39,6 +39,11 @@ if os.environ.get("LITTERLEARN_EXAMPLES_DATA") == "taco":
     taco = fetch_taco()
 else:
     taco = load_taco_sample()
+data_name = (
+    "TACO"
+    if os.environ.get("LITTERLEARN_EXAMPLES_DATA") == "taco"
+    else "the TACO sample"
+)
 y = CocoBinaryLabeler("Bottle").fit_transform(taco.annotations)
 X_train, X_val, X_test, y_train, y_val, y_test = train_val_test_split(
     taco.filenames, y, stratify=y, random_state=0
@@ -57,7 +62,7 @@ print(Z_train.shape, Z_train.dtype, Z_train.min(), Z_train.max())
 # --------------------------------------------------------
 mlp = MLPImageClassifier(max_iter=30, random_state=0)
 mlp.fit(Z_train, y_train, X_val=Z_val, y_val=y_val)
-plot_history(mlp)
+plot_history(mlp, title=f"MLP, bottle vs rest on {data_name} (50x50 gray)")
 
 # %%
 # Accuracy looks fine...

@@ -311,6 +311,64 @@ def test_bad_ranges_are_named(param, value, match):
         Augmenter(**{param: value}).fit_resample(X, [0, 0, 0, 1])
 
 
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        (dict(shift=(np.nan, np.nan)), "shift"),
+        (dict(rotation=(0, np.inf)), "rotation"),
+        (dict(zoom=(0.5, np.nan)), "zoom"),
+        (dict(fill_mode="constant", fill_value=np.nan), "fill_value"),
+        (dict(fill_mode="constant", fill_value=np.inf), "fill_value"),
+        (dict(blur=np.inf), "blur"),
+        (dict(sharpen=np.inf), "sharpen"),
+    ],
+)
+def test_non_finite_parameters_are_named(params, name):
+    X = np.linspace(0, 1, 4 * 16, dtype=np.float32).reshape(4, 16)
+    augmenter = Augmenter(random_state=0, **params)
+    with pytest.raises(ValueError, match=name):
+        augmenter.fit_resample(X, [0, 0, 0, 1])
+    with pytest.raises(ValueError, match=name):
+        augmenter.augment_batch(X.reshape(4, 4, 4))
+
+
+def test_missing_labels_are_named():
+    X = np.zeros((4, 16), np.uint8)
+    with pytest.raises(ValueError, match=r"missing labels.*position\(s\) 1"):
+        Augmenter().fit_resample(X, [0, None, 0, 1])
+    with pytest.raises(ValueError, match="missing labels"):
+        Augmenter(mixing=0.5).augment_batch(X.reshape(4, 4, 4), [0, 1, None, 1])
+
+
+def test_floats_beyond_float32_fail_instead_of_becoming_inf():
+    X = np.full((4, 16), 1e300)
+    with pytest.raises(ValueError, match="float32"):
+        Augmenter().fit_resample(X, [0, 0, 0, 1])
+    with pytest.raises(ValueError, match="float32"):
+        Augmenter().augment_batch(X.reshape(4, 4, 4))
+
+
+def test_numpy_booleans_switch_transformations_like_python_ones():
+    image = pattern(4, 4)
+    X = batch_of(image, 8).reshape(8, -1)
+    y = [0] * 4 + [1] * 4
+    for off in (False, np.False_):
+        out = Augmenter(
+            **{**OFF, "horizontal_flip": off},
+            n_copies=1,
+            sampling_strategy={},
+            random_state=0,
+        ).fit_resample(X, y)[0]
+        assert_array_equal(out[8:], X)
+    flipped = Augmenter(
+        **{**OFF, "horizontal_flip": np.True_},
+        n_copies=1,
+        sampling_strategy={},
+        random_state=0,
+    ).fit_resample(X, y)[0]
+    assert (flipped[8:] != X).any()
+
+
 def test_augment_batch_rejects_rows():
     with pytest.raises(ValueError, match="fit_resample for rows"):
         Augmenter().augment_batch(np.zeros((4, 16), np.uint8))

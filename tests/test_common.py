@@ -17,6 +17,7 @@ from imblearn.utils.estimator_checks import (
     check_param_validation,
     estimator_checks_generator,
 )
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from litterlearn.utils.discovery import all_estimators
@@ -46,6 +47,13 @@ CHECK_PARAMS = {
         "global_pooling": "max",
         "max_iter": 20,
         "learning_rate_init": 0.02,
+    },
+    # A meta-estimator: a fast classifier on the strips inside. Its default
+    # views (shifts and zooms of up to 5%) keep the checks' blobs separable.
+    "TestTimeAugmentationClassifier": {
+        **STRIP,
+        "estimator": LogisticRegression(),
+        "n_views": 2,
     },
 }
 

@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
-from PIL import Image
+from joblib import cpu_count
+from PIL import Image, ImageFile
 
 from litterlearn.datasets import (
     _taco,
@@ -56,21 +57,35 @@ class TacoServer:
 
     ``fault(path, n)`` is called for the n-th request (from 1) of ``path`` and
     returns None (serve normally), "404", "500", "drop" (send half the body,
-    then close), "slow" (wait ``delay`` seconds before answering) or bytes
-    (serve those instead).
+    then close), "slow" (wait ``delay`` seconds before answering), "drip"
+    (send the body a byte every 0.1 s, for at most ``drip_for`` seconds, then
+    the rest at once) or bytes (serve those instead). ``active_peak`` is the
+    largest number of requests served at the same time.
     """
 
     def __init__(self):
         self.files = {"annotations.json": ANNOTATIONS_BYTES}
         self.fault = lambda path, n: None
         self.delay = 1.5
+        self.drip_for = 8.0
         self.counts = Counter()
+        self.active = self.active_peak = 0
         self._lock = threading.Lock()
         self._images = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                with server._lock:
+                    server.active += 1
+                    server.active_peak = max(server.active_peak, server.active)
+                try:
+                    self.serve()
+                finally:
+                    with server._lock:
+                        server.active -= 1
+
+            def serve(self):
                 path = unquote(urlsplit(self.path).path).lstrip("/")
                 with server._lock:
                     server.counts[path] += 1
@@ -95,6 +110,15 @@ class TacoServer:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if fault == "drip":
+                    stop = time.monotonic() + server.drip_for
+                    sent = 0
+                    while sent < len(body) and time.monotonic() < stop:
+                        self.wfile.write(body[sent : sent + 1])
+                        self.wfile.flush()
+                        sent += 1
+                        time.sleep(0.1)
+                    body = body[sent:]
                 self.wfile.write(body)
 
             def log_message(self, *args):
@@ -319,6 +343,151 @@ def test_slow_annotations_time_out(mirror):
         fetch(timeout=0.2, n_retries=0)
 
 
+def test_a_slow_drip_is_cut_by_the_per_file_deadline(mirror, tmp_path):
+    # timeout bounds each wait for data; a byte every 0.1 s never waits that
+    # long, so only the overall deadline (4 x timeout) ends such a download.
+    mirror.fault = lambda path, n: "drip" if picked(path, 4) else None
+    with pytest.warns(UserWarning, match="could not be fetched"):
+        data = fetch(timeout=0.5, n_retries=0)
+    slow = {p for p in mirror.image_counts() if picked(p, 4)}
+    assert slow and set(data.missing) == slow
+    assert all("did not finish within 2 s" in r for r in data.missing.values())
+    assert len(data.filenames) == N - len(slow)
+    assert_cache_clean(tmp_path / "data")
+
+
+def test_a_slow_drip_of_the_annotations_is_cut(mirror, tmp_path):
+    mirror.fault = lambda path, n: "drip"
+    with pytest.raises(ConnectionError, match=r"annotations.*did not finish within"):
+        fetch(timeout=0.3, n_retries=0)
+    assert not (tmp_path / "data" / "annotations.json").exists()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF", "BMP", "GIF"])
+def test_truncated_bodies_are_never_stored_whatever_pillow_is_told(
+    mirror, tmp_path, monkeypatch, fmt
+):
+    # With Pillow's global LOAD_TRUNCATED_IMAGES set (as many training
+    # scripts do), Pillow decodes a cut PNG, TIFF, BMP or GIF without error.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    body = jpeg_bytes(64, 48, fmt=fmt)
+    cut = body[: len(body) * 2 // 3]
+    mirror.fault = lambda path, n: cut if picked(path, 2) else None
+    with pytest.warns(UserWarning, match="could not be fetched"):
+        data = fetch(n_retries=0)
+    bad = {p for p in mirror.image_counts() if picked(p, 2)}
+    assert bad and set(data.missing) == bad
+    assert all("truncated" in r for r in data.missing.values())
+    for p in bad:
+        assert not (tmp_path / "data" / p).exists()
+    # Nothing truncated was kept: the next call fetches exactly those again.
+    mirror.fault = lambda path, n: None
+    again = fetch()
+    assert again.missing == {}
+    assert {p for p, n in mirror.image_counts().items() if n == 2} == bad
+
+
+def test_part_files_left_by_a_killed_run_are_removed(mirror, tmp_path):
+    data = fetch()
+    folder = Path(data.filenames[0]).parent
+    stale = folder / ".000001.jpg.k1ll3d.part"  # as temporary_path names them
+    stale.write_bytes(b"half an image")
+    a_day_ago = time.time() - 24 * 3600
+    os.utime(stale, (a_day_ago, a_day_ago))
+    live = folder / ".000002.jpg.runn1n.part"  # maybe another run's, right now
+    live.write_bytes(b"a download in progress")
+    pooch_tmp = tmp_path / "data" / "tmpk1ll3d_0"  # pooch's, for the annotations
+    pooch_tmp.write_bytes(b"half the annotations")
+    os.utime(pooch_tmp, (a_day_ago, a_day_ago))
+    fetch()
+    assert not stale.exists() and not pooch_tmp.exists()
+    assert live.exists()
+
+
+def unwritable_folder(tmp_path):
+    """An existing folder where files cannot be created (even by root)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        return folder
+    (folder / "probe").unlink()  # root: permissions do not apply
+    if os.path.isdir("/proc/self/fd"):
+        return Path("/proc/self/fd")  # the kernel's: nobody creates files there
+    pytest.skip("no folder here that this user cannot write to")
+
+
+def test_an_unwritable_data_home_is_named(mirror, tmp_path):
+    folder = unwritable_folder(tmp_path)
+    with pytest.raises(PermissionError, match="Cannot write in data_home") as info:
+        fetch(data_home=folder)
+    assert str(folder) in str(info.value)
+    assert "LITTERLEARN_DATA" in str(info.value)
+    assert not mirror.counts  # checked before anything was downloaded
+
+
+def test_a_read_only_data_home_that_holds_everything_works(mirror, tmp_path):
+    data = fetch()
+    root = tmp_path / "data"
+    folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        if os.access(root, os.W_OK):
+            pytest.skip("permissions do not apply to this user (root)")
+        before = Counter(mirror.counts)
+        again = fetch()
+        assert again.filenames.tolist() == data.filenames.tolist()
+        assert mirror.counts == before
+        with pytest.raises(PermissionError, match=str(root)):
+            fetch(random_state=1)  # other images: they must be stored
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+
+def test_images_that_cannot_be_stored_are_missing(mirror, tmp_path):
+    names = [
+        img["file_name"]
+        for img in fetch(data_home=tmp_path / "a").annotations["images"]
+    ]
+    blocked = Path(names[0]).parent  # a file where this batch's folder goes
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / blocked).write_bytes(b"not a folder")
+    with pytest.warns(UserWarning, match="could not be fetched"):
+        data = fetch()
+    lost = {n for n in names if Path(n).parent == blocked}
+    assert set(data.missing) == lost
+    assert all("could not be stored" in r for r in data.missing.values())
+    assert len(data.filenames) == N - len(lost) > 0
+
+
+def test_n_jobs_minus_one_uses_a_thread_per_core(mirror):
+    mirror.delay = 0.3
+    mirror.fault = lambda path, n: "slow" if path in FILE_NAMES else None
+    fetch(n_jobs=-1)
+    assert mirror.active_peak == min(cpu_count(), N)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("n_retries", -1),
+        ("n_images", 1.5),
+        ("n_images", True),
+        ("timeout", 0),
+        ("timeout", float("nan")),
+        ("n_jobs", 0),
+    ],
+)
+def test_bad_parameters_fail_before_any_download(mirror, param, value):
+    with pytest.raises(ValueError, match=param):
+        fetch(**{param: value})
+    assert not mirror.counts
+
+
 def test_annotations_not_found(mirror, tmp_path):
     mirror.fault = lambda path, n: "404"
     with pytest.raises(ConnectionError, match=r"annotations.*404.*load_taco_sample"):
@@ -481,6 +650,11 @@ def test_get_data_home(tmp_path, monkeypatch):
     assert get_data_home(tmp_path / "arg") == str(tmp_path / "arg")
     monkeypatch.delenv("LITTERLEARN_DATA")
     assert "litterlearn" in get_data_home()
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(OSError, match="Cannot create the data folder") as info:
+        get_data_home(tmp_path / "a-file" / "data")
+    assert str(tmp_path / "a-file" / "data") in str(info.value)
+    assert "LITTERLEARN_DATA" in str(info.value)
 
 
 # --------------------------------------------------------------------------

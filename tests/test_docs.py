@@ -12,6 +12,8 @@ SUBPACKAGES = [
     "neural_network",
     "metrics",
     "plotting",
+    "inspection",
+    "ensemble",
     "utils",
 ]
 
@@ -27,3 +29,94 @@ def test_api_reference_lists_every_public_name(sub):
     listed = API.read_text()
     missing = [n for n in module.__all__ if f"{sub}.{n}\n" not in listed]
     assert not missing, f"docs/api.rst lacks {missing}"
+
+
+# The docs' own Sphinx helpers (docs/sphinxext) work without a network.
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+EXAMPLES = DOCS.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def docs_ext():
+    import sys
+
+    sys.path.insert(0, str(DOCS / "sphinxext"))
+    try:
+        yield importlib.import_module("litterlearn_docs")
+    finally:
+        sys.path.remove(str(DOCS / "sphinxext"))
+
+
+def test_gallery_follows_the_course_and_places_every_example(docs_ext):
+    examples = [p.name for p in EXAMPLES.glob("plot_*.py")]
+    unplaced = [name for name in examples if name not in docs_ext.COURSE_ORDER]
+    assert not unplaced, f"add {unplaced} to COURSE_ORDER in docs/sphinxext"
+    key = docs_ext.CourseOrder(str(EXAMPLES))
+    files = ["zzz_new.py", "plot_grid_search.py", "plot_image_basics.py", "a_new.py"]
+    files += ["plot_cnn_vs_mlp.py", "plot_sigmoid_neuron.py"]
+    assert sorted((str(EXAMPLES / f) for f in files), key=key) == [
+        str(EXAMPLES / f)
+        for f in [
+            "plot_image_basics.py",
+            "plot_sigmoid_neuron.py",
+            "plot_cnn_vs_mlp.py",
+            "plot_grid_search.py",
+            "a_new.py",  # unknown files last, by name
+            "zzz_new.py",
+        ]
+    ]
+
+
+def test_math_renders_as_text(docs_ext):
+    # imbalanced-learn's sampling_strategy text, shown on the Augmenter page.
+    html = docs_ext.latex_to_html(r"\alpha_{os} = N_{rm} / N_{M}")
+    assert html == "α<sub>os</sub> = N<sub>rm</sub> / N<sub>M</sub>"
+    assert docs_ext.latex_to_html(r"\frac{a}{b^2} \leq x < y") == (
+        "(a)/(b<sup>2</sup>) ≤ x &lt; y"
+    )
+
+
+def test_links_to_other_projects_without_their_inventories(docs_ext):
+    url = docs_ext.external_url
+    assert url("sklearn.pipeline.Pipeline") == (
+        "https://scikit-learn.org/stable/modules/generated/sklearn.pipeline.Pipeline.html"
+    )
+    assert url("sklearn.model_selection.GridSearchCV.fit").endswith(
+        "sklearn.model_selection.GridSearchCV.html#sklearn.model_selection.GridSearchCV.fit"
+    )
+    assert url("imblearn.over_sampling.SMOTE") == (
+        "https://imbalanced-learn.org/stable/references/generated/"
+        "imblearn.over_sampling.SMOTE.html"
+    )
+    assert url("np.ndarray").startswith("https://numpy.org/doc/stable/reference/")
+    assert url("keras.callbacks.TensorBoard") == (
+        "https://keras.io/api/callbacks/tensorboard/"
+    )
+    assert url("sklearn.no_such_thing.Foo") is None
+    assert url("litterlearn.datasets.fetch_taco") is None  # ours: Sphinx resolves
+
+
+def test_check_html_finds_cdn_scripts_and_placeholders(tmp_path):
+    import subprocess
+    import sys
+
+    page = tmp_path / "index.html"
+    page.write_text(
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js">'
+        "</script><p>ok</p>"
+    )
+    (tmp_path / "auto_examples").mkdir()
+    (tmp_path / "auto_examples" / "index.html").write_text(
+        '<img src="../_static/no_image.png" alt="thumb">'
+        '<a href="plot_grid_search.html"></a><a href="plot_image_basics.html"></a>'
+    )
+    proc = subprocess.run(
+        [sys.executable, str(DOCS / "check_html.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert "index.html loads https://cdn.jsdelivr.net" in proc.stdout
+    assert "placeholder thumbnail" in proc.stdout
+    assert "gallery order" in proc.stdout
+    assert "no API page" in proc.stdout

@@ -19,6 +19,9 @@ import litterlearn.preprocessing
 from litterlearn.preprocessing import ImageResizer, GrayscaleNormalizer
 from litterlearn.neural_network import CNNImageClassifier, MLPImageClassifier
 CNNImageClassifier(), MLPImageClassifier()
+from litterlearn.ensemble import TestTimeAugmentationClassifier
+from litterlearn.inspection import grad_cam
+TestTimeAugmentationClassifier(CNNImageClassifier())
 heavy = sorted(
     name for name in sys.modules
     if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "torch", "jax")

@@ -166,3 +166,37 @@ def test_text_form_lists_every_class_and_score():
     roc = imbalance_report(Y_TRUE, Y_PRED, SCORE)["roc_auc"]
     assert f"{roc:.3f}" in text
     assert "ROC AUC" not in imbalance_report(Y_TRUE, Y_PRED, output_dict=False)
+
+
+# -- bad input ----------------------------------------------------------------
+
+
+def test_empty_input_fails_clearly():
+    with pytest.raises(ValueError, match="must not be empty"):
+        imbalance_report([], [])
+    with pytest.raises(ValueError, match="must not be empty"):
+        specificity_score([], [])
+
+
+def test_negative_sample_weight_fails_clearly():
+    weights = np.ones(len(Y_TRUE))
+    weights[7] = -1  # would give f1 2.0 and specificity -1.0
+    with pytest.raises(ValueError, match="sample_weight"):
+        imbalance_report(Y_TRUE, Y_PRED, SCORE, sample_weight=weights)
+    with pytest.raises(ValueError, match="sample_weight"):
+        specificity_score(Y_TRUE, Y_PRED, sample_weight=weights)
+    weights[7] = np.nan
+    with pytest.raises(ValueError, match="sample_weight"):
+        imbalance_report(Y_TRUE, Y_PRED, sample_weight=weights)
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_missing_labels_are_named(missing):
+    y_true = Y_TRUE.astype(object)
+    y_true[3] = missing
+    with pytest.raises(ValueError, match=r"y_true has missing labels.*\b3\b"):
+        imbalance_report(y_true, Y_PRED)
+    y_pred = Y_PRED.astype(object)
+    y_pred[4] = missing
+    with pytest.raises(ValueError, match=r"y_pred has missing labels.*\b4\b"):
+        specificity_score(Y_TRUE, y_pred)

@@ -28,7 +28,7 @@ def test_plot_images_one_axes_per_image_with_titles():
     fig = plot_images(X, (6, 9, 3), labels=labels, predictions=preds, n_cols=4)
     assert len(fig.axes) == 10  # a 3x4 grid, the 2 spare cells removed
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles[3] == "y=1 pred=0"
+    assert titles[3] == "1\npred: 0"
     wrong = [ax for ax in fig.axes if ax.title.get_color() == "tab:red"]
     assert wrong == [fig.axes[3]]
     assert all(len(ax.images) == 1 for ax in fig.axes)
@@ -67,7 +67,7 @@ def test_plot_augmentations_grid_of_originals_and_copies():
         aug, images, y=[0, 0, 1, 1, 0, 1], n_images=3, n_copies=4, random_state=0
     )
     assert len(fig.axes) == 3 * 5
-    assert fig.axes[0].get_title() == "original y=0"
+    assert fig.axes[0].get_title() == "original: 0"
     assert fig.axes[1].get_title() == "copy 1"
     original = fig.axes[0].images[0].get_array()
     copy = fig.axes[1].images[0].get_array()
@@ -125,3 +125,63 @@ def test_plot_channel_histograms_counts_every_pixel():
     assert [t.get_text() for t in gray_ax.get_legend().get_texts()] == ["gray"]
     with pytest.raises(ValueError, match="one image"):
         plot_channel_histograms(np.zeros((2, 3, 3, 3)))
+
+
+def _boxes(fig, texts):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in texts if t.get_text()]
+
+
+def _assert_no_overlap(fig, texts):
+    boxes = _boxes(fig, texts)
+    assert boxes
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+
+
+def test_plot_images_class_names_and_titles_that_do_not_overlap():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (16, 20 * 20 * 3), np.uint8)
+    labels = np.array([0, 1] * 8)
+    preds = np.roll(labels, 1)
+    names = ["other litter", "plastic bottle"]
+    fig = plot_images(
+        X, labels=labels, predictions=preds, target_names=names, title="TACO sample"
+    )
+    assert fig.axes[1].get_title() == "plastic bottle\npred: other litter"
+    assert fig._suptitle.get_text() == "TACO sample"
+    # Every title (and the figure's) fits without running into another one
+    # or into a neighbouring image.
+    texts = [ax.title for ax in fig.axes] + [fig._suptitle]
+    _assert_no_overlap(fig, texts)
+    renderer = fig.canvas.get_renderer()
+    images = [ax.get_window_extent(renderer) for ax in fig.axes]
+    for title in _boxes(fig, texts):
+        assert sum(title.overlaps(img) for img in images) == 0
+    # A dict maps any labels; a list needs integer labels.
+    fig = plot_images(X[:2], labels=["a", "b"], target_names={"a": "can"})
+    assert [ax.get_title() for ax in fig.axes] == ["can", "b"]
+    with pytest.raises(ValueError, match="label 5 is not an index"):
+        plot_images(X[:1], labels=[5], target_names=names)
+
+
+def test_plot_augmentations_class_names():
+    X = np.zeros((2, 8 * 8), np.uint8)
+    fig = plot_augmentations(
+        Augmenter(), X, y=[1, 0], n_copies=1, target_names=["other", "bottle"]
+    )
+    assert fig.axes[0].get_title() == "original: bottle"
+    assert fig.axes[2].get_title() == "original: other"
+
+
+def test_plot_history_labels_axes_and_names_model_and_data():
+    from litterlearn.plotting import plot_history
+
+    hist = {"loss": [0.9, 0.5], "val_loss": [1.0, 0.7], "accuracy": [0.5, 0.8]}
+    fig = plot_history(hist, title="CNN on the TACO sample")
+    assert fig._suptitle.get_text() == "CNN on the TACO sample"
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss (cross-entropy)", "accuracy"]
+    assert {ax.get_xlabel() for ax in fig.axes} == {"epoch"}
+    _assert_no_overlap(fig, [fig._suptitle] + [ax.title for ax in fig.axes])

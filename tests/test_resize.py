@@ -464,11 +464,96 @@ def test_truncated_jpeg_fails_even_if_pillow_is_told_to_load_them(
         ImageResizer(8).fit_transform([bad_files["truncated"]])
 
 
+def image_bytes(fmt, **save_params):
+    """A 64x64 RGB image in ``fmt``, as bytes."""
+    import io
+
+    photo = Image.fromarray(make_photo(np.random.default_rng(3), 64, 64))
+    if fmt == "GIF":
+        photo = photo.convert("P")
+    buf = io.BytesIO()
+    photo.save(buf, format=fmt, **save_params)
+    return buf.getvalue()
+
+
+# (format, save parameters): each is cut in its header and in its pixel data.
+TRUNCATED_FORMATS = {
+    "jpeg": ("JPEG", {}),
+    "png": ("PNG", {}),
+    "tiff": ("TIFF", {}),
+    "tiff-lzw": ("TIFF", {"compression": "tiff_lzw"}),
+    "bmp": ("BMP", {}),
+    "gif": ("GIF", {}),
+    "webp": ("WEBP", {}),
+    "ico-png": ("ICO", {}),
+    "ico-bmp": ("ICO", {"bitmap_format": "bmp"}),
+}
+
+
+@pytest.mark.parametrize("load_truncated", [False, True])
+@pytest.mark.parametrize("where", ["header", "data"])
+@pytest.mark.parametrize("kind", sorted(TRUNCATED_FORMATS))
+def test_truncated_files_fail_naming_the_file_in_every_format(
+    tmp_path, monkeypatch, kind, where, load_truncated
+):
+    # Many training scripts set Pillow's global LOAD_TRUNCATED_IMAGES; with
+    # it, Pillow decodes a cut PNG, TIFF or BMP into a partial image silently.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", load_truncated)
+    fmt, params = TRUNCATED_FORMATS[kind]
+    data = image_bytes(fmt, **params)
+    cut = 30 if where == "header" else len(data) * 2 // 3
+    path = tmp_path / f"cut-{kind}.img"
+    path.write_bytes(data[:cut])
+    with pytest.raises(ValueError) as info:
+        ImageResizer(8).fit_transform([str(path)])
+    assert str(path) in str(info.value)
+    # The whole file decodes (the test is about the cut, not the format).
+    path.write_bytes(data)
+    assert ImageResizer(8).fit_transform([str(path)]).shape == (1, 8 * 8 * 3)
+
+
+def test_a_bad_file_in_a_parallel_batch_is_named(tmp_path, rng):
+    good = save(tmp_path / "good.jpg", make_photo(rng, 32, 32), quality=90)
+    data = Path(good).read_bytes()
+    bad = tmp_path / "cut-in-its-header.jpg"
+    bad.write_bytes(data[:30])  # Pillow: a bare "OSError: Truncated File Read"
+    paths = [good] * 50
+    paths[37] = str(bad)
+    with pytest.raises(ValueError, match="cut-in-its-header.jpg") as info:
+        ImageResizer(8, n_jobs=2).fit_transform(paths)
+    assert "truncated" in str(info.value).lower()
+
+
+def test_paths_must_be_str_not_bytes_and_not_empty(bad_files):
+    with pytest.raises(TypeError, match=r"not bytes.*X\[0\]"):
+        ImageResizer(8).fit_transform([bad_files["good"].encode()])
+    with pytest.raises(TypeError, match="not bytes"):
+        ImageResizer(8).fit_transform(np.array([bad_files["good"].encode()]))
+    with pytest.raises(ValueError, match="X is empty"):
+        ImageResizer(8).fit([])
+    resizer = ImageResizer(8).fit([bad_files["good"]])
+    with pytest.raises(ValueError, match="X is empty"):
+        resizer.transform([])
+
+
+def test_images_of_different_sizes_fail_clearly():
+    images = [np.zeros((4, 4), np.uint8), np.zeros((5, 5), np.uint8)]
+    with pytest.raises(ValueError, match=r"different shapes.*X\[1\].*\(5, 5\)"):
+        ImageResizer(8).fit_transform(images)
+
+
+def test_floats_beyond_float32_fail_instead_of_becoming_inf():
+    images = np.full((2, 4, 4), 1e300)
+    with pytest.raises(ValueError, match="float32"):
+        ImageResizer(8).fit_transform(images)
+
+
 def test_a_directory_or_a_decompression_bomb_fails_naming_it(
     bad_files, tmp_path, monkeypatch
 ):
-    with pytest.raises(IsADirectoryError, match=str(tmp_path)):
+    with pytest.raises(IsADirectoryError, match=str(tmp_path)) as info:
         ImageResizer(8).fit_transform([str(tmp_path)])
+    assert "load_image_folder" in str(info.value)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 is 2x over
     with pytest.raises(ValueError, match="good.jpg.*DecompressionBomb"):
         ImageResizer(8).fit_transform([bad_files["good"]])

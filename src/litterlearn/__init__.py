@@ -10,6 +10,8 @@ __version__ = "0.1.0.dev0"
 
 _SUBMODULES = [
     "datasets",
+    "ensemble",
+    "inspection",
     "metrics",
     "neural_network",
     "plotting",

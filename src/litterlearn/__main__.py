@@ -1,25 +1,96 @@
-"""Command line: ``litterlearn demo`` (also ``python -m litterlearn demo``)."""
+"""Command line: ``litterlearn demo`` (also ``python -m litterlearn demo``).
+
+Problems are reported in one line on stderr, never as a traceback: exit
+status 2 for a bad option (found before any work), 1 for a failure while
+running (such as ``--source taco`` when TACO cannot be reached), 130 when
+interrupted.
+"""
 
 import argparse
 import sys
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: one unwrapped line, package versions read without imports."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_versions())
+        parser.exit()
+
+
+def _versions():
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    parts = []
+    for dist in ("scikit-learn", "keras", "tensorflow", "tensorflow-cpu"):
+        try:
+            parts.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            continue
+    return f"litterlearn {__version__} ({', '.join(parts)})"
+
+
+def build_parser():
+    """The ``litterlearn`` argument parser (subcommand ``demo``)."""
+    parser = _Parser(
         prog="litterlearn",
         description="scikit-learn compatible deep learning on small image datasets.",
+        epilog="Run 'litterlearn demo --help' for the demo's options.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    from ._demo import add_demo_arguments, main_demo
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print litterlearn's version (and scikit-learn's, Keras', "
+        "TensorFlow's) and exit",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from ._demo import add_demo_arguments
 
     demo = sub.add_parser(
         "demo",
         help="train the course CNN on TACO bottle-vs-rest (offline sample fallback)",
+        description="Train the course CNN on TACO bottle-vs-rest (the offline "
+        "synthetic sample when TACO cannot be reached), print classification "
+        "reports for the validation and test sets and save the training curves "
+        "and the confusion matrix as PNG files.",
     )
     add_demo_arguments(demo)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        main_demo(args)
+    from ._demo import DemoArgumentError, DemoError, main_demo
+
+    prog = f"litterlearn {args.command}"
+    try:
+        if args.command == "demo":
+            main_demo(args)
+    except DemoArgumentError as exc:
+        print(f"{prog}: error: {exc} (see {prog} --help)", file=sys.stderr)
+        return 2
+    except DemoError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -3,41 +3,210 @@
 Fetches TACO (a subset) or, when TACO cannot be reached, says so and uses the
 offline synthetic sample; trains the course CNN with class weighting; prints
 classification reports for the validation and test sets; saves the training
-curves and the confusion matrix as PNG files.
+curves, the confusion matrix and Grad-CAM maps of test bottles found and
+missed as PNG files.
+
+Console output follows ``verbose`` (the command line's ``--quiet`` and
+``-v``): 0 prints only what was used and the results; 1 (the default) adds
+the download progress bar and one line per epoch (a progress bar in a
+terminal); 2 adds the download log (pooch) and TensorFlow's warnings; 3 adds
+TensorFlow's start-up information lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
+#: Images in TACO, the upper bound of ``n_images``.
+N_TACO_IMAGES = 1500
+#: The fewest images that give a validation and a test set of two images each.
+MIN_IMAGES = 20
+#: The course CNN's three convolutions and two poolings need at least this size.
+MIN_IMAGE_SIZE = 16
+SOURCES = ("auto", "taco", "sample")
 
-def load_data(source, n_images, timeout, out):
-    """Return (bunch, description) for ``source`` in {"auto", "taco", "sample"}."""
+
+class DemoError(Exception):
+    """A problem the demo reports in one line (TACO unreachable, too few images)."""
+
+
+class DemoArgumentError(DemoError):
+    """A bad option value, found before any work."""
+
+
+def check_demo_arguments(*, source, n_images, epochs, image_size, output, timeout):
+    """Refuse bad values before any work; return the output folder as a Path.
+
+    Raises
+    ------
+    DemoArgumentError
+        Naming the option and the value, for the first bad one.
+    """
+    if source not in SOURCES:
+        raise DemoArgumentError(
+            f"--source must be one of {', '.join(SOURCES)}; got {source!r}"
+        )
+    for name, value, low, high in (
+        ("--n-images", n_images, MIN_IMAGES, N_TACO_IMAGES),
+        ("--epochs", epochs, 1, None),
+        ("--image-size", image_size, MIN_IMAGE_SIZE, 1024),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DemoArgumentError(f"{name} must be an integer; got {value!r}")
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high else f"at least {low}"
+            raise DemoArgumentError(f"{name} must be {bound}; got {value}")
+    if not timeout > 0:
+        raise DemoArgumentError(
+            f"--timeout must be a positive number of seconds; got {timeout}"
+        )
+    return _writable_folder(output)
+
+
+def _writable_folder(output):
+    """Create ``output`` if needed and prove a file can be written there."""
+    folder = Path(output).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".litterlearn-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DemoArgumentError(
+            f"--output {str(folder)!r} is not a writable folder ({reason})"
+        ) from None
+    return folder
+
+
+def _one_line(exc, limit=160):
+    """An exception as one short line: its type, the start of its message and
+    the type of the error at the root of its chain (the network's)."""
+    text = " ".join(str(exc).split())
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    root, seen = exc, set()
+    while isinstance(root, BaseException) and id(root) not in seen:
+        seen.add(id(root))
+        nxt = root.__cause__ or root.__context__
+        if nxt is None:
+            break
+        root = nxt
+    if root is not exc and type(root).__name__ not in line:
+        line += f"; cause: {type(root).__name__}"
+    return line
+
+
+def quiet_console(verbose):
+    """Silence TensorFlow's and pooch's log lines below ``verbose`` 2 and 3.
+
+    TensorFlow's C++ start-up lines obey ``TF_CPP_MIN_LOG_LEVEL`` only when
+    it is set before TensorFlow is imported, so call this first. A value the
+    user set in the environment is kept unless ``verbose`` asks for more.
+    Returns a function that puts the Python loggers' levels back.
+    """
+    level = {0: "2", 1: "2", 2: "1"}.get(verbose, "0")
+    if verbose >= 2 or "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = level
+    import pooch
+
+    python_level = logging.WARNING if verbose >= 2 else logging.ERROR
+    # TensorFlow's Python logger carries the "retracing" warnings; absl's
+    # is the one Keras and TensorFlow's own modules use. pooch's logger is
+    # its own object, not registered with logging.getLogger.
+    loggers = {
+        logging.getLogger("tensorflow"): python_level,
+        logging.getLogger("absl"): python_level,
+        pooch.get_logger(): logging.INFO if verbose >= 2 else logging.ERROR,
+    }
+    before = {logger: logger.level for logger in loggers}
+    for logger, level in loggers.items():
+        logger.setLevel(level)
+
+    def restore():
+        for logger, level in before.items():
+            logger.setLevel(level)
+
+    return restore
+
+
+def load_data(source, n_images, timeout, out, *, progressbar=True):
+    """Return (bunch, description) for ``source`` in {"auto", "taco", "sample"}.
+
+    Raises
+    ------
+    DemoError
+        With ``source="taco"``, when TACO cannot be reached or used.
+    """
     from .datasets import fetch_taco, load_taco_sample
 
     if source in ("auto", "taco"):
         try:
-            bunch = fetch_taco(
-                n_images=n_images, random_state=0, timeout=timeout, n_retries=1
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                bunch = fetch_taco(
+                    n_images=n_images,
+                    random_state=0,
+                    timeout=timeout,
+                    n_retries=1,
+                    progressbar=progressbar,
+                )
             print(f"Using real TACO: {len(bunch.filenames)} images.", file=out)
+            if bunch.missing:
+                print(
+                    f"{len(bunch.missing)} of {n_images} TACO images could not be "
+                    "fetched; running again fetches only those.",
+                    file=out,
+                )
+            for w in caught:
+                if "could not be fetched" not in str(w.message):
+                    print(f"Note: {_one_line(w.message)}", file=out)
             return bunch, "TACO"
-        except (OSError, ConnectionError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
+            # Arguments were checked before: what fails here is the network,
+            # the mirror or the cache (a ValueError: a mirror serving a wrong
+            # annotations file).
             if source == "taco":
-                raise
+                raise DemoError(
+                    f"TACO could not be reached ({_one_line(exc)}). Check the "
+                    "network or LITTERLEARN_TACO_URL, or use --source sample."
+                ) from exc
             print(
-                f"TACO could not be reached ({type(exc).__name__}: {exc}).\n"
+                f"TACO could not be reached ({_one_line(exc, 100)}).\n"
                 "Falling back to the offline SYNTHETIC sample "
                 "(litterlearn.datasets.load_taco_sample): the numbers below are "
                 "about generated images, not real litter photos.",
                 file=out,
             )
-    bunch = load_taco_sample(n_images=max(n_images, 100))
+    bunch = load_taco_sample(n_images=n_images)
     print(f"Using the synthetic TACO sample: {len(bunch.filenames)} images.", file=out)
     return bunch, "synthetic sample"
+
+
+def _report(y_true, pred, proba, names, **kwargs):
+    """imbalance_report over both labels, even when a small split lacks one."""
+    from .metrics import imbalance_report
+
+    with warnings.catch_warnings():
+        # A tiny split may hold no bottle: the report says so with nan and 0.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return imbalance_report(
+            y_true,
+            pred,
+            proba,
+            labels=[0, 1],
+            target_names=names,
+            zero_division=0,
+            **kwargs,
+        )
 
 
 def run_demo(
@@ -54,9 +223,45 @@ def run_demo(
 ):
     """Train the course CNN on bottle-vs-rest and report; return a results dict.
 
-    Parameters mirror the command-line options (``litterlearn demo --help``).
+    Parameters mirror the command-line options (``litterlearn demo --help``);
+    ``verbose`` is 0 (``--quiet``), 1 (default), 2 (``-v``) or 3 (``-vv``),
+    as described in the module docstring.
+
+    Raises
+    ------
+    DemoError
+        Before any work, for a bad argument or an output folder that cannot
+        be written; with ``source="taco"``, when TACO cannot be reached.
     """
-    import sys
+    folder = check_demo_arguments(
+        source=source,
+        n_images=n_images,
+        epochs=epochs,
+        image_size=image_size,
+        output=output,
+        timeout=timeout,
+    )
+    restore_loggers = quiet_console(verbose)
+    try:
+        return _run(
+            folder,
+            source,
+            n_images,
+            epochs,
+            image_size,
+            timeout,
+            verbose,
+            random_state,
+            out,
+        )
+    finally:
+        restore_loggers()
+
+
+def _run(
+    folder, source, n_images, epochs, image_size, timeout, verbose, random_state, out
+):
+    """The demo itself, arguments checked and the console quietened."""
 
     from .plotting import _pyplot
 
@@ -66,15 +271,21 @@ def run_demo(
     from sklearn.pipeline import make_pipeline
 
     from .datasets import train_val_test_split
-    from .metrics import imbalance_report
     from .neural_network import CNNImageClassifier
     from .plotting import plot_history
     from .preprocessing import CocoBinaryLabeler, GrayscaleNormalizer, ImageResizer
 
     out = sys.stdout if out is None else out
     start = time.perf_counter()
-    bunch, data_name = load_data(source, n_images, timeout, out)
+    bunch, data_name = load_data(
+        source, n_images, timeout, out, progressbar=verbose >= 1
+    )
     y = CocoBinaryLabeler("Bottle").fit_transform(bunch.annotations)
+    if min(y.sum(), len(y) - y.sum()) < 3:
+        raise DemoError(
+            f"only {y.sum()} of the {len(y)} images contain a bottle: too few to "
+            "split and evaluate; use more images (--n-images)"
+        )
     X_train, X_val, X_test, y_train, y_val, y_test = train_val_test_split(
         bunch.filenames, y, stratify=y, random_state=random_state
     )
@@ -87,11 +298,13 @@ def run_demo(
     prep = make_pipeline(ImageResizer(image_size, n_jobs=-1), GrayscaleNormalizer())
     Z_train = prep.fit_transform(X_train)
     Z_val, Z_test = prep.transform(X_val), prep.transform(X_test)
+    # One line per epoch unless a terminal can show Keras' progress bar.
+    interactive = getattr(out, "isatty", lambda: False)()
     clf = CNNImageClassifier(
         class_weight="balanced",
         max_iter=epochs,
         random_state=random_state,
-        verbose=verbose,
+        verbose=0 if verbose < 1 else (1 if interactive else 2),
     )
     print(
         f"Training the course CNN ({image_size}x{image_size} gray, "
@@ -106,59 +319,145 @@ def run_demo(
         proba = clf.predict_proba(Z)[:, 1]
         pred = clf.predict(Z)
         print(f"\n{split.capitalize()} set ({data_name}):", file=out)
-        print(
-            imbalance_report(
-                y_true,
-                pred,
-                proba,
-                target_names=names,
-                output_dict=False,
-                zero_division=0,
-            ),
-            file=out,
-        )
-        reports[split] = imbalance_report(
-            y_true, pred, proba, target_names=names, zero_division=0
-        )
+        if len(set(y_true.tolist())) < 2:
+            print(
+                f"(this {split} set holds a single class: scores that need "
+                "both are nan; use more images for meaningful numbers)",
+                file=out,
+            )
+        print(_report(y_true, pred, proba, names, output_dict=False), file=out)
+        reports[split] = _report(y_true, pred, proba, names)
 
-    folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
     curves = folder / "training_curves.png"
-    plot_history(clf).savefig(curves, dpi=100)
+    plot_history(clf, title=f"Course CNN on {data_name}").savefig(curves, dpi=100)
     fig, ax = plt.subplots(figsize=(4, 4))
     ConfusionMatrixDisplay.from_predictions(
-        y_test, clf.predict(Z_test), display_labels=names, ax=ax, colorbar=False
+        y_test,
+        clf.predict(Z_test),
+        labels=[0, 1],
+        display_labels=names,
+        ax=ax,
+        colorbar=False,
     )
-    ax.set_title(f"Test set ({data_name})")
+    ax.set_title(f"Course CNN, test set ({data_name})")
     fig.tight_layout()
     matrix = folder / "confusion_matrix.png"
     fig.savefig(matrix, dpi=100)
+    cams = save_grad_cam_grid(clf, Z_test, y_test, folder / "grad_cam.png", data_name)
     plt.close("all")
     print(
-        f"\nSaved {curves} and {matrix} ({time.perf_counter() - start:.0f} s in all).",
+        f"\nSaved {curves}, {matrix} and {cams} "
+        f"({time.perf_counter() - start:.0f} s in all).",
         file=out,
     )
-    return {"data": data_name, "reports": reports, "files": [curves, matrix]}
+    return {"data": data_name, "reports": reports, "files": [curves, matrix, cams]}
+
+
+def save_grad_cam_grid(clf, Z_test, y_test, path, data_name, per_group=6):
+    """Save Grad-CAM maps of test bottles the CNN found and missed; return path.
+
+    Each map shows where the network sees a bottle (the class "bottle",
+    ``target=1``), over the 50x50 gray image it was given.
+    """
+    import numpy as np
+
+    from .inspection import grad_cam
+    from .plotting import _pyplot, plot_grad_cam
+
+    plt = _pyplot()
+    y_test = np.asarray(y_test)
+    pred = clf.predict(Z_test)
+    groups = {
+        "bottle found": np.flatnonzero((y_test == 1) & (pred == 1))[:per_group],
+        "bottle missed": np.flatnonzero((y_test == 1) & (pred == 0))[:per_group],
+    }
+    chosen = np.concatenate(list(groups.values()))
+    title = f"Where the course CNN sees a bottle: Grad-CAM, test set ({data_name})"
+    if len(chosen) == 0:
+        fig = plt.figure(figsize=(6, 1.5))
+        fig.text(0.5, 0.5, "No bottle in the test set.", ha="center")
+    else:
+        n_cols = min(per_group, len(chosen))
+        n_rows = -(-len(chosen) // n_cols)
+        fig = plt.figure(
+            figsize=(max(4.0, 1.7 * n_cols), 1.9 * n_rows + 0.5), layout="constrained"
+        )
+        titles = [name for name, idx in groups.items() for _ in idx]
+        heatmaps = grad_cam(clf, Z_test[chosen], target=1)
+        plot_grad_cam(Z_test[chosen], heatmaps, titles=titles, n_cols=n_cols, fig=fig)
+    fig.suptitle(title, fontsize="medium")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def add_demo_arguments(parser):
+    """The demo's options, each with its help text and default."""
     parser.add_argument(
         "--source",
-        choices=["auto", "taco", "sample"],
+        choices=SOURCES,
         default=os.environ.get("LITTERLEARN_DEMO_SOURCE", "auto"),
-        help="auto: real TACO if reachable, else the synthetic sample (default)",
+        help="where the images come from: 'taco' (real photos, downloaded), "
+        "'sample' (the offline synthetic sample) or 'auto' (TACO when it can "
+        "be reached, else the sample); the environment variable "
+        "LITTERLEARN_DEMO_SOURCE sets the default (default: %(default)s)",
     )
-    parser.add_argument("--n-images", type=int, default=300, help="TACO subset size")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--image-size", type=int, default=50)
-    parser.add_argument("--output", default="litterlearn-demo", help="folder for PNGs")
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds per download attempt"
+        "--n-images",
+        type=int,
+        default=300,
+        metavar="N",
+        help=f"images to use, from {MIN_IMAGES} to {N_TACO_IMAGES}: a seeded "
+        "subset of TACO, or a sample of that size (default: %(default)s)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=30,
+        metavar="N",
+        help="training epochs, at least 1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=50,
+        metavar="PX",
+        help=f"images are resized to PX x PX gray, PX from {MIN_IMAGE_SIZE} to "
+        "1024 (default: %(default)s, as in the course)",
+    )
+    parser.add_argument(
+        "--output",
+        default="litterlearn-demo",
+        metavar="FOLDER",
+        help="folder for the PNG figures, created if needed; checked to be "
+        "writable before any work (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds to wait for each download (default: %(default)s)",
+    )
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only what data is used and the results: no progress (default: off)",
+    )
+    loud.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="-v adds download logs and TensorFlow's warnings; -vv also "
+        "TensorFlow's start-up information (default: neither)",
+    )
 
 
 def main_demo(args: argparse.Namespace):
+    """Run the demo from parsed arguments (``litterlearn demo``)."""
     run_demo(
         source=args.source,
         n_images=args.n_images,
@@ -166,5 +465,5 @@ def main_demo(args: argparse.Namespace):
         image_size=args.image_size,
         output=args.output,
         timeout=args.timeout,
-        verbose=0 if args.quiet else 1,
+        verbose=0 if args.quiet else 1 + args.verbose,
     )

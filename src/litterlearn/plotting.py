@@ -5,6 +5,8 @@ Install the optional dependency with ``pip install litterlearn[plot]``.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .utils._images import as_image_dtype, resolve_image_shape
@@ -12,8 +14,10 @@ from .utils._images import as_image_dtype, resolve_image_shape
 __all__ = [
     "plot_augmentations",
     "plot_channel_histograms",
+    "plot_grad_cam",
     "plot_history",
     "plot_images",
+    "plot_top_losses",
 ]
 
 
@@ -62,13 +66,41 @@ def _show(ax, image, title=None, color=None):
         ax.set_title(title, fontsize="small", **kwargs)
 
 
-def _grid(plt, n_rows, n_cols, figsize, fig):
+def _grid(plt, n_rows, n_cols, figsize, fig, title_lines=1):
+    """A new (constrained-layout) figure, or ``fig``, with an image grid.
+
+    Each cell is 1.6 inches wide; its height leaves room for ``title_lines``
+    lines of small text above the image, so titles never overlap.
+    """
     if fig is None:
         if figsize is None:
-            figsize = (1.6 * n_cols, 1.7 * n_rows)
-        fig = plt.figure(figsize=figsize)
+            figsize = (1.6 * n_cols, (1.45 + 0.2 * title_lines) * n_rows)
+        fig = plt.figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     return fig, axes
+
+
+def _namer(target_names):
+    """A function from a label to its display name (``target_names`` applied)."""
+    if target_names is None:
+        return str
+    if isinstance(target_names, dict):
+        return lambda label: str(target_names.get(label, label))
+    names = list(target_names)
+
+    def name(label):
+        try:
+            index = int(label)
+        except (TypeError, ValueError):
+            return str(label)
+        if index != label or not 0 <= index < len(names):
+            raise ValueError(
+                f"target_names has {len(names)} names; label {label} is not an "
+                "index into it (pass a dict {label: name} for other labels)."
+            )
+        return str(names[index])
+
+    return name
 
 
 def plot_images(
@@ -77,8 +109,10 @@ def plot_images(
     *,
     labels=None,
     predictions=None,
+    target_names=None,
     n_cols=8,
     max_images=32,
+    title=None,
     fig=None,
     figsize=None,
 ):
@@ -97,10 +131,16 @@ def plot_images(
     predictions : array-like of shape (n_samples,), default=None
         Predicted labels, shown above each image; red where they differ
         from ``labels``.
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels: a list indexed by integer
+        labels (as ``Bunch.target_names`` of the dataset loaders), or a dict
+        ``{label: name}``. None shows the labels as they are.
     n_cols : int, default=8
         Images per row of the grid.
     max_images : int or None, default=32
         Show at most this many (the first ones); None shows all.
+    title : str, default=None
+        A title above the whole grid.
     fig : matplotlib Figure, default=None
         Draw into this figure (its existing axes are kept); None makes one.
     figsize : (float, float), default=None
@@ -122,9 +162,10 @@ def plot_images(
     >>> import numpy as np
     >>> from litterlearn.plotting import plot_images
     >>> X = np.random.default_rng(0).integers(0, 256, (6, 16 * 16), np.uint8)
-    >>> fig = plot_images(X, labels=[0, 1, 0, 1, 1, 0], n_cols=3)
-    >>> len(fig.axes)
-    6
+    >>> fig = plot_images(X, labels=[0, 1, 0, 1, 1, 0], n_cols=3,
+    ...                   target_names=["other", "bottle"])
+    >>> len(fig.axes), fig.axes[1].get_title()
+    (6, 'bottle')
     """
     plt = _pyplot()
     images = _as_images(X, image_shape)
@@ -136,21 +177,27 @@ def plot_images(
     for name, arr in (("labels", labels), ("predictions", predictions)):
         if arr is not None and len(arr) != len(images):
             raise ValueError(f"{name} has {len(arr)} entries for {len(images)} images.")
+    name = _namer(target_names)
     n_cols = max(1, min(int(n_cols), n))
     n_rows = -(-n // n_cols)
-    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
+    # The true label on the first line, the prediction on a second one: a
+    # title fits its own cell and never runs into its neighbours'.
+    lines = (labels is not None) + (predictions is not None)
+    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig, title_lines=max(lines, 1))
     for i, ax in enumerate(axes.flat):
         if i >= n:
             ax.remove()
             continue
         parts, color = [], None
         if labels is not None:
-            parts.append(f"y={labels[i]}")
+            parts.append(name(labels[i]))
         if predictions is not None:
-            parts.append(f"pred={predictions[i]}")
+            parts.append(f"pred: {name(predictions[i])}")
             if labels is not None and predictions[i] != labels[i]:
                 color = "tab:red"
-        _show(ax, images[i], " ".join(parts) or None, color)
+        _show(ax, images[i], "\n".join(parts) or None, color)
+    if title is not None:
+        fig.suptitle(title)
     return fig
 
 
@@ -163,6 +210,7 @@ def plot_augmentations(
     n_copies=4,
     image_shape=None,
     random_state=None,
+    target_names=None,
     fig=None,
     figsize=None,
 ):
@@ -186,6 +234,9 @@ def plot_augmentations(
         infers it.
     random_state : int, RandomState, Generator or None, default=None
         Randomness of the copies.
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels ``y`` (see
+        :func:`plot_images`).
     fig : matplotlib Figure, default=None
         Draw into this figure; None makes one.
     figsize : (float, float), default=None
@@ -226,9 +277,10 @@ def plot_augmentations(
         None if y is None else np.repeat(y, n_copies),
         random_state=random_state,
     ).reshape(n, n_copies, *images.shape[1:])
+    name = _namer(target_names)
     fig, axes = _grid(plt, n, 1 + n_copies, figsize, fig)
     for i in range(n):
-        title = "original" if y is None else f"original y={y[i]}"
+        title = "original" if y is None else f"original: {name(y[i])}"
         _show(axes[i, 0], images[i], title if i == 0 or y is not None else None)
         for j in range(n_copies):
             _show(axes[i, 1 + j], copies[i, j], f"copy {j + 1}" if i == 0 else None)
@@ -249,7 +301,16 @@ def _history_of(history):
     return {k: list(v) for k, v in history.items() if np.ndim(v) == 1 and len(v)}
 
 
-def plot_history(history, *, metrics=None, fig=None, figsize=None):
+_METRIC_NAMES = {
+    "loss": "loss (cross-entropy)",
+    "accuracy": "accuracy",
+    "auc": "ROC AUC",
+    "precision": "precision",
+    "recall": "recall",
+}
+
+
+def plot_history(history, *, metrics=None, title=None, fig=None, figsize=None):
     """Plot training curves: one panel per metric, training and validation.
 
     Parameters
@@ -261,6 +322,9 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
     metrics : list of str, default=None
         Metrics to show (without the ``val_`` prefix); None shows every
         metric found, loss first.
+    title : str, default=None
+        A title above the panels, best naming the model and the data (for
+        example ``"CNN on TACO, 50x50 gray"``).
     fig : matplotlib Figure, default=None
         Draw into this figure; None makes one.
     figsize : (float, float), default=None
@@ -269,7 +333,8 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
     Returns
     -------
     fig : matplotlib Figure
-        One axes per metric, with epochs on the x axis.
+        One axes per metric, with epochs on the x axis and the metric on the
+        y axis; each panel titled with its metric.
 
     Examples
     --------
@@ -292,7 +357,10 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
             raise ValueError(f"Unknown metrics {unknown}; the history has {names}.")
         names = list(metrics)
     if fig is None:
-        fig = plt.figure(figsize=figsize or (4.5 * len(names), 3.2))
+        height = 3.2 if title is None else 3.6
+        fig = plt.figure(
+            figsize=figsize or (4.5 * len(names), height), layout="constrained"
+        )
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
         for key, label in ((name, "training"), (f"val_{name}", "validation")):
@@ -301,8 +369,12 @@ def plot_history(history, *, metrics=None, fig=None, figsize=None):
                 ax.plot(epochs, hist[key], marker=".", label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        ax.set_ylabel(_METRIC_NAMES.get(name, name))
+        # Epochs are whole numbers.
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
-    fig.tight_layout()
+    if title is not None:
+        fig.suptitle(title)
     return fig
 
 
@@ -366,3 +438,301 @@ def plot_channel_histograms(image, *, bins=64, ax=None):
     ax.set_ylabel("pixels")
     ax.legend()
     return ax
+
+
+# --------------------------------------------------------------------------
+# Seeing why (DESIGN.md section 3.4): Grad-CAM overlays and the top losses.
+
+
+def _class_namer(target_names):
+    """A function from a class label to its display name."""
+    if target_names is None:
+        return str
+    if isinstance(target_names, dict):
+        return lambda label: str(target_names.get(label, label))
+    names = [str(name) for name in target_names]
+
+    def name(label):
+        if isinstance(label, numbers.Integral) and 0 <= int(label) < len(names):
+            return names[int(label)]
+        raise ValueError(
+            f"target_names has {len(names)} names, indexed by integer labels; "
+            f"got the label {label!r} (pass a dict {{label: name}} for other "
+            f"labels)."
+        )
+
+    return name
+
+
+def _overlay(ax, image, heatmap, title, color, alpha, cmap):
+    _show(ax, image, title, color)
+    ax.imshow(
+        heatmap, cmap=cmap, alpha=alpha, vmin=0.0, vmax=1.0, interpolation="bilinear"
+    )
+
+
+def plot_grad_cam(
+    images,
+    heatmaps,
+    *,
+    image_shape=None,
+    labels=None,
+    predictions=None,
+    target_names=None,
+    titles=None,
+    alpha=0.45,
+    cmap="jet",
+    n_cols=8,
+    max_images=32,
+    fig=None,
+    figsize=None,
+):
+    """Draw Grad-CAM heatmaps over their images.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+        The images the heatmaps explain, as the classifier saw them.
+    heatmaps : array-like of shape (n_samples, H, W)
+        Values in [0, 1], e.g. from :func:`litterlearn.inspection.grad_cam`.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
+    labels : array-like of shape (n_samples,), default=None
+        True classes, shown above each image.
+    predictions : array-like of shape (n_samples,), default=None
+        Predicted classes, shown above each image; red where they differ
+        from ``labels``.
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels: a list indexed by integer
+        labels, or a dict ``{label: name}``. None shows the labels.
+    titles : list of str, default=None
+        One title per image, instead of the labels and predictions.
+    alpha : float, default=0.45
+        Opacity of the heatmap over the image.
+    cmap : str, default="jet"
+        Matplotlib colormap of the heatmap (0: blue, 1: red with "jet").
+    n_cols : int, default=8
+        Images per row of the grid.
+    max_images : int or None, default=32
+        Show at most this many (the first ones); None shows all.
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure; None scales it with the grid.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        One axes per image, each with the image and the heatmap drawn on it.
+
+    See Also
+    --------
+    litterlearn.inspection.grad_cam : Compute the heatmaps.
+    plot_top_losses : The images a classifier gets most wrong.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from litterlearn.plotting import plot_grad_cam
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((4, 16, 16), dtype=np.float32)
+    >>> heatmaps = rng.random((4, 16, 16), dtype=np.float32)
+    >>> fig = plot_grad_cam(images, heatmaps, labels=[0, 1, 1, 0],
+    ...                     predictions=[0, 1, 0, 0], target_names=["can", "bottle"])
+    >>> fig.axes[2].get_title().splitlines()  # a wrong prediction, in red
+    ['true bottle', 'pred can']
+    """
+    plt = _pyplot()
+    images = _as_images(images, image_shape)
+    heatmaps = np.asarray(heatmaps, dtype=np.float32)
+    if heatmaps.shape != images.shape[:3]:
+        raise ValueError(
+            f"heatmaps must have shape (n_samples, H, W) = {images.shape[:3]} to "
+            f"match the images; got {heatmaps.shape}."
+        )
+    n = len(images) if max_images is None else min(len(images), int(max_images))
+    if n == 0:
+        raise ValueError("plot_grad_cam got no images to show.")
+    name = _class_namer(target_names)
+    for what, arr in (
+        ("labels", labels),
+        ("predictions", predictions),
+        ("titles", titles),
+    ):
+        if arr is not None and len(arr) != len(images):
+            raise ValueError(f"{what} has {len(arr)} entries for {len(images)} images.")
+    n_cols = max(1, min(int(n_cols), n))
+    n_rows = -(-n // n_cols)
+    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.remove()
+            continue
+        title, color = None, None
+        if titles is not None:
+            title = titles[i]
+        else:
+            parts = []
+            if labels is not None:
+                parts.append(f"true {name(labels[i])}")
+            if predictions is not None:
+                parts.append(f"pred {name(predictions[i])}")
+                if labels is not None and predictions[i] != labels[i]:
+                    color = "tab:red"
+            title = "\n".join(parts) or None
+        _overlay(ax, images[i], heatmaps[i], title, color, alpha, cmap)
+    return fig
+
+
+def _split_pipeline(estimator, X):
+    """The final estimator and ``X`` as it reaches it through a Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(estimator, Pipeline):
+        for _, step in estimator.steps[:-1]:
+            if step is None or step == "passthrough" or hasattr(step, "fit_resample"):
+                continue  # samplers apply at fit only
+            X = step.transform(X)
+        estimator = estimator.steps[-1][1]
+    return estimator, X
+
+
+def plot_top_losses(
+    estimator,
+    X,
+    y,
+    *,
+    n=9,
+    target_names=None,
+    grad_cam=False,
+    n_cols=None,
+    alpha=0.45,
+    fig=None,
+    figsize=None,
+):
+    """Show the images a classifier gets most wrong: the highest losses first.
+
+    The loss of an image is the cross-entropy ``-log p(true class)``: the
+    confidently wrong predictions come first, then the hesitant ones. Each
+    image is titled with its predicted class and that class's probability,
+    its true class and the true class's probability, and the loss (as
+    fastai's ``ClassificationInterpretation.plot_top_losses``).
+
+    Parameters
+    ----------
+    estimator : fitted classifier or Pipeline
+        Anything with ``predict_proba`` and ``classes_``. For a Pipeline,
+        the images shown are ``X`` as they reach its last step (e.g. the
+        resized gray rows), which is what the classifier saw.
+    X : array-like
+        Images as the estimator takes them (rows, arrays, or file paths for
+        a Pipeline starting with an ``ImageResizer``).
+    y : array-like of shape (n_samples,)
+        True classes; each must be one of ``classes_``.
+    n : int, default=9
+        Number of images shown.
+    target_names : list of str or dict, default=None
+        Class names: a list indexed by integer labels, or a dict
+        ``{label: name}``. None shows the labels as they are.
+    grad_cam : bool, default=False
+        Draw each image's Grad-CAM heatmap for its predicted class over it
+        (:func:`litterlearn.inspection.grad_cam`; the classifier needs a
+        convolution): where the network found the evidence for its mistake.
+    n_cols : int, default=None
+        Images per row; None makes a square-ish grid.
+    alpha : float, default=0.45
+        Opacity of the heatmaps (with ``grad_cam=True``).
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        One axes per image, highest loss first; wrong predictions titled in
+        red.
+
+    See Also
+    --------
+    plot_grad_cam : Heatmaps over any images.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from litterlearn.plotting import plot_top_losses
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((40, 8 * 8), dtype=np.float32)
+    >>> y = (X[:, :32].mean(axis=1) > 0.5).astype(int)
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> fig = plot_top_losses(clf, X, y, n=4, target_names=["other", "bottle"])
+    >>> len(fig.axes)
+    4
+    >>> fig.axes[0].get_title().splitlines()[1].startswith("true ")
+    True
+    """
+    from sklearn.utils import _safe_indexing
+    from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+    plt = _pyplot()
+    check_is_fitted(estimator)
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    classes = np.asarray(estimator.classes_)
+    y = column_or_1d(y)
+    if len(y) != len(proba):
+        raise ValueError(f"y has {len(y)} labels for {len(proba)} images.")
+    index = {c: i for i, c in enumerate(classes.tolist())}
+    unknown = sorted({v for v in y.tolist() if v not in index}, key=str)
+    if unknown:
+        raise ValueError(
+            f"y has labels that are not classes of the estimator: {unknown}; its "
+            f"classes are {classes.tolist()}."
+        )
+    true_idx = np.array([index[v] for v in y.tolist()], dtype=np.intp)
+    p_true = proba[np.arange(len(y)), true_idx]
+    losses = -np.log(np.clip(p_true, 1e-15, None))
+    n = min(int(n), len(y))
+    if n < 1:
+        raise ValueError("plot_top_losses needs n >= 1 and at least one image.")
+    order = np.argsort(-losses, kind="stable")[:n]
+    pred_idx = proba.argmax(axis=1)
+
+    X_top = _safe_indexing(X, order)
+    final, shown = _split_pipeline(estimator, X_top)
+    images = _as_images(shown, getattr(final, "image_shape_", None))
+    heatmaps = None
+    if grad_cam:
+        from .inspection import grad_cam as compute_grad_cam
+
+        heatmaps = compute_grad_cam(estimator, X_top, target=classes[pred_idx[order]])
+
+    name = _class_namer(target_names)
+    if n_cols is None:
+        n_cols = int(np.ceil(np.sqrt(n)))
+    n_cols = max(1, min(int(n_cols), n))
+    n_rows = -(-n // n_cols)
+    if fig is None and figsize is None:
+        figsize = (2.0 * n_cols, 2.3 * n_rows)
+    fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.remove()
+            continue
+        i = order[k]
+        p, t = pred_idx[i], true_idx[i]
+        title = (
+            f"pred {name(classes[p])} {proba[i, p]:.2f}\n"
+            f"true {name(classes[t])} {proba[i, t]:.2f}\n"
+            f"loss {losses[i]:.2f}"
+        )
+        color = "tab:red" if p != t else None
+        if heatmaps is None:
+            _show(ax, images[k], title, color)
+        else:
+            _overlay(ax, images[k], heatmaps[k], title, color, alpha, "jet")
+    return fig

@@ -11,6 +11,7 @@ import numpy as np
 import pooch
 from sklearn.utils import Bunch
 
+from ..utils._images import load_image_fully, strict_reading
 from ._coco import index_coco
 
 #: Environment variable naming the data folder.
@@ -47,7 +48,15 @@ def get_data_home(data_home=None):
     if data_home is None:
         data_home = os.environ.get(DATA_ENV) or pooch.os_cache("litterlearn")
     path = Path(data_home).expanduser().absolute()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno,
+            f"Cannot create the data folder {str(path)!r} ({exc.strerror}); pass "
+            f"data_home= or set {DATA_ENV} to a folder you can write",
+            str(path),
+        ) from exc
     return str(path)
 
 
@@ -90,14 +99,14 @@ def check_stored_image(path):
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with strict_reading(Image.open(path)) as img:
             if img.format != "JPEG":
                 raise CorruptImageError(f"{path} is a {img.format} file, not a JPEG")
             width, height = img.size
             if max(width, height) > MAX_SIDE:
                 raise CorruptImageError(f"{path} is larger than {MAX_SIDE} px")
             img.draft(None, (max(1, width // 8), max(1, height // 8)))
-            img.load()
+            load_image_fully(img, path)
     except CorruptImageError:
         raise
     except (OSError, SyntaxError, ValueError) as exc:
@@ -122,29 +131,40 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
     Raises
     ------
     CorruptImageError
-        If ``source`` does not decode as an image.
+        If ``source`` does not decode as an image (truncated data included,
+        whatever Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` says).
+    OSError
+        If ``target`` cannot be written (its message names the file).
     """
     from PIL import Image, ImageOps
 
     source, target = Path(source), Path(target)
     try:
-        with Image.open(source) as img:
+        with strict_reading(Image.open(source)) as img:
             width, height = img.size
             orientation = img.getexif().get(0x0112, 1)
-            if (
+            keep = (
                 img.format == "JPEG"
                 and img.mode in ("RGB", "L")
                 and max(width, height) <= max_side
                 and orientation in (None, 1)
-            ):
-                img.load()  # validates the whole file
-                if source != target:
-                    os.replace(source, target)
-                return width, height
+            )
+            if keep:
+                load_image_fully(img, source)  # validates the whole file
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise CorruptImageError(f"{source} does not decode as an image: {exc}") from exc
+    if keep:
+        if source != target:
+            os.replace(source, target)
+        return width, height
+    try:
+        with strict_reading(Image.open(source)) as img:
             scale = max_side / max(width, height)
             if scale < 1:
                 img.draft(None, (int(width * scale) + 1, int(height * scale) + 1))
-            img.load()
+            # Truncated data is an error in every format, whatever Pillow's
+            # ImageFile.LOAD_TRUNCATED_IMAGES says: never store a cut file.
+            load_image_fully(img, source)
             img = ImageOps.exif_transpose(img)
             img = _to_rgb_or_gray(img)
     except CorruptImageError:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import copy
+import errno
+import math
+import numbers
 import os
+import re
+import tempfile
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -13,6 +18,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pooch
+from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
 
 from ._base import (
@@ -40,6 +46,17 @@ TACO = pooch.create(
 )
 with resources.files(__package__).joinpath("registry.txt").open() as _registry:
     TACO.load_registry(_registry)
+
+#: Each download attempt of one file must end within this many times
+#: ``timeout`` (``timeout`` alone bounds each wait for the server, not a
+#: whole transfer: a server that drips a byte per second would otherwise
+#: hold a download for ever).
+DEADLINE_FACTOR = 4
+# A temporary ``.part`` file untouched for this long (seconds) is left over
+# from a killed run (a live download writes at least every ``timeout``):
+# the next call removes it.
+_STALE_PART_AGE = 600.0
+_CHUNK = 64 * 1024
 
 # HTTP statuses worth retrying (server trouble, rate limits); the others
 # (404, 403, ...) will not change by asking again.
@@ -89,6 +106,156 @@ Please cite:
 """
 
 
+class _DeadlineDownloader:
+    """A pooch downloader that streams with requests within a deadline.
+
+    ``timeout`` bounds the connection and each wait for data (as requests
+    does); the whole transfer must also end within ``DEADLINE_FACTOR *
+    timeout`` seconds, checked each time data arrives (reads return as soon
+    as some bytes are there, so a slow drip cannot stretch one read).
+    """
+
+    def __init__(self, timeout, *, progressbar=False):
+        self.timeout = timeout
+        self.progressbar = progressbar
+
+    @property
+    def deadline(self):
+        return DEADLINE_FACTOR * self.timeout
+
+    def __call__(self, url, output_file, pooch_obj=None, check_only=False):
+        import requests
+
+        if check_only:  # pooch asks whether the file exists on the server
+            with requests.head(url, timeout=self.timeout, allow_redirects=True) as r:
+                return r.status_code == 200
+        end = time.monotonic() + self.deadline
+        with requests.get(url, stream=True, timeout=self.timeout) as response:
+            response.raise_for_status()
+            total = int(response.headers.get("content-length") or 0) or None
+            read = _reader(response)
+            bar = None
+            if self.progressbar:
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, unit="B", unit_scale=True, leave=True)
+            try:
+                with open(output_file, "wb") as out:
+                    while True:
+                        if time.monotonic() > end:
+                            raise requests.Timeout(
+                                f"the download of {url} did not finish within "
+                                f"{self.deadline:g} s ({DEADLINE_FACTOR} x "
+                                f"timeout={self.timeout:g} s); pass a larger "
+                                "timeout for slow connections"
+                            )
+                        data = read(_CHUNK)
+                        if not data:
+                            break
+                        out.write(data)
+                        if bar is not None:
+                            bar.update(len(data))
+            finally:
+                if bar is not None:
+                    bar.close()
+        return None
+
+
+def _reader(response):
+    """``read(n)``: the body's next bytes as soon as there are some.
+
+    urllib3's errors become requests' own, as ``iter_content`` does.
+    """
+    import requests
+    from urllib3 import exceptions as urllib3_errors
+
+    raw = response.raw
+    if not hasattr(raw, "read1"):  # urllib3 < 2: small fixed-size reads
+        chunks = response.iter_content(chunk_size=1024)
+        return lambda n: next(chunks, b"")
+
+    def read(n):
+        try:
+            return raw.read1(n, decode_content=True)
+        except urllib3_errors.ReadTimeoutError as exc:
+            raise requests.ReadTimeout(exc) from exc
+        except urllib3_errors.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except urllib3_errors.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except urllib3_errors.HTTPError as exc:
+            raise requests.ConnectionError(exc) from exc
+
+    return read
+
+
+def _check_parameters(n_images, timeout, n_retries, n_jobs):
+    """Fail on a bad parameter before anything is downloaded."""
+    if n_images is not None and (
+        not isinstance(n_images, numbers.Integral) or isinstance(n_images, bool)
+    ):
+        raise ValueError(f"n_images must be a positive int or None; got {n_images!r}.")
+    if (
+        not isinstance(n_retries, numbers.Integral)
+        or isinstance(n_retries, bool)
+        or (n_retries < 0)
+    ):
+        raise ValueError(f"n_retries must be an int >= 0; got {n_retries!r}.")
+    if (
+        not isinstance(timeout, numbers.Real)
+        or isinstance(timeout, bool)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(
+            f"timeout must be a positive number of seconds; got {timeout!r}."
+        )
+    if (
+        not isinstance(n_jobs, numbers.Integral)
+        or isinstance(n_jobs, bool)
+        or n_jobs == 0
+    ):
+        raise ValueError(
+            f"n_jobs must be a positive int, or -1 for one thread per core; "
+            f"got {n_jobs!r}."
+        )
+
+
+def _check_writable(root):
+    """Raise an error naming ``root`` if files cannot be created in it."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".write-test.", suffix=".part")
+    except OSError as exc:
+        raise PermissionError(
+            exc.errno or errno.EACCES,
+            f"Cannot write in data_home {str(root)!r} ({exc.strerror or exc}); "
+            "fetch_taco stores its downloads there. Pass data_home= (or set "
+            "LITTERLEARN_DATA) to a writable folder, or use "
+            "download_if_missing=False to read only what it holds",
+            str(root),
+        ) from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _remove_stale_parts(root):
+    """Remove the temporary files that a killed run left behind.
+
+    Ours are ``.{name}.{random}.part`` next to their image; pooch's (the
+    annotations) are ``tmp{8 random characters}`` at the root.
+    """
+    now = time.time()
+    pooch_temporaries = (
+        p for p in root.glob("tmp*") if re.fullmatch(r"tmp[a-z0-9_]{8}", p.name)
+    )
+    for part in (*root.rglob(".*.part"), *pooch_temporaries):
+        try:
+            if now - part.stat().st_mtime > _STALE_PART_AGE:
+                part.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove
+            pass
+
+
 def _mirror_url(mirror):
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     if mirror is not None and not mirror.endswith("/"):
@@ -123,7 +290,7 @@ def _fetch_annotations(
     fetcher.base_url = mirror or TACO.base_url
     fetcher.retry_if_failed = n_retries
     url = fetcher.get_url(ANNOTATIONS)
-    downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+    downloader = _DeadlineDownloader(timeout, progressbar=progressbar)
     import requests
 
     try:
@@ -154,14 +321,14 @@ def _download_image(url, target, *, timeout, n_retries):
     """Download ``url``, store it at ``target``; return the stored size."""
     import requests
 
-    downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=False)
+    downloader = _DeadlineDownloader(timeout)
     failure = None
     for attempt in range(n_retries + 1):
         if attempt:
             time.sleep(min(0.5 * attempt, 5.0))
         try:
             with temporary_path(target) as tmp:
-                downloader(url, tmp, None)
+                downloader(url, tmp)
                 return store_image(tmp, target)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else None
@@ -172,6 +339,10 @@ def _download_image(url, target, *, timeout, n_retries):
             failure = _ImageFailure(f"{type(exc).__name__} for {url}: {exc}", True)
         except CorruptImageError as exc:
             failure = _ImageFailure(f"{url} did not send a valid image: {exc}")
+        except OSError as exc:  # the disk, not the network: do not retry
+            raise _ImageFailure(
+                f"could not be stored in {str(target.parent)!r}: {exc}"
+            ) from exc
     raise failure
 
 
@@ -189,6 +360,10 @@ def _get_image(record, root, mirror, *, download_if_missing, timeout, n_retries)
         except CorruptImageError as exc:
             if not download_if_missing:
                 raise _ImageFailure(f"corrupt in data_home: {exc}") from exc
+        except OSError as exc:
+            raise _ImageFailure(
+                f"could not be stored in {str(target.parent)!r}: {exc}"
+            ) from exc
     elif not download_if_missing:
         raise _ImageFailure("not in data_home and download_if_missing=False")
     if mirror is not None:
@@ -245,12 +420,17 @@ def fetch_taco(
     mirror : str, default=None
         Base URL of a mirror; overrides ``LITTERLEARN_TACO_URL``.
     n_jobs : int, default=8
-        Number of images downloaded in parallel (threads).
+        Number of images downloaded in parallel (threads); -1 means one per
+        CPU core (scikit-learn's convention).
     timeout : float, default=30.0
-        Seconds to wait for the server to connect or to send data.
+        Seconds to wait for the server to connect or to send data. It also
+        sets an overall deadline: each download attempt of one file (the
+        annotations or an image) must end within ``4 * timeout`` seconds,
+        or it fails as a timeout (and is retried). Raise it for slow links.
     n_retries : int, default=3
         Retries after a failed transfer (connection errors, timeouts, server
-        errors, corrupt bodies); not after 404 and other client errors.
+        errors, corrupt or truncated bodies); not after 404 and other client
+        errors.
     progressbar : bool, default=True
         Show tqdm progress bars.
 
@@ -288,6 +468,10 @@ def fetch_taco(
         If the annotations served do not match the pinned sha256.
     OSError
         If ``download_if_missing=False`` and ``data_home`` holds no data.
+    PermissionError
+        If something must be downloaded and ``data_home`` is not writable
+        (the message names the folder). A read-only ``data_home`` that holds
+        everything requested works.
 
     Warns
     -----
@@ -306,8 +490,13 @@ def fetch_taco(
     >>> taco = fetch_taco(n_images=100, random_state=0)  # doctest: +SKIP
     >>> y = CocoBinaryLabeler("Bottle").fit_transform(taco.annotations)  # doctest: +SKIP
     """
+    _check_parameters(n_images, timeout, n_retries, n_jobs)
     root = Path(get_data_home(data_home))
     mirror = _mirror_url(mirror)
+    if download_if_missing:
+        if not (root / ANNOTATIONS).is_file():
+            _check_writable(root)
+        _remove_stale_parts(root)
     path = _fetch_annotations(
         root,
         mirror,
@@ -327,6 +516,10 @@ def fetch_taco(
             )
         rng = check_random_state(random_state)
         positions = np.sort(rng.choice(len(records), size=n_images, replace=False))
+    if download_if_missing and any(
+        not (root / records[pos]["file_name"]).is_file() for pos in positions
+    ):
+        _check_writable(root)
 
     present, missing, network = _get_images(
         records,
@@ -379,7 +572,7 @@ def _get_images(
 
     present, failures = {}, {}
     with (
-        ThreadPoolExecutor(max_workers=max(1, int(n_jobs))) as pool,
+        ThreadPoolExecutor(max_workers=effective_n_jobs(n_jobs)) as pool,
         tqdm(
             total=len(positions),
             desc="TACO images",

@@ -23,7 +23,13 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import check_consistent_length, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    column_or_1d,
+)
+
+from ..utils._images import check_label_values
 
 __all__ = ["imbalance_report", "specificity_score"]
 
@@ -66,6 +72,7 @@ def specificity_score(
     >>> specificity_score([0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 1, 0])
     0.75
     """
+    y_true, y_pred, sample_weight = _check_targets(y_true, y_pred, sample_weight)
     if sample_weight is None:
         score = _imblearn_specificity_score(
             y_true,
@@ -105,12 +112,41 @@ def specificity_score(
     return float(spec.mean())
 
 
+def _check_targets(y_true, y_pred, sample_weight):
+    """1D labels, not empty, none missing; weights finite and >= 0."""
+    y_true = column_or_1d(check_label_values(y_true, input_name="y_true"))
+    y_pred = column_or_1d(check_label_values(y_pred, input_name="y_pred"))
+    if len(y_true) == 0 or len(y_pred) == 0:
+        raise ValueError(
+            f"y_true and y_pred must not be empty; got {len(y_true)} and "
+            f"{len(y_pred)} labels."
+        )
+    check_consistent_length(y_true, y_pred)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+        if sample_weight.ndim != 1 or len(sample_weight) != len(y_true):
+            raise ValueError(
+                f"sample_weight must have shape ({len(y_true)},), one weight "
+                f"per sample; got shape {sample_weight.shape}."
+            )
+        if not sample_weight.any():
+            raise ValueError(
+                "sample_weight must have at least one positive weight; all are 0."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, y_true, dtype=np.float64, ensure_non_negative=True
+        )
+    return y_true, y_pred, sample_weight
+
+
 def _weighted_negatives(y_true, y_pred, labels, sample_weight):
     """Per label: weighted true negatives, false positives and support."""
     mcm = multilabel_confusion_matrix(
         y_true, y_pred, labels=labels, sample_weight=sample_weight
     )
-    tn, fp = mcm[:, 0, 0], mcm[:, 0, 1]
+    # scikit-learn gets tn as a difference of weighted sums: it can come out
+    # a rounding error below 0 (a specificity of -3e-15).
+    tn, fp = np.maximum(mcm[:, 0, 0], 0), mcm[:, 0, 1]
     support = mcm[:, 1, 0] + mcm[:, 1, 1]
     return tn.astype(float), fp.astype(float), support.astype(float)
 
@@ -236,8 +272,7 @@ def imbalance_report(
          ROC AUC                                               0.92
           PR AUC                                                       0.83
     """
-    y_true = column_or_1d(y_true)
-    y_pred = column_or_1d(y_pred)
+    y_true, y_pred, sample_weight = _check_targets(y_true, y_pred, sample_weight)
     check_consistent_length(y_true, y_pred, y_score, sample_weight)
     labels = unique_labels(y_true, y_pred) if labels is None else np.asarray(labels)
     if target_names is None:

@@ -8,6 +8,7 @@ augmented in well under a second and the same object can augment on the fly.
 
 from __future__ import annotations
 
+import math
 import numbers
 from numbers import Integral, Real
 
@@ -20,6 +21,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..utils._images import (
     as_image_dtype,
+    check_label_values,
     images_to_rows,
     rows_to_images,
     validate_images,
@@ -73,6 +75,8 @@ def _value_range(value, name, *, symmetric_about, positive=False):
                 f"{name} as a pair must be two numbers (low, high) with "
                 f"low <= high; got {value!r}."
             )
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"{name} must be finite; got {value!r}.")
     if positive and low <= 0:
         raise ValueError(
             f"{name} must give factors > 0; got the range ({low}, {high})."
@@ -355,6 +359,29 @@ class Augmenter(BaseOverSampler):
 
     # -- imbalanced-learn's template --------------------------------------
 
+    def fit_resample(self, X, y, **params):
+        """Return the original rows followed by augmented copies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+            Images, uint8 (0..255) or float (already scaled).
+        y : array-like of shape (n_samples,)
+            Labels; none may be missing (None or NaN).
+        **params : dict
+            Ignored; for imbalanced-learn's API.
+
+        Returns
+        -------
+        X_resampled : ndarray of shape (n_samples_new, H*W*C)
+            The original rows first, then the augmented ones.
+        y_resampled : ndarray of shape (n_samples_new,)
+            Their labels.
+        """
+        if y is not None:
+            check_label_values(y)  # before imbalanced-learn's own check
+        return super().fit_resample(X, y, **params)
+
     def _check_X_y(self, X, y):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
@@ -433,7 +460,7 @@ class Augmenter(BaseOverSampler):
         if images.ndim == 3:
             images = images[..., None]
         if y is not None:
-            y = column_or_1d(y)
+            y = column_or_1d(check_label_values(y))
             check_consistent_length(images, y)
         self._ranges()
         rng = _as_generator(random_state)
@@ -457,6 +484,10 @@ class Augmenter(BaseOverSampler):
             raise ValueError(
                 f"contrast must give factors >= 0; got the range {ranges['contrast']}."
             )
+        for name in ("blur", "sharpen", "fill_value"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number; got {value!r}.")
         return ranges
 
     def _augment(self, pool, pool_y, sources, rng):

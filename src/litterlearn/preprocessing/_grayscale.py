@@ -18,7 +18,8 @@ class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
 
     RGB rows become gray with the ITU-R 601-2 weights used by Pillow's
     ``convert("L")`` (``L = 0.299 R + 0.587 G + 0.114 B``); 1-channel rows are
-    only scaled. uint8 input is divided by 255; float input is taken as
+    only scaled. The alpha of RGBA and of gray-alpha (LA, 2 channels) input
+    is ignored. uint8 input is divided by 255; float input is taken as
     already scaled. The output is float32 rows ``(n_samples, H*W)``.
 
     Parameters
@@ -86,12 +87,18 @@ class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
         self.input_image_shape_ = shape
         self.image_shape_ = (shape[0], shape[1], 1)
         self.mean_ = self.scale_ = None
-        if self.standardize is True:
+        if self._standardize() == "global":
             gray = self._luminance(rows)
             self.mean_ = float(gray.mean(dtype=np.float64))
             std = float(gray.std(dtype=np.float64))
             self.scale_ = std if std > 0 else 1.0
         return self
+
+    def _standardize(self):
+        """None, "global" or "image", for any truthy value (np.True_ too)."""
+        if isinstance(self.standardize, str):
+            return self.standardize
+        return "global" if self.standardize else None
 
     def _luminance(self, rows):
         h, w, c = self.input_image_shape_
@@ -99,6 +106,8 @@ class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
         if c == 1:
             return gray
         images = gray.reshape(len(rows), h * w, c)
+        if c == 2:  # gray and alpha (LA): the alpha is ignored
+            return np.ascontiguousarray(images[..., 0])
         if c in (3, 4):  # RGB, or RGBA whose alpha is ignored
             return images[..., :3] @ LUMA_WEIGHTS
         # Any other channel count: the plain mean of the channels.
@@ -125,9 +134,10 @@ class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
             fitted_image_shape=self.input_image_shape_,
         )
         gray = self._luminance(rows)
-        if self.standardize is True:
+        mode = self._standardize()
+        if mode == "global":
             gray = (gray - np.float32(self.mean_)) / np.float32(self.scale_)
-        elif self.standardize == "image":
+        elif mode == "image":
             mean = gray.mean(axis=1, keepdims=True)
             std = gray.std(axis=1, keepdims=True)
             gray = (gray - mean) / np.where(std > 0, std, 1).astype(np.float32)

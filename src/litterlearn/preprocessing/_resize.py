@@ -32,7 +32,6 @@ resizing); ``ThreadPoolExecutor.map`` keeps the order of the input.
 
 from __future__ import annotations
 
-import errno
 import math
 import numbers
 import os
@@ -41,13 +40,18 @@ from typing import NamedTuple
 
 import numpy as np
 from joblib import cpu_count
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps
 from PIL.JpegImagePlugin import JpegImageFile
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._images import check_image_shape, validate_images
+from ..utils._images import (
+    check_image_shape,
+    load_image_fully,
+    open_image_file,
+    validate_images,
+)
 
 _RESAMPLE = Image.Resampling.LANCZOS
 _REDUCING_GAP = 3.0
@@ -148,13 +152,26 @@ def _as_file_paths(X):
     if isinstance(X, (list, tuple)):
         items = X
     elif getattr(X, "ndim", None) == 1 and hasattr(X, "dtype"):
-        if X.dtype.kind not in "UO" and str(X.dtype) not in ("string", "str"):
+        if X.dtype.kind not in "UOS" and str(X.dtype) not in ("string", "str"):
             return None
         items = np.asarray(X, dtype=object).tolist()
     else:
         return None
+    if len(items) == 0:
+        raise ValueError(
+            "X is empty: pass at least one image file path (or an array of "
+            "at least one image)."
+        )
+    is_bytes = [isinstance(p, bytes) for p in items]
+    if any(is_bytes):
+        bad = is_bytes.index(True)
+        raise TypeError(
+            f"Image file paths must be str or os.PathLike, not bytes; X[{bad}] "
+            f"is {items[bad]!r}. Decode them first, e.g. "
+            f"[os.fsdecode(p) for p in X]."
+        )
     is_path = [isinstance(p, (str, os.PathLike)) for p in items]
-    if not items or not any(is_path):
+    if not any(is_path):
         return None
     if not all(is_path):
         bad = is_path.index(False)
@@ -261,26 +278,6 @@ def _to_l_or_rgb(im, spec):
 # ---------------------------------------------------------------------- files
 
 
-class _StrictRead:
-    """Read JPEG data, failing on a premature end of file.
-
-    Pillow decides whether a truncated JPEG is an error with the global
-    ``ImageFile.LOAD_TRUNCATED_IMAGES`` (another library may have set it):
-    with it set, the missing rows come back gray and nothing says so. We
-    install this reader as the image's ``load_read`` hook, so truncation is
-    always an error here, whatever that global says.
-    """
-
-    def __init__(self, fp):
-        self.fp = fp
-
-    def __call__(self, n):
-        data = self.fp.read(n)
-        if not data:
-            raise OSError("image file is truncated (premature end of JPEG data)")
-        return data
-
-
 def _exif_orientation(im):
     try:
         orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
@@ -289,7 +286,7 @@ def _exif_orientation(im):
     return orientation if orientation in _ORIGIN_CORNER else 1
 
 
-def _decode(im, spec):
+def _decode(im, spec, path=None):
     """Load an opened image, upright, at reduced scale where possible.
 
     Returns ``(image, box)``: the loaded, oriented image and the region of it
@@ -301,7 +298,6 @@ def _decode(im, spec):
     swap = orientation >= 5  # the picture is stored transposed
     box = None
     if isinstance(im, JpegImageFile):
-        im.load_read = _StrictRead(im.fp)
         oriented_w, oriented_h = (height, width) if swap else (width, height)
         need_w, need_h = _needed_size(oriented_w, oriented_h, spec)
         need_w, need_h = math.ceil(need_w * _DRAFT_GAP), math.ceil(need_h * _DRAFT_GAP)
@@ -309,7 +305,9 @@ def _decode(im, spec):
         drafted = im.draft("L" if spec.gray else "RGB", request)
         if drafted is not None:
             box = drafted[1]
-    im.load()
+    # Truncation is an error in every format, whatever Pillow's global
+    # ImageFile.LOAD_TRUNCATED_IMAGES says.
+    load_image_fully(im, path)
     ImageOps.exif_transpose(im, in_place=True)
     if box is None:
         return im, (0, 0, *im.size)
@@ -324,27 +322,10 @@ def _decode(im, spec):
 
 def _read_file(path, spec):
     """Decode one file to a ``(height, width, channels)`` uint8 array."""
-    try:
-        n_bytes = os.path.getsize(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "Image file not found", path) from None
-    if n_bytes == 0:
-        raise ValueError(f"Image file {path!r} is empty (0 bytes).")
-    try:
-        im = Image.open(path)
-    except UnidentifiedImageError as exc:
-        raise ValueError(
-            f"File {path!r} is not an image file that Pillow can read."
-        ) from exc
-    except OSError:
-        raise  # the system's own errors (a directory, no permission) name it
-    except Exception as exc:  # e.g. DecompressionBombError
-        raise ValueError(
-            f"Could not open image file {path!r}: {type(exc).__name__}: {exc}"
-        ) from exc
+    im = open_image_file(path)  # names the file in every error
     with im:
         try:
-            im, box = _decode(im, spec)
+            im, box = _decode(im, spec, path)
             im = _to_l_or_rgb(im, spec)
             fill = _gray_level(spec.background) if spec.gray else spec.background
             out = _resize(im, box, spec, fill)
@@ -466,9 +447,12 @@ class ImageResizer(TransformerMixin, BaseEstimator):
 
     - a list, tuple or 1D array (or pandas Series) of paths (``str`` or
       ``os.PathLike``): any format Pillow reads. Output is uint8. A missing
-      file raises ``FileNotFoundError``; an empty, truncated or unreadable
-      file raises ``ValueError``. Both name the file, and no file is ever
-      skipped, so rows stay aligned with ``y``.
+      file raises ``FileNotFoundError`` and a folder ``IsADirectoryError``;
+      an empty, truncated, corrupt or unreadable file raises ``ValueError``,
+      in every format and in parallel batches too. Truncation is an error
+      whatever Pillow's global ``ImageFile.LOAD_TRUNCATED_IMAGES`` says.
+      Every message names the file, and no file is ever skipped, so rows
+      stay aligned with ``y``.
     - arrays of rows ``(n, H*W*C)`` or images ``(n, H, W)`` /
       ``(n, H, W, C)``, with 1 (gray), 2 (gray, alpha), 3 (RGB) or 4 (RGBA)
       channels. Integer arrays (0..255) give uint8; float arrays are taken
@@ -608,7 +592,16 @@ class ImageResizer(TransformerMixin, BaseEstimator):
             out = np.empty((len(paths), n_out), dtype=np.uint8)
 
             def work(i):
-                out[i] = _read_file(paths[i], spec).reshape(-1)
+                try:
+                    out[i] = _read_file(paths[i], spec).reshape(-1)
+                except Exception as exc:
+                    # Whatever failed, and in whichever thread, the error
+                    # says which file (most messages already do).
+                    if paths[i] not in str(exc):
+                        _add_note(
+                            exc, f"while reading image file {paths[i]!r} (X[{i}])"
+                        )
+                    raise
 
             self._run(work, len(paths))
             return out
@@ -657,6 +650,13 @@ class ImageResizer(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _add_note(exc, note):
+    """``exc.add_note(note)`` where Python has it (3.11+)."""
+    add_note = getattr(exc, "add_note", None)
+    if add_note is not None:
+        add_note(note)
 
 
 def _check_channels(shape):

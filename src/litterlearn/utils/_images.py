@@ -15,8 +15,11 @@ float32). Nothing is upcast to float64.
 
 from __future__ import annotations
 
+import errno
 import math
 import numbers
+import os
+import struct
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +34,10 @@ __all__ = [
     "rows_to_images",
     "images_to_rows",
     "to_unit_float",
+    "check_label_values",
+    "open_image_file",
+    "strict_reading",
+    "load_image_fully",
 ]
 
 
@@ -198,6 +205,17 @@ def as_image_dtype(X):
             )
         return X.astype(np.uint8)
     if kind == "f":
+        if X.dtype.itemsize > 4 and X.size:
+            with np.errstate(invalid="ignore"):
+                largest = np.nanmax(np.abs(X)) if X.size else 0.0
+            if largest > np.finfo(np.float32).max:
+                raise ValueError(
+                    f"Float images are stored as float32, whose largest value "
+                    f"is {np.finfo(np.float32).max:.4g}; got values up to "
+                    f"{largest:.4g} (dtype {X.dtype}), which would become inf. "
+                    f"Scale the images first (floats are taken as already "
+                    f"scaled, e.g. to [0, 1])."
+                )
         return X.astype(np.float32)
     raise TypeError(f"Images must be numeric arrays; got dtype {X.dtype}.")
 
@@ -209,6 +227,75 @@ def _check_not_sparse(X, estimator):
             f"{name} does not accept sparse input: images are dense arrays. "
             f"Convert with X.toarray() if the matrix is small."
         )
+
+
+def _check_same_shapes(X):
+    """A list of images of different sizes fails with a clear error.
+
+    (numpy's own message speaks of an "inhomogeneous shape".)
+    """
+    if not isinstance(X, (list, tuple)) or len(X) < 2:
+        return
+    shapes = []
+    for i, image in enumerate(X):
+        try:
+            shapes.append(np.shape(image))
+        except ValueError:
+            raise ValueError(
+                f"X[{i}] is not an array of one shape (its rows differ in "
+                f"length); images must be arrays of shape (H, W) or (H, W, C)."
+            ) from None
+        if shapes[i] != shapes[0]:
+            raise ValueError(
+                f"X is a list of images of different shapes: X[0] has shape "
+                f"{shapes[0]} and X[{i}] has shape {shapes[i]}. Images in one "
+                f"batch must have the same size; resize them first, e.g. with "
+                f"ImageResizer, which also reads image files of any size."
+            )
+
+
+def check_label_values(y, *, input_name="y"):
+    """Raise a clear error if labels are missing (None or NaN).
+
+    scikit-learn reports such labels as an "unknown label type" (or fails
+    comparing None with numbers); this says what is wrong and where.
+
+    Parameters
+    ----------
+    y : array-like
+        Labels.
+    input_name : str, default="y"
+        The name used in the message.
+
+    Returns
+    -------
+    y : ndarray
+        ``np.asarray(y)``.
+
+    Examples
+    --------
+    >>> check_label_values([0, 1, 1]).tolist()
+    [0, 1, 1]
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "O":
+        missing = [
+            i
+            for i, v in enumerate(y.ravel().tolist())
+            if v is None or (isinstance(v, float) and math.isnan(v))
+        ]
+    elif y.dtype.kind in "fc":
+        missing = np.flatnonzero(np.isnan(y.ravel())).tolist()
+    else:
+        missing = []
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(
+            f"{input_name} has missing labels (None or NaN) at position(s) "
+            f"{shown}{more}; every sample needs a label."
+        )
+    return y
 
 
 def validate_images(
@@ -247,6 +334,7 @@ def validate_images(
     shape : tuple (H, W, C)
     """
     _check_not_sparse(X, estimator)
+    _check_same_shapes(X)
     original = X
     X = check_array(
         X,
@@ -310,3 +398,157 @@ def to_unit_float(X):
     if X.dtype == np.uint8:
         return X.astype(np.float32) / np.float32(255)
     return as_image_dtype(X).astype(np.float32, copy=False)
+
+
+# ------------------------------------------------------------ image files
+
+
+def open_image_file(path):
+    """Open an image file with Pillow, or raise an error that names it.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+
+    Returns
+    -------
+    image : PIL.Image.Image
+        The opened (not yet loaded) image. Load it with
+        :func:`load_image_fully`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    IsADirectoryError
+        If ``path`` is a folder (the message points to
+        ``load_image_folder``).
+    ValueError
+        If the file is empty, is not an image Pillow reads, or its header is
+        truncated or corrupt. The message names the file and the problem.
+    OSError
+        Other errors of the system (no permission, ...), which name the file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"{path!r} is a folder; use "
+            "litterlearn.datasets.load_image_folder(path) to load a folder of "
+            "class subfolders",
+            path,
+        )
+    try:
+        n_bytes = os.path.getsize(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "Image file not found", path) from None
+    if n_bytes == 0:
+        raise ValueError(f"Image file {path!r} is empty (0 bytes).")
+    try:
+        return strict_reading(Image.open(path))
+    except UnidentifiedImageError as exc:
+        raise ValueError(
+            f"File {path!r} is not an image file that Pillow can read."
+        ) from exc
+    except OSError as exc:
+        if exc.errno is not None:
+            raise  # the system's own errors (no permission, ...) name the file
+        # Pillow's own: a header cut short ("Truncated File Read"), a WebP
+        # or ICO whose data is missing ("could not create decoder object").
+        raise ValueError(
+            f"Could not read image file {path!r} (truncated or corrupt): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # e.g. DecompressionBombError, SyntaxError
+        raise ValueError(
+            f"Could not open image file {path!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+class _StrictRead:
+    """A read function that fails where Pillow would stop at a truncation.
+
+    Pillow's generic decoding loop (``ImageFile.load``) treats an empty read,
+    or a chunk header that cannot be unpacked (PNG, GIF), as a truncated file,
+    and raises unless the process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` is
+    set (many training scripts set it), in which case the missing pixels are
+    silently left gray or black. Installed as the image's ``load_read`` hook,
+    this makes truncation an error for this one image, whatever that global
+    says and without touching it (other threads keep their setting).
+    """
+
+    def __init__(self, read):
+        self.read = read
+
+    def __call__(self, n):
+        try:
+            data = self.read(n)
+        except (IndexError, struct.error) as exc:
+            raise OSError("image file is truncated") from exc
+        if not data:
+            raise OSError("image file is truncated (premature end of data)")
+        return data
+
+
+def strict_reading(im):
+    """Make truncated data an error when ``im`` loads (see :class:`_StrictRead`).
+
+    Call it right after ``Image.open``: some calls load the image (a PNG's
+    ``getexif()`` does, to find an eXIf chunk after the pixels). Returns
+    ``im``.
+    """
+    from PIL import ImageFile, JpegImagePlugin
+
+    if (
+        getattr(im, "tile", None)
+        and isinstance(im, ImageFile.ImageFile)
+        and not isinstance(getattr(im, "load_read", None), _StrictRead)
+    ):
+        if isinstance(im, JpegImagePlugin.JpegImageFile) or not hasattr(
+            im, "load_read"
+        ):
+            # (JPEG's own load_read invents an end marker when the global is
+            # set: read the file directly.)
+            im.load_read = _StrictRead(im.fp.read)
+        else:  # PNG reads its data chunk by chunk
+            im.load_read = _StrictRead(im.load_read)
+    return im
+
+
+def load_image_fully(im, path=None):
+    """Load an opened image, failing on truncated data in every format.
+
+    Truncation is an error whatever ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``
+    says: formats decoded by Pillow's generic loop (JPEG, PNG, GIF, BMP,
+    uncompressed TIFF, PPM, TGA, ...) read through a strict hook; an ICO file
+    must hold all the bytes its directory gives the chosen icon; the other
+    decoders (WebP, compressed TIFF through libtiff, ...) fail on truncated
+    data by themselves.
+
+    Parameters
+    ----------
+    im : PIL.Image.Image
+        An image returned by ``Image.open`` and not loaded yet. Options such
+        as ``draft`` must be set before.
+    path : str, default=None
+        The file, to check ICO directories against its size.
+
+    Raises
+    ------
+    OSError
+        If the data is truncated (or Pillow's decoder fails).
+    """
+    strict_reading(im)
+    if im.format == "ICO" and path is not None:
+        entry = im.ico.entry[im.ico.getentryindex(im.size)]
+        available = os.path.getsize(path)
+        if entry.offset + entry.size > available:
+            raise OSError(
+                f"image file is truncated (the icon needs bytes "
+                f"{entry.offset}..{entry.offset + entry.size}, the file has "
+                f"{available})"
+            )
+    im.load()
+    return im

@@ -5,7 +5,7 @@ import inspect
 
 from sklearn.base import BaseEstimator
 
-_PUBLIC_SUBPACKAGES = ("preprocessing", "neural_network", "datasets")
+_PUBLIC_SUBPACKAGES = ("preprocessing", "neural_network", "datasets", "ensemble")
 
 
 def all_estimators():

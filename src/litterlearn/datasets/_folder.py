@@ -1,0 +1,245 @@
+"""load_image_folder: a user's own images, one subfolder per class."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch, check_random_state
+
+#: File name extensions taken as images by default (Pillow reads them all).
+IMAGE_EXTENSIONS = (
+    ".bmp",
+    ".gif",
+    ".jpeg",
+    ".jpg",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".webp",
+)
+
+
+def _is_hidden(name):
+    # ".DS_Store", "._photo.jpg" (macOS), ".ipynb_checkpoints", ".git", ...
+    return name.startswith(".")
+
+
+def _class_files(folder, extensions):
+    """Image files under ``folder`` (recursively), sorted; and what was skipped."""
+    files, skipped = [], []
+    for root, dirs, names in os.walk(folder):
+        hidden_dirs = [d for d in dirs if _is_hidden(d)]
+        skipped += [Path(root, d) for d in hidden_dirs]
+        dirs[:] = sorted(d for d in dirs if not _is_hidden(d))
+        for name in names:
+            path = Path(root, name)
+            if _is_hidden(name) or path.suffix.lower() not in extensions:
+                skipped.append(path)
+            else:
+                files.append(path)
+    return sorted(files), sorted(skipped)
+
+
+def load_image_folder(
+    path,
+    *,
+    classes=None,
+    extensions=IMAGE_EXTENSIONS,
+    shuffle=False,
+    random_state=None,
+    return_X_y=False,
+):
+    """Load the file names and labels of a folder of images, one subfolder per class.
+
+    The layout is the one of :func:`sklearn.datasets.load_files` and of
+    Keras' ``image_dataset_from_directory``::
+
+        path/
+            bottle/
+                img_001.jpg
+                img_002.png
+                ...
+            other/
+                img_101.jpg
+                ...
+
+    Every subfolder of ``path`` is a class, named after the subfolder; the
+    images of a class may sit in nested folders of it. Only file names are
+    collected (nothing is decoded): they feed
+    :class:`~litterlearn.preprocessing.ImageResizer` directly, which decodes
+    them and reports any file that is not a readable image.
+
+    The result is deterministic: classes in sorted order (``target`` is the
+    index into ``target_names``), files sorted within each class. Hidden
+    files and folders (names starting with ``.``, such as ``.DS_Store``) and
+    files whose extension is not in ``extensions`` are skipped; how many is
+    said in ``DESCR`` and they are listed in ``skipped``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding one subfolder per class. ``~`` is expanded.
+    classes : list of str, default=None
+        Load only these class subfolders, in this order (``target`` follows
+        it). None loads every non-hidden subfolder, sorted by name.
+    extensions : tuple of str, default=IMAGE_EXTENSIONS
+        File name extensions (compared in lower case, with the dot) taken as
+        images: ``.bmp .gif .jpeg .jpg .png .tif .tiff .webp``.
+    shuffle : bool, default=False
+        Shuffle the samples (file names and targets together), seeded by
+        ``random_state``. The default keeps them sorted by class, then name.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffle; ignored unless ``shuffle=True``.
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        filenames : ndarray of str of shape (n_samples,)
+            Paths of the image files.
+        target : ndarray of int of shape (n_samples,)
+            Class index of each file, into ``target_names``.
+        target_names : list of str
+            Class names: the subfolder names.
+        skipped : list of str
+            Files and folders that were not taken as images (hidden or with
+            another extension).
+        DESCR : str
+            What was loaded: the folder, the classes and their sizes, and
+            how many files were skipped.
+
+    (filenames, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    NotADirectoryError
+        If ``path`` is a file.
+    ValueError
+        If ``path`` has no class subfolders, only one class, a class with no
+        image, or ``classes`` names a subfolder that does not exist.
+
+    See Also
+    --------
+    litterlearn.preprocessing.ImageResizer : Decodes the files into rows.
+    train_val_test_split : Splits file names and targets, stratified.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from litterlearn.datasets import load_image_folder
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ["cat/a.jpg", "cat/b.png", "dog/c.jpg", "dog/notes.txt"]:
+    ...     (root / name).parent.mkdir(exist_ok=True)
+    ...     if name.endswith(".txt"):
+    ...         _ = (root / name).write_text("not an image")
+    ...     else:
+    ...         Image.new("RGB", (8, 8)).save(root / name)
+    >>> data = load_image_folder(root)
+    >>> data.target_names
+    ['cat', 'dog']
+    >>> data.target
+    array([0, 0, 1])
+    >>> [Path(f).name for f in data.filenames]
+    ['a.jpg', 'b.png', 'c.jpg']
+    >>> [Path(f).name for f in data.skipped]
+    ['notes.txt']
+    """
+    folder = Path(os.fspath(path)).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"load_image_folder: the folder {str(folder)!r} does not exist."
+        )
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            f"load_image_folder takes a folder holding one subfolder per class; "
+            f"{str(folder)!r} is a file."
+        )
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    extensions = {
+        (e if e.startswith(".") else f".{e}").lower() for e in extensions or ()
+    }
+    if not extensions:
+        raise ValueError("load_image_folder: extensions is empty.")
+
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    found = [p.name for p in entries if p.is_dir() and not _is_hidden(p.name)]
+    skipped = [p for p in entries if not p.is_dir() or _is_hidden(p.name)]
+    if not found:
+        loose = sum(1 for p in skipped if p.suffix.lower() in extensions)
+        hint = (
+            f" It holds {loose} image file(s) directly: move them into one "
+            "subfolder per class."
+            if loose
+            else ""
+        )
+        raise ValueError(
+            f"load_image_folder: {str(folder)!r} has no class subfolders; expected "
+            f"one subfolder per class ({folder.name}/<class>/<image>).{hint}"
+        )
+    if classes is None:
+        names = found
+    else:
+        names = [str(c) for c in classes]
+        unknown = [c for c in names if c not in found]
+        if unknown:
+            raise ValueError(
+                f"load_image_folder: no subfolder {unknown} in {str(folder)!r}; "
+                f"its class subfolders are {found}."
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"load_image_folder: classes has duplicates: {names}.")
+        # Subfolders left out on purpose are not reported as skipped.
+    if len(names) < 2:
+        raise ValueError(
+            f"load_image_folder: {str(folder)!r} has a single class {names}; a "
+            "classifier needs at least two class subfolders."
+        )
+
+    filenames, target, counts, empty = [], [], {}, []
+    for index, name in enumerate(names):
+        files, skipped_here = _class_files(folder / name, extensions)
+        skipped += skipped_here
+        counts[name] = len(files)
+        if not files:
+            empty.append(name)
+        filenames += files
+        target += [index] * len(files)
+    if empty:
+        allowed = " ".join(sorted(extensions))
+        raise ValueError(
+            f"load_image_folder: class subfolder(s) {empty} of {str(folder)!r} hold "
+            f"no image file (extensions {allowed}; hidden files are skipped)."
+        )
+
+    filenames = np.array([str(f) for f in filenames], dtype=str)
+    target = np.array(target, dtype=np.int64)
+    if shuffle:
+        order = check_random_state(random_state).permutation(len(target))
+        filenames, target = filenames[order], target[order]
+    skipped = [str(p) for p in sorted(skipped)]
+    if return_X_y:
+        return filenames, target
+    sizes = ", ".join(f"{name}: {n}" for name, n in counts.items())
+    descr = (
+        f"Image folder {folder}\n"
+        f"{len(filenames)} images in {len(names)} classes ({sizes}).\n"
+        f"Skipped {len(skipped)} hidden or non-image file(s) and folder(s)"
+        + (" (listed in .skipped)." if skipped else ".")
+    )
+    return Bunch(
+        filenames=filenames,
+        target=target,
+        target_names=list(names),
+        skipped=skipped,
+        DESCR=descr,
+    )

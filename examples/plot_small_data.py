@@ -124,6 +124,5 @@ else:
     losing = [s for s, m in zip(sizes, margins, strict=True) if s >= 300 and m <= 0]
     print(
         f"Not everywhere: on {name} the SVC is at least as good at "
-        f"{losing} training images. Small images with few pixels leave a CNN "
-        "little to exploit."
+        f"{losing} training images."
     )

@@ -417,14 +417,21 @@ def plot(stats, datasets, path):
             std = np.array([stats[dataset, s, m][1] for s in sizes])
             style = "--" if m in BASELINES else "-"
             ax.errorbar(
-                sizes, mean, yerr=std, fmt=style + "o", ms=3, capsize=2, label=m
+                sizes,
+                mean,
+                yerr=std,
+                fmt=style + "o",
+                ms=3,
+                capsize=2,
+                label=m,
+                color=plt.cm.tab10.colors[METHODS.index(m)],
             )
         ax.set_xscale("log")
         ax.set_xlabel("training images")
         ax.set_ylabel("test accuracy")
         ax.set_title(dataset)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"\nplot written to {path}")

@@ -128,9 +128,9 @@ def main(seeds=3, data=("digits", "taco-sample"), n_views=8):
     for name in data:
         results = {}  # (training, views) -> list of score dicts
         for seed in range(seeds):
-            X_train, y_train, fit_params, X_test, y_test, make, train_aug = TASKS[
-                name
-            ](seed)
+            X_train, y_train, fit_params, X_test, y_test, make, train_aug = TASKS[name](
+                seed
+            )
             for training in ("plain", "augmented"):
                 start = time.perf_counter()
                 tta = TestTimeAugmentationClassifier(

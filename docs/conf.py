@@ -39,8 +39,9 @@ autodoc_default_options = {
     # classes; an API page lists every public method, as scikit-learn's do.
     "inherited-members": True,
     # scikit-learn generates these metadata-routing setters on every estimator.
+    # set_fit_request stays: it is how a Pipeline passes X_val and y_val.
     "exclude-members": (
-        "set_fit_request,set_score_request,set_predict_request,"
+        "set_score_request,set_predict_request,"
         "set_predict_proba_request,set_transform_request,set_partial_fit_request"
     ),
 }
@@ -58,6 +59,10 @@ numpydoc_xref_aliases = {
 }
 numpydoc_xref_ignore = {
     "of",
+    "those",
+    "each",
+    "same",
+    "as",
     "or",
     "and",
     "shape",
@@ -75,6 +80,8 @@ numpydoc_xref_ignore = {
     "C",
     "n",
 }
+# The page's table of contents lists "fit()", not "CNNImageClassifier.fit()".
+toc_object_entries_show_parents = "hide"
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "**.ipynb_checkpoints"]
 suppress_warnings = ["config.cache"]
@@ -118,7 +125,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-html_sidebars = {"install": [], "index": []}
+# Pages of code get the width: no left navigation on the examples (the
+# gallery's index has it), the install page or the home page.
+html_sidebars = {"install": [], "index": [], "auto_examples/plot_*": []}
 html_show_sourcelink = False
 
 sphinx_gallery_conf = {
@@ -139,6 +148,8 @@ sphinx_gallery_conf = {
     "default_thumb_file": str(ROOT / "docs" / "_static" / "default_thumb.png"),
     "plot_gallery": "True",
     "abort_on_example_error": True,
+    # Its timing pages load jQuery and DataTables from a CDN.
+    "write_computation_times": False,
 }
 
 warnings.filterwarnings(

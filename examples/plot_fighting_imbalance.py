@@ -117,7 +117,7 @@ for name, model in models.items():
 # The same, as a picture
 # ----------------------
 metrics = ["bottle F1", "balanced accuracy", "PR AUC"]
-fig, ax = plt.subplots(figsize=(8, 4))
+fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
 width = 0.8 / len(rows)
 for i, (name, scores) in enumerate(rows.items()):
     ax.bar(
@@ -129,6 +129,13 @@ for i, (name, scores) in enumerate(rows.items()):
 ax.axhline(y_test.mean(), color="gray", linestyle=":", label="PR AUC of chance")
 ax.set_xticks(np.arange(len(metrics)) + 0.4 - width / 2, metrics)
 ax.set_ylim(0, 1)
-ax.legend(fontsize="small", ncols=2)
-ax.set_title("Bottle vs rest, 50x50 gray, one split")
+ax.set_ylabel("score on the test set")
+# Beside the bars, not over them.
+ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+data_name = (
+    "TACO"
+    if os.environ.get("LITTERLEARN_EXAMPLES_DATA") == "taco"
+    else "the TACO sample"
+)
+ax.set_title(f"Course CNN, bottle vs rest on {data_name} (50x50 gray, one split)")
 plt.show()

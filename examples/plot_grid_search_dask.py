@@ -88,8 +88,31 @@ with joblib.parallel_backend("dask"):
 # about where the fits run, not about learning (see the CNN against the MLP).
 results = pd.DataFrame(search.cv_results_)
 columns = [c for c in results if c.startswith("param_")] + ["mean_test_score"]
-print(results[columns].sort_values("mean_test_score", ascending=False).to_string())
+# Short column names ("size", not "param_imageresizer__size"): a narrow table.
+table = results[columns].rename(columns=lambda c: c.split("__")[-1])
+print(table.sort_values("mean_test_score", ascending=False).to_string())
 print("best:", search.best_params_)
+
+# %%
+# The candidates' scores and fit times, as the workers measured them
+# ------------------------------------------------------------------
+import matplotlib.pyplot as plt
+
+labels = [
+    f"filters={p['cnnimageclassifier__filters']}, "
+    f"lr={p['cnnimageclassifier__learning_rate_init']:g}"
+    for p in results["params"]
+]
+fig, (ax_score, ax_time) = plt.subplots(
+    1, 2, figsize=(8, 3.2), sharey=True, layout="constrained"
+)
+ax_score.barh(labels, results["mean_test_score"], xerr=results["std_test_score"])
+ax_score.axvline(0.5, color="0.4", linestyle="--", label="chance")
+ax_score.set_xlabel("balanced accuracy (3-fold CV)")
+ax_score.legend(loc="upper left", bbox_to_anchor=(0, -0.25), fontsize="small")
+ax_time.barh(labels, results["mean_fit_time"], color="tab:orange")
+ax_time.set_xlabel("mean fit time on a worker (s)")
+fig.suptitle("CNN grid search on a local Dask cluster")
 
 client.close()
 cluster.close()

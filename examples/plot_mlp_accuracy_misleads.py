@@ -78,9 +78,10 @@ print(
 # -------------------------------------------------------------------
 # Recall on the bottle class is what we care about; precision, recall, F1 and
 # specificity per class, balanced accuracy and the PR AUC do not hide it.
-ConfusionMatrixDisplay.from_predictions(
+disp = ConfusionMatrixDisplay.from_predictions(
     y_test, mlp.predict(Z_test), display_labels=["other", "bottle"], colorbar=False
 )
+disp.ax_.set_title(f"MLP, test set of {data_name}")
 print(
     imbalance_report(
         y_test,

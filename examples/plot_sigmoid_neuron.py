@@ -47,12 +47,16 @@ print(f"w = {w.round(2)}, b = {b:.2f}, training accuracy = {accuracy:.1%}")
 # %%
 # The loss and the learned boundary
 # ---------------------------------
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 ax1.plot(losses)
-ax1.set_xlabel("step")
+ax1.set_xlabel("gradient descent step")
 ax1.set_ylabel("log-loss")
+ax1.set_title("Training loss")
 ax2.scatter(*X.T, c=y, cmap="coolwarm", s=10)
 xs = np.linspace(X[:, 0].min(), X[:, 0].max(), 2)
 ax2.plot(xs, -(w[0] * xs + b) / w[1], "k--", label="p = 0.5")
+ax2.set_xlabel("$x_1$")
+ax2.set_ylabel("$x_2$")
+ax2.set_title("Decision boundary (blue: class 0, red: class 1)")
 ax2.legend()
 plt.show()

@@ -4,7 +4,7 @@ Training on your own images
 ===========================
 
 Your own photos need no special format: one folder per class, as for
-:func:`sklearn.datasets.load_files` or Keras' ``image_dataset_from_directory``.
+:func:`sklearn.datasets.load_files` or Keras' :func:`keras.utils.image_dataset_from_directory`.
 :func:`~litterlearn.datasets.load_image_folder` turns such a folder into file
 names and labels, which feed :class:`~litterlearn.preprocessing.ImageResizer`
 directly, so the whole course pipeline works unchanged.

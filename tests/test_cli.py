@@ -170,6 +170,7 @@ def test_small_subset_from_a_mirror_reports_both_classes(taco_mirror, tmp_path, 
     assert "Epoch" not in out  # --quiet: no progress
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "confusion_matrix.png",
+        "grad_cam.png",
         "training_curves.png",
     ]
 
@@ -199,4 +200,6 @@ def test_default_console_is_quiet(tmp_path):
     assert proc.stderr == ""
     assert "Falling back to the offline SYNTHETIC sample" in proc.stdout
     assert "Epoch 2/2" in proc.stdout  # one line per epoch (not a terminal)
-    assert max(len(line) for line in proc.stdout.splitlines()) < 200
+    assert max(len(line) for line in proc.stdout.splitlines()) < 200, [
+        line for line in proc.stdout.splitlines() if len(line) >= 200
+    ]

@@ -226,6 +226,7 @@ _KERAS = {
         "data_loading/image/#image_dataset_from_directory-function"
     ),
 }
+_PROJECTS = ("python", "numpy", "sklearn", "imblearn", "matplotlib")
 _PYTHON_BUILTINS = {"int", "float", "str", "bool", "list", "tuple", "dict", "set"}
 
 
@@ -254,6 +255,13 @@ def external_url(target):
     'https://keras.io/api/callbacks/tensorboard/'
     """
     target = target.lstrip("~.")
+    project, _, name = target.partition(":")
+    if name and project in _PROJECTS:
+        if project == "python" and name in ("None", "True", "False"):
+            return f"https://docs.python.org/3/library/constants.html#{name}"
+        if project == "python" and name == "callable":
+            return "https://docs.python.org/3/library/functions.html#callable"
+        target = name
     if target.startswith("np."):
         target = "numpy." + target[3:]
     if target in _KERAS:
@@ -280,13 +288,85 @@ def external_url(target):
     return f"{root}{target}.html"
 
 
+#: Labels of other projects' docs that numpydoc's type links and the
+#: docstrings inherited from scikit-learn (``set_output``, ``score``,
+#: ``get_metadata_routing``, ...) refer to.
+_LABELS = {
+    "python:bltin-boolean-values": (
+        "https://docs.python.org/3/library/stdtypes.html#bltin-boolean-values"
+    ),
+    "numpy:arrays.scalars": "https://numpy.org/doc/stable/reference/arrays.scalars.html",
+    "metadata_routing": "https://scikit-learn.org/stable/metadata_routing.html",
+    "df_output_transform": (
+        "https://scikit-learn.org/stable/auto_examples/miscellaneous/"
+        "plot_set_output.html"
+    ),
+    "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": (
+        "https://scikit-learn.org/stable/auto_examples/miscellaneous/"
+        "plot_set_output.html"
+    ),
+    "accuracy_score": (
+        "https://scikit-learn.org/stable/modules/model_evaluation.html#accuracy-score"
+    ),
+    "r2_score": "https://scikit-learn.org/stable/modules/model_evaluation.html#r2-score",
+    "glossary": "https://scikit-learn.org/stable/glossary.html",
+}
+_GLOSSARIES = {
+    "python": "https://docs.python.org/3/glossary.html#term-",
+    "numpy": "https://numpy.org/doc/stable/glossary.html#term-",
+    "sklearn": "https://scikit-learn.org/stable/glossary.html#term-",
+}
+
+
+def label_url(reftype, target):
+    """The URL of another project's label or glossary term, or None.
+
+    >>> label_url("term", "numpy:array_like")
+    'https://numpy.org/doc/stable/glossary.html#term-array_like'
+    """
+    if reftype == "term":
+        project, _, term = target.partition(":")
+        if not term:
+            # litterlearn has no glossary: a bare term comes from a docstring
+            # inherited from scikit-learn (``meta-estimator``, ...).
+            project, term = "sklearn", project
+        if project in _GLOSSARIES:
+            return _GLOSSARIES[project] + re.sub(r"\s+", "-", term)
+        return None
+    if reftype == "ref":
+        return _LABELS.get(target)
+    return None
+
+
 def _missing_reference(app, env, node, contnode):
+    if node.get("refdomain") == "std":
+        url = label_url(node.get("reftype"), node.get("reftarget", ""))
+        if url is None:
+            return None
+        ref = nodes.reference("", "", internal=False, refuri=url, reftitle=url)
+        # A :ref: without an explicit title has no text yet: use the label's.
+        text = contnode.astext()
+        project, sep, name = text.partition(":")
+        if not text or (sep and project in _PROJECTS):
+            # No title yet (a bare :ref:), or ``numpy:array_like`` as typed:
+            # show the label or term without the inventory name.
+            text = name if sep else node.get("reftarget", "").rpartition(":")[2]
+            contnode = nodes.inline(text, text, classes=["xref", "std"])
+        ref.append(contnode)
+        return ref
     if node.get("refdomain") != "py":
         return None
-    url = external_url(node.get("reftarget", ""))
+    target = node.get("reftarget", "")
+    url = external_url(target)
     if url is None:
         return None
     ref = nodes.reference("", "", internal=False, refuri=url, reftitle=url)
+    text = contnode.astext()
+    project, sep, name = text.partition(":")
+    if sep and not node.get("refexplicit") and project in _PROJECTS:
+        # As intersphinx shows ``python:float``: without the inventory name.
+        name = name.removesuffix("()") if name == "callable()" else name
+        contnode = contnode.__class__(name, name, classes=contnode["classes"])
     ref.append(contnode)
     return ref
 

@@ -329,7 +329,10 @@ def _run(
         reports[split] = _report(y_true, pred, proba, names)
 
     curves = folder / "training_curves.png"
-    plot_history(clf, title=f"Course CNN on {data_name}").savefig(curves, dpi=100)
+    plot_history(
+        clf,
+        title=f"Course CNN, bottle vs rest ({data_name}, {image_size}x{image_size} gray)",
+    ).savefig(curves, dpi=100)
     fig, ax = plt.subplots(figsize=(4, 4))
     ConfusionMatrixDisplay.from_predictions(
         y_test,
@@ -339,14 +342,14 @@ def _run(
         ax=ax,
         colorbar=False,
     )
-    ax.set_title(f"Course CNN, test set ({data_name})")
+    ax.set_title(f"Course CNN, test set\n({data_name})")
     fig.tight_layout()
     matrix = folder / "confusion_matrix.png"
     fig.savefig(matrix, dpi=100)
     cams = save_grad_cam_grid(clf, Z_test, y_test, folder / "grad_cam.png", data_name)
     plt.close("all")
     print(
-        f"\nSaved {curves}, {matrix} and {cams} "
+        f"\nSaved {curves.name}, {matrix.name} and {cams.name} in {folder} "
         f"({time.perf_counter() - start:.0f} s in all).",
         file=out,
     )

@@ -54,7 +54,7 @@ def load_image_folder(
     """Load the file names and labels of a folder of images, one subfolder per class.
 
     The layout is the one of :func:`sklearn.datasets.load_files` and of
-    Keras' ``image_dataset_from_directory``::
+    Keras' :func:`keras.utils.image_dataset_from_directory`::
 
         path/
             bottle/

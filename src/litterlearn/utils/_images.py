@@ -205,14 +205,15 @@ def as_image_dtype(X):
             )
         return X.astype(np.uint8)
     if kind == "f":
+        limit = np.finfo(np.float32).max
         if X.dtype.itemsize > 4 and X.size:
-            with np.errstate(invalid="ignore"):
-                largest = np.nanmax(np.abs(X)) if X.size else 0.0
-            if largest > np.finfo(np.float32).max:
+            low, high = X.min(), X.max()  # no temporary copy of the batch
+            if high > limit or low < -limit:
+                largest = high if high > limit else low
                 raise ValueError(
                     f"Float images are stored as float32, whose largest value "
-                    f"is {np.finfo(np.float32).max:.4g}; got values up to "
-                    f"{largest:.4g} (dtype {X.dtype}), which would become inf. "
+                    f"is {limit:.4g}; got values up to {largest:.4g} (dtype "
+                    f"{X.dtype}), which would become inf. "
                     f"Scale the images first (floats are taken as already "
                     f"scaled, e.g. to [0, 1])."
                 )

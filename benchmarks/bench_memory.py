@@ -16,7 +16,7 @@ fresh subprocess:
 Keras never gives back the memory of a built model (about 7 MB each for the
 course CNN; ``keras.backend.clear_session()`` does not recover it), so the
 estimators reuse a built model of the same architecture that no live
-estimator holds. Target (issue 3): at most 2 MB per fit over fits 5-20 with
+estimator holds. Target (issues 3 and 11): at most 2 MB per fit over fits 5-20 with
 the same architecture.
 
 Run: ``python benchmarks/bench_memory.py [--fits 20] [--n-images 300]``.
@@ -50,10 +50,10 @@ def rss_mb():
 def run_case(case, n_fits, n_images):
     import numpy as np
 
-    from litterlearn.neural_network import CNNImageClassifier, _base
+    from litterlearn.neural_network import CNNImageClassifier, set_model_reuse
 
     if case == "no_reuse":
-        _base._MODEL_POOL.max_free = 0  # free models are dropped, never reused
+        set_model_reuse(False)  # every fit builds a new model
     rng = np.random.default_rng(0)
     X = rng.random((n_images, 2500), dtype=np.float32)
     y = (rng.random(n_images) < 0.21).astype(int)

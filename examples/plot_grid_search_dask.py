@@ -42,6 +42,7 @@ from litterlearn.preprocessing import (
     GrayscaleNormalizer,
     ImageResizer,
 )
+from litterlearn.utils import fix_joblib_dask_backend
 
 cluster = LocalCluster(
     n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
@@ -77,6 +78,7 @@ grid = {
     "cnnimageclassifier__filters": [(8,), (8, 8)],
 }
 search = GridSearchCV(pipe, grid, cv=3, scoring="balanced_accuracy")
+fix_joblib_dask_backend()  # a worker that dies is reported, not waited on forever
 with joblib.parallel_backend("dask"):
     search.fit(X, y)
 

@@ -36,11 +36,11 @@ def fit_many(estimator, X, y, n_fits, n_warmup=2):
     reuse, after the warm-up fits and after the ``n_fits`` others:
     ``(rss_before, rss_after, models_before, models_after)``.
     """
-    from litterlearn.neural_network._base import _MODEL_POOL
+    from litterlearn.neural_network import model_pool_info
 
     for _ in range(n_warmup):
         clone(estimator).fit(X, y)
-    before, models_before = rss_mb(), len(_MODEL_POOL)
+    before, models_before = rss_mb(), model_pool_info()["n_models"]
     for _ in range(n_fits):
         clone(estimator).fit(X, y)
-    return before, rss_mb(), models_before, len(_MODEL_POOL)
+    return before, rss_mb(), models_before, model_pool_info()["n_models"]

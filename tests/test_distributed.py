@@ -192,6 +192,9 @@ def test_worker_memory_does_not_grow_across_fits(client, photos):
 
 
 def test_a_worker_dying_mid_search_is_reported_not_hung_on(client, photos):
+    from litterlearn.utils import fix_joblib_dask_backend
+
+    fix_joblib_dask_backend()  # opt-in: joblib's own backend would hang
     paths, y = photos
     pipe = make_pipeline(ExitOnFit(), tiny_cnn_pipeline())
     search = GridSearchCV(pipe, {"pipeline__imageresizer__size": [8, 10]}, cv=2)

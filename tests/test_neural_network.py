@@ -502,22 +502,30 @@ def test_built_models_are_reused_but_never_shared():
     assert second.model_ is not first.model_
     proba = first.predict_proba(X)
     model = first.model_
-    refit = first.fit(X, y)  # refitting reuses the estimator's own model
-    assert refit.model_ is model
-    np.testing.assert_array_equal(refit.predict_proba(X), proba)
+    # A refit trains another model, so that a refit that fails leaves the
+    # estimator with the model it had; the same seed gives the same result.
+    first.fit(X, y)
+    other = first.model_
+    assert other is not model
+    np.testing.assert_array_equal(first.predict_proba(X), proba)
+    first.fit(X, y)  # the model it held before is free: it takes it back
+    assert first.model_ is model
+    np.testing.assert_array_equal(first.predict_proba(X), proba)
 
-    del first, refit
+    third = mlp().fit(X, y)  # `other` is free: no estimator holds it
+    assert third.model_ is other
+    del first
     gc.collect()
-    third = mlp().fit(X, y)  # the first estimator is gone: its model is free
-    assert third.model_ is model
-    np.testing.assert_array_equal(third.predict_proba(X), proba)
-    fourth = mlp().fit(X, y)  # third is alive: a new model, the same result
-    assert fourth.model_ is not model
+    fourth = mlp().fit(X, y)  # the first estimator is gone: its model is free
+    assert fourth.model_ is model
     np.testing.assert_array_equal(fourth.predict_proba(X), proba)
-    third.set_params(hidden_layer_sizes=(5,)).fit(X, y)  # third drops `model`
-    fifth = mlp().fit(X, y)
-    assert fifth.model_ is model
+    fifth = mlp().fit(X, y)  # third and fourth are alive: a new model
+    assert fifth.model_ not in (model, other)
     np.testing.assert_array_equal(fifth.predict_proba(X), proba)
+    third.set_params(hidden_layer_sizes=(5,)).fit(X, y)  # third drops `other`
+    sixth = mlp().fit(X, y)
+    assert sixth.model_ is other
+    np.testing.assert_array_equal(sixth.predict_proba(X), proba)
 
 
 def test_warm_start_continues_identically_after_pickling():
@@ -528,3 +536,241 @@ def test_warm_start_continues_identically_after_pickling():
     restored.fit(X, y)
     assert restored.loss_curve_ == clf.loss_curve_
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+# ------------------------------------------------ all or nothing, threads
+
+
+def _fitted_state(clf):
+    """What a fit may change: fitted attributes, and the model's predictions."""
+    state = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    return state, clf.model_.get_weights() if "model_" in state else None
+
+
+def _assert_unchanged(clf, before, X=None, proba=None):
+    state, weights = _fitted_state(clf)
+    assert set(state) == set(before[0])
+    for name, value in before[0].items():
+        assert state[name] is value, name  # the very same objects
+    if weights is not None:
+        for w, w0 in zip(weights, before[1], strict=True):
+            np.testing.assert_array_equal(w, w0)
+    if proba is not None:
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+class RaiseAtEpoch:
+    """A Keras callback (made lazily) that raises ``error`` at epoch ``epoch``."""
+
+    def __new__(cls, error, epoch=1):
+        import keras
+
+        class _Raise(keras.callbacks.Callback):
+            def on_epoch_end(self, index, logs=None):
+                if index == epoch:
+                    raise error
+
+        return _Raise()
+
+
+@pytest.mark.parametrize(
+    "failure",
+    ["bad y_val", "length mismatch", "callback raises", "KeyboardInterrupt"],
+)
+def test_a_failed_fit_leaves_the_estimator_as_it_was(failure):
+    X, y = make_images(32)
+    X2, y2 = make_images(40, side=10, n_classes=3)  # other shape and classes
+    kwargs = {}
+    if failure == "bad y_val":
+        kwargs = {"X_val": X2[:4], "y_val": [0, 1, 7, 1]}
+    elif failure == "length mismatch":
+        y2 = y2[:-1]
+    callbacks = None
+    if failure == "callback raises":
+        callbacks = [RaiseAtEpoch(RuntimeError("boom"))]
+    elif failure == "KeyboardInterrupt":
+        callbacks = [RaiseAtEpoch(KeyboardInterrupt())]
+    expected = {
+        "bad y_val": (ValueError, "labels not in y"),
+        "length mismatch": (ValueError, "inconsistent numbers of samples"),
+        "callback raises": (RuntimeError, "boom"),
+        "KeyboardInterrupt": (KeyboardInterrupt, None),
+    }[failure]
+
+    # A fitted estimator keeps its model and predicts exactly as before.
+    clf = cnn(max_iter=3).fit(X, y)
+    proba, before = clf.predict_proba(X), _fitted_state(clf)
+    clf.set_params(callbacks=callbacks)
+    with pytest.raises(expected[0], match=expected[1]):
+        clf.fit(X2, y2, **kwargs)
+    _assert_unchanged(clf, before, X, proba)
+
+    # So does a warm-started one, whose model trains in place.
+    warm = cnn(max_iter=3, warm_start=True).fit(X, y)
+    proba, before = warm.predict_proba(X), _fitted_state(warm)
+    warm.set_params(callbacks=callbacks)
+    with pytest.raises(expected[0], match=expected[1]):
+        if failure in ("callback raises", "KeyboardInterrupt"):
+            warm.fit(X, y)  # same data: fails in training, not validation
+        else:
+            warm.set_params(warm_start=False).fit(X2, y2, **kwargs)
+    _assert_unchanged(warm, before, X, proba)
+
+    # An unfitted estimator stays unfitted.
+    fresh = cnn(max_iter=3, callbacks=callbacks)
+    with pytest.raises(expected[0], match=expected[1]):
+        fresh.fit(X2, y2, **kwargs)
+    assert not [k for k in vars(fresh) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        fresh.predict(X2)
+
+
+def test_a_diverging_fit_stops_with_advice_and_changes_nothing():
+    X, y = make_images(32)
+    clf = mlp(max_iter=2).fit(X, y)
+    proba, before = clf.predict_proba(X), _fitted_state(clf)
+    clf.set_params(optimizer="sgd", learning_rate_init=1e30, max_iter=5)
+    with pytest.raises(ValueError, match="diverged.*lower learning_rate_init"):
+        clf.fit(X * 1e6, y)
+    _assert_unchanged(clf, before, X, proba)
+
+
+@pytest.mark.parametrize(
+    "class_weight, match",
+    [
+        ({0: np.nan}, "finite and non-negative"),
+        ({0: np.inf}, "finite and non-negative"),
+        ({1: -1.0}, "finite and non-negative"),
+        ({0: 0.0, 1: 0.0}, "at least one class a positive weight"),
+        ({0: 0.0}, "2 classes with a positive total sample_weight"),
+        ({0: "heavy"}, "must be numbers"),
+    ],
+)
+def test_class_weight_values_are_checked(class_weight, match):
+    X, y = make_images(16)
+    with pytest.raises(ValueError, match=f"class_weight|{match}") as info:
+        mlp(class_weight=class_weight).fit(X, y)
+    assert "class_weight" in str(info.value) and match in str(info.value)
+
+
+@pytest.mark.slow
+def test_fits_in_threads_never_share_a_model():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from joblib import parallel_backend
+    from sklearn.model_selection import cross_validate
+
+    X, y = make_images(60, side=8, n_classes=3)
+    estimator = cnn(max_iter=4, hidden_layer_sizes=(6,), dropout=0.2)
+    # The issue's case: cross-validation in threads, as run one after another.
+    sequential = cross_validate(estimator, X, y, cv=4, return_estimator=True)
+    for _ in range(3):  # repeated: races do not show every time
+        with parallel_backend("threading", n_jobs=4):
+            threaded = cross_validate(estimator, X, y, cv=4, return_estimator=True)
+        models = {id(est.model_) for est in threaded["estimator"]}
+        assert len(models) == 4
+        np.testing.assert_array_equal(threaded["test_score"], sequential["test_score"])
+        for est, ref in zip(
+            threaded["estimator"], sequential["estimator"], strict=True
+        ):
+            np.testing.assert_array_equal(est.predict_proba(X), ref.predict_proba(X))
+        del threaded
+        gc.collect()  # their models are free: the next round reuses them
+
+    # Estimators with different seeds fitted at once, started together.
+    seeds = range(4)
+    expected = [clone(estimator).set_params(random_state=s).fit(X, y) for s in seeds]
+    with ThreadPoolExecutor(4) as pool:
+        fitted = list(
+            pool.map(
+                lambda s: clone(estimator).set_params(random_state=s).fit(X, y), seeds
+            )
+        )
+    assert len({id(est.model_) for est in fitted}) == 4
+    for est, ref in zip(fitted, expected, strict=True):
+        np.testing.assert_array_equal(est.predict_proba(X), ref.predict_proba(X))
+
+
+def test_model_reuse_can_be_switched_off_and_the_pool_cleared():
+    from litterlearn.neural_network import (
+        clear_model_pool,
+        model_pool_info,
+        set_model_reuse,
+    )
+
+    X, y = make_images()
+    first = mlp().fit(X, y)
+    model, proba = first.model_, first.predict_proba(X)
+    del first
+    gc.collect()
+    assert model_pool_info()["n_free"] >= 1
+    previous = set_model_reuse(False)
+    try:
+        assert previous is True and model_pool_info()["n_models"] == 0
+        second = mlp().fit(X, y)  # reuse off: a new model, the same result
+        assert second.model_ is not model
+        np.testing.assert_array_equal(second.predict_proba(X), proba)
+    finally:
+        set_model_reuse(previous)
+    assert model_pool_info()["enabled"]
+    del second
+    gc.collect()
+    third = mlp().fit(X, y)
+    del third
+    gc.collect()
+    assert model_pool_info()["n_free"] >= 1
+    assert clear_model_pool() >= 1
+    assert model_pool_info()["n_models"] == 0
+
+
+# --------------------------------------------- BatchNormalization, small data
+
+
+def small_digits(n_train=160, n_test=200, seed=0):
+    """Real handwritten digits (scikit-learn's), upsampled to 32x32 uint8."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    X = np.kron(digits.images, np.ones((4, 4)))
+    X = np.rint(X * (255 / 16)).astype(np.uint8)
+    X, X_test, y, y_test = train_test_split(
+        X, digits.target, train_size=n_train, stratify=digits.target, random_state=seed
+    )
+    return X, y, X_test[:n_test], y_test[:n_test]
+
+
+@pytest.mark.slow
+def test_batch_normalization_predicts_as_well_as_it_trains_on_small_data():
+    # 160 images: 5 steps per epoch. With Keras' moving averages (momentum
+    # 0.99) the statistics still hold those of the untrained first epochs
+    # after 15 epochs, and predictions were near chance (0.2-0.4 here).
+    X, y, X_test, y_test = small_digits()
+    clf = CNNImageClassifier(batch_normalization=True, max_iter=15, random_state=0)
+    clf.fit(X, y)
+    trained = clf.history_["accuracy"][-1]  # in training mode, batch statistics
+    assert trained > 0.9
+    assert clf.score(X, y) >= trained - 0.05  # predicts as well as it trains
+    assert clf.score(X_test, y_test) > 0.75
+
+
+@pytest.mark.slow
+def test_early_stopping_judges_batch_normalization_with_its_statistics():
+    X, y, X_test, y_test = small_digits(n_train=200)
+    clf = CNNImageClassifier(
+        batch_normalization=True,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+        max_iter=30,
+        random_state=0,
+    ).fit(X, y)
+    # Every epoch was validated with the statistics the model predicts with:
+    # the restored model evaluates as its epoch was recorded.
+    X_val, y_val = X_test[:50], y_test[:50]
+    clf2 = clone(clf).fit(X, y, X_val=X_val, y_val=y_val)
+    best = int(np.argmin(clf2.history_["val_loss"]))
+    loss = clf2.model_.evaluate(X_val[..., None], y_val, verbose=0)[0]
+    assert loss == pytest.approx(clf2.history_["val_loss"][best], rel=1e-4)
+    assert clf.n_iter_ > 5  # did not stop on statistics of untrained epochs
+    assert clf.score(X_test, y_test) > 0.75

@@ -130,3 +130,22 @@ def test_tuned_threshold_on_top():
     assert 0 < tuned.best_threshold_ < 1
     assert tuned.predict(X).shape == (60,)
     assert tuned.best_score_ > 0.7
+
+
+def test_a_search_builds_many_models_without_retracing_warnings(caplog):
+    # TensorFlow warns when 5 of the last 10 calls of one Python function
+    # traced it; Keras' predict function is one such function for all models.
+    import logging
+
+    X, y = bright_left_right(48)
+    search = GridSearchCV(
+        MLPImageClassifier(**TINY_MLP, max_iter=2),
+        {"hidden_layer_sizes": [(3,), (4,), (5,), (6,), (7,), (9,)]},
+        cv=2,
+    )
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        search.fit(X, y)
+        for n in (1, 3, 7, 48):  # batches of any size: traced once per model
+            search.predict_proba(X[:n])
+    assert len(search.cv_results_["params"]) == 6
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -5,8 +5,6 @@ Install the optional dependency with ``pip install litterlearn[plot]``.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .utils._images import as_image_dtype, resolve_image_shape
@@ -444,26 +442,6 @@ def plot_channel_histograms(image, *, bins=64, ax=None):
 # Seeing why (DESIGN.md section 3.4): Grad-CAM overlays and the top losses.
 
 
-def _class_namer(target_names):
-    """A function from a class label to its display name."""
-    if target_names is None:
-        return str
-    if isinstance(target_names, dict):
-        return lambda label: str(target_names.get(label, label))
-    names = [str(name) for name in target_names]
-
-    def name(label):
-        if isinstance(label, numbers.Integral) and 0 <= int(label) < len(names):
-            return names[int(label)]
-        raise ValueError(
-            f"target_names has {len(names)} names, indexed by integer labels; "
-            f"got the label {label!r} (pass a dict {{label: name}} for other "
-            f"labels)."
-        )
-
-    return name
-
-
 def _overlay(ax, image, heatmap, title, color, alpha, cmap):
     _show(ax, image, title, color)
     ax.imshow(
@@ -555,7 +533,7 @@ def plot_grad_cam(
     n = len(images) if max_images is None else min(len(images), int(max_images))
     if n == 0:
         raise ValueError("plot_grad_cam got no images to show.")
-    name = _class_namer(target_names)
+    name = _namer(target_names)
     for what, arr in (
         ("labels", labels),
         ("predictions", predictions),
@@ -711,7 +689,7 @@ def plot_top_losses(
 
         heatmaps = compute_grad_cam(estimator, X_top, target=classes[pred_idx[order]])
 
-    name = _class_namer(target_names)
+    name = _namer(target_names)
     if n_cols is None:
         n_cols = int(np.ceil(np.sqrt(n)))
     n_cols = max(1, min(int(n_cols), n))

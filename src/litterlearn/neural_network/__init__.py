@@ -4,18 +4,21 @@ Importing this module does not import TensorFlow or Keras; they are imported
 when a model is first built.
 """
 
-from ..utils import _joblib_dask
 from ._cnn import CNNImageClassifier
 from ._mlp import MLPImageClassifier
+from ._pool import clear_model_pool, model_pool_info, set_model_reuse
 from ._recipes import make_small_data_cnn, small_data_epochs
-
-# A worker that dies during a search on a Dask cluster is reported (joblib's
-# Dask backend would wait forever); see utils/_joblib_dask.py.
-_joblib_dask.install()
+from ._transfer import TransferImageClassifier
+from ._vgg import VGGTransferClassifier
 
 __all__ = [
     "CNNImageClassifier",
     "MLPImageClassifier",
+    "TransferImageClassifier",
+    "VGGTransferClassifier",
+    "clear_model_pool",
     "make_small_data_cnn",
+    "model_pool_info",
+    "set_model_reuse",
     "small_data_epochs",
 ]

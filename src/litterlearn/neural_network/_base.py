@@ -1,25 +1,58 @@
-"""The shared Keras machinery of the image classifiers (DESIGN.md section 3.1).
+"""The estimator core shared by the image classifiers (DESIGN.md section 3.1).
 
-Everything Keras-related lives here, once: parameter validation, the image
-contract, label encoding, the seeded internal validation split, class and
-sample weights, turning training data into a Keras input, the single call to
-``keras.Model.fit``, early stopping, fitted attributes, prediction, pickling
-in Keras' own format, and the reuse of already built models across fits.
+:class:`_BaseImageClassifier` is the scikit-learn estimator around a Keras
+model. Read top to bottom, a fit:
 
-Subclasses only say which layers they want (:meth:`_build_model`). The hooks
-meant for subclasses (``VGGTransferClassifier``, scale-out) are, in the order
+1. validates everything it can (images, labels, weights, validation data,
+   warm start) before the estimator changes;
+2. gets a model: the estimator's own when warm-starting, else a built model
+   of the same architecture claimed from the pool (``_pool.py``), else a new
+   one; either way (re)initialised from the seed;
+3. trains it phase by phase (:class:`TrainingPhase`): set what is trainable,
+   compile, train;
+4. only then stores the fitted attributes. A fit that raises, for any reason
+   (bad input found late, a callback raising, ``KeyboardInterrupt``), leaves
+   the estimator as it was: a fitted one predicts exactly as before, an
+   unfitted one stays unfitted.
+
+The machinery lives beside it, one job per module: ``_keras.py`` (lazy Keras
+import), ``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
+initialisation, optimizer reset, snapshots), ``_inputs.py`` (training input
+pipelines), ``_training.py`` (what runs at every epoch's end: BatchNorm
+statistics, validation, divergence), ``_predict.py`` (the compiled prediction
+function), ``_serialization.py`` (pickling in Keras' format) and ``_docs.py``
+(shared docstrings).
+
+The training contract for subclasses (CONTRACT.md). The hooks, in the order
 a fit meets them:
 
-- :meth:`_input_stage`: the layers that prepare raw images inside the model
+- :meth:`_input_stage`: layers that prepare raw images inside the model
   (here a ``Rescaling(1/255)`` for uint8 input);
-- :meth:`_build_model`: the layers after the input stage (abstract);
-- :meth:`_initialize_weights`: (re)initialise the weights of a new or reused
-  model from a seed;
-- :meth:`_training_input`: the single place where training data becomes a
-  Keras input (a seeded ``tf.data`` pipeline, or a ``keras.utils.PyDataset``
-  that calls ``augmentation.augment_batch`` per batch and epoch);
-- :meth:`_train`: the training schedule (one phase here), which calls
-- :meth:`_fit_keras`: the single call site of ``keras.Model.fit``.
+- :meth:`_build_model` (abstract): the network after the input stage, as a
+  list of layers (a ``keras.Sequential``) or a callable / ``keras.Model``
+  applied to the input stage's output (a functional model);
+- :meth:`_pretrained_layers`: names of the layers whose weights come from a
+  pretrained source; weight (re)initialisation never touches them, and a
+  reused model gets their values as built back;
+- :meth:`_initialize_weights`: seeded initialisation of the other weights;
+- :meth:`_phases`: the list of :class:`TrainingPhase` (default: one phase,
+  ``max_iter`` epochs at ``learning_rate_init``, everything trainable);
+- :meth:`_compile`: compile the model for one phase (called after the
+  phase's ``trainable`` function);
+- :meth:`_train_phase`: train one phase; it calls :meth:`_training_input`
+  (the single place where training data becomes a Keras input) and
+  :meth:`_fit_keras` (the single call site of ``keras.Model.fit``);
+- :meth:`_custom_objects`: custom Keras classes to find when loading a
+  pickled model.
+
+Fitted attributes from the phases: ``history_`` (concatenated over phases,
+the same keys in each), ``phase_starts_`` (``{phase name: index of its first
+epoch in history_}``) and ``n_iter_`` (epochs over all phases). Early
+stopping runs in each phase, on the validation data made once per fit, and
+restores the phase's best weights. Additions to CONTRACT.md made here:
+``_custom_objects``, and ``_train_phase`` may return a ``keras`` ``History``
+(whose ``best_epoch`` attribute, when set, is the epoch of the phase whose
+weights were restored) or a plain dict of per-epoch lists.
 
 Keras (and TensorFlow) are imported the first time a model is built, never
 when this module is imported.
@@ -29,25 +62,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import itertools
+import dataclasses
 import math
 import numbers
-import os
-import pathlib
-import tempfile
-import threading
-import weakref
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_consistent_length,
     check_is_fitted,
@@ -55,278 +81,63 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._images import rows_to_images, to_unit_float, validate_images
-from ..utils._tensorflow import _configure_tensorflow_once
-from ._distribute import _is_strategy, resolve_strategy, strategy_key
-
-# Keras 3 picks its backend when first imported; litterlearn needs TensorFlow
-# unless the user chose otherwise before importing us.
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-OPTIMIZERS = frozenset(
-    {"adam", "adamw", "adamax", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"}
+from ..utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
 )
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+from ._distribute import _is_strategy, resolve_strategy, strategy_key
+from ._docs import _fill_doc  # noqa: F401  (subclasses import it from here)
+from ._inputs import _augmented_batches_class, _shuffled_batches
+from ._keras import (
+    OPTIMIZERS,
+    PRECISIONS,
+    _import_keras,
+    _inner_optimizer,
+)
+from ._pool import _MODEL_POOL
+from ._predict import _predict
+from ._serialization import _load_model_bytes, _save_model_bytes
+from ._training import _epoch_end_callback, _note_best_epoch, _Seeds
+from ._weights import (
+    _initialize_weights,
+    _model_state,
+    _optimizer_fill,
+    _record_pretrained,
+    _reseed_generators,
+    _reset_optimizer,
+    _restore,
+    _restore_pretrained,
+    _snapshot,
+)
 
-# --------------------------------------------------------------------------
-# Lazy Keras import and one-time TensorFlow configuration.
-
-
-def _import_keras():
-    """Import and return ``keras``, configuring TensorFlow once per process.
-
-    Before TensorFlow initialises (on its first operation, not on import),
-    :func:`litterlearn.utils.configure_tensorflow` sets its CPU threads (a
-    Dask worker's own thread count, or joblib's ``OMP_NUM_THREADS`` in its
-    workers) and GPU memory growth, so that several processes
-    (``GridSearchCV(n_jobs=...)`` or Dask workers) can share the cores and a
-    GPU instead of the first one grabbing all its memory. Harmless on CPU.
-    """
-    _configure_tensorflow_once()
-    import keras
-
-    return keras
-
-
-# --------------------------------------------------------------------------
-# Reuse of built models.
-#
-# Every newly built Keras model costs memory that Keras never gives back
-# (about 7 MB measured, not recovered by ``clear_session``), and a new model
-# must trace its training function again (about 1 s). Refitting a model that
-# is already built costs neither. So fits of the same architecture reuse a
-# built model that no live estimator holds any more, re-initialising its
-# weights, seed generators and optimizer state exactly as a new build would.
-# Ownership is tracked with weak references: a model is free when its owner
-# is garbage or no longer holds it as ``model_``. Two live fitted estimators
-# never share a model.
+__all__ = ["TrainingPhase"]
 
 
-class _PoolEntry:
-    __slots__ = ("key", "model", "owner", "optimizer_fill", "last_used", "nbytes")
+@dataclasses.dataclass(frozen=True)
+class TrainingPhase:
+    """One phase of training: how long, how fast, and what is trainable.
 
-    def __init__(self, key, model, owner, optimizer_fill, nbytes):
-        self.key = key
-        self.model = model
-        self.owner = weakref.ref(owner)
-        self.optimizer_fill = optimizer_fill
-        self.nbytes = nbytes
-        self.last_used = 0
-
-    def is_free_for(self, owner):
-        current = self.owner()
-        if current is None or current is owner:
-            return True
-        return current.__dict__.get("model_") is not self.model
-
-
-class _ModelPool:
-    """Built models by architecture key, each with a weak reference to its owner.
-
-    At most ``max_free`` free models (and ``max_free_bytes`` of their weights
-    and optimizer state) are kept for reuse; the least recently used beyond
-    that are dropped, so changing architectures do not pile up models.
+    Parameters
+    ----------
+    name : str
+        Name of the phase (e.g. "train", "head", "fine_tune"), the key of
+        ``phase_starts_``.
+    epochs : int
+        Maximum number of epochs (early stopping may end the phase sooner).
+    learning_rate : float
+        Learning rate of the optimizer in this phase.
+    trainable : callable or None, default=None
+        Called on the model before the phase is compiled, to set the layers'
+        ``trainable`` flags. None: every layer is trainable.
     """
 
-    def __init__(self, max_free=8, max_free_bytes=512 * 2**20):
-        self.max_free = max_free
-        self.max_free_bytes = max_free_bytes
-        self._entries = []
-        self._lock = threading.Lock()
-        self._clock = itertools.count(1)
-
-    def acquire(self, key, owner):
-        """Take a free model of architecture ``key`` for ``owner``, or None."""
-        with self._lock:
-            for entry in self._entries:
-                if entry.key == key and entry.is_free_for(owner):
-                    entry.owner = weakref.ref(owner)
-                    entry.last_used = next(self._clock)
-                    return entry
-        return None
-
-    def register(self, key, model, owner, optimizer_fill):
-        nbytes = 12 * sum(math.prod(v.shape) for v in model.weights)
-        entry = _PoolEntry(key, model, owner, optimizer_fill, nbytes)
-        with self._lock:
-            entry.last_used = next(self._clock)
-            self._entries.append(entry)
-            self._prune()
-        return entry
-
-    def discard(self, entry):
-        with self._lock:
-            if entry in self._entries:
-                self._entries.remove(entry)
-
-    def _prune(self):
-        free = [e for e in self._entries if e.is_free_for(None)]
-        free.sort(key=lambda e: e.last_used, reverse=True)
-        kept, kept_bytes = 0, 0
-        for entry in free:
-            if (
-                kept < self.max_free
-                and kept_bytes + entry.nbytes <= self.max_free_bytes
-            ):
-                kept += 1
-                kept_bytes += entry.nbytes
-            else:
-                self._entries.remove(entry)
-
-    def clear(self):
-        """Forget every model (they are freed once no estimator holds them)."""
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self):
-        return len(self._entries)
-
-
-_MODEL_POOL = _ModelPool()
-
-
-# --------------------------------------------------------------------------
-# Docstrings: parameter and attribute text shared by every classifier,
-# written once and substituted into each class docstring (``%(name)s``).
-
-_DOCS = {
-    "training_parameters": """\
-    alpha : float, default=0.0
-        L2 penalty on the kernels of the dense and convolution layers (Keras'
-        ``L2`` regularizer): ``alpha * sum(kernel ** 2)`` is added to the loss.
-    batch_size : int, default=32
-        Number of images per gradient step and per prediction batch.
-    learning_rate_init : float, default=0.001
-        Learning rate of the optimizer when ``optimizer`` is a name.
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).
-    early_stopping : bool, default=False
-        Whether to stop training when the validation loss stops improving.
-        The validation data are ``X_val, y_val`` passed to :meth:`fit` or,
-        without them, a stratified, seeded ``validation_fraction`` of the
-        training data, held out before Keras sees it. Training stops when the
-        validation loss has not improved by at least ``tol`` for
-        ``n_iter_no_change`` epochs, and the weights of the best epoch are
-        restored.
-    validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping (when no
-        ``X_val`` is given). Must be in (0, 1).
-    n_iter_no_change : int, default=10
-        Number of epochs without improvement before early stopping.
-    tol : float, default=1e-4
-        Minimum decrease of the validation loss that counts as improvement.
-    optimizer : str or keras.optimizers.Optimizer, default="adam"
-        Name of a Keras optimizer ("adam", "adamw", "adamax", "nadam", "sgd",
-        "rmsprop", "adagrad", "adadelta"), created with learning rate
-        ``learning_rate_init``; or an optimizer instance, whose configuration
-        (learning rate included) is copied for every fit.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, ``{label: weight}`` (labels not
-        listed weigh 1); "balanced" weighs each class inversely to its
-        frequency in the training data, as in scikit-learn. Multiplies
-        ``sample_weight``.
-    image_shape : tuple of int, default=None
-        ``(H, W)`` or ``(H, W, C)`` of the input rows; one entry may be -1.
-        None infers a square gray or RGB image from the number of features
-        (see the image contract); 3D and 4D input carries its shape.
-    augmentation : object with an ``augment_batch`` method, default=None
-        On-the-fly augmentation of the training images, e.g. a
-        ``litterlearn.preprocessing.Augmenter``. In every epoch each training
-        batch of images ``(batch, H, W, C)``, in the training dtype (uint8
-        0..255 or float32), is replaced by ``augmentation.augment_batch(images,
-        labels, rng)``, which must return an array of the same shape and
-        dtype. ``labels`` are the batch's labels (as in ``y``) and ``rng`` a
-        :class:`numpy.random.Generator` seeded from ``random_state``, the epoch
-        and the batch: every epoch sees fresh augmentations and a seeded fit
-        is reproducible. Validation images and predictions are never
-        augmented.
-    callbacks : list of keras.callbacks.Callback, default=None
-        Extra Keras callbacks. Every fit uses fresh copies; the objects
-        passed are never attached to a model.
-    precision : {"float32", "mixed_float16", "mixed_bfloat16"}, \
-default="float32"
-        Keras dtype policy of the model's layers: "mixed_float16" (NVIDIA
-        GPUs, with loss scaling) and "mixed_bfloat16" (recent GPUs, TPUs and
-        CPUs) compute in 16 bits with float32 weights. The output layer
-        always computes in float32. The policy is set on this model's layers
-        only, never globally.
-    distribute : None, "auto", list of str or tf.distribute.Strategy, \
-default=None
-        Devices to train on. None: TensorFlow's default, one device (the
-        first GPU, else the CPU). "auto": all GPUs, with a
-        ``tf.distribute.MirroredStrategy``, when there are several, else the
-        default. A list of device names (e.g. ``["/gpu:0", "/gpu:1"]``): a
-        ``MirroredStrategy`` over them. A ``tf.distribute.Strategy``: that
-        strategy (an estimator holding one cannot be pickled or sent to other
-        processes; use "auto" or device names there). The model is built
-        under the strategy and Keras trains and predicts with it; each
-        ``batch_size`` batch is split among the devices (scale it, and
-        perhaps ``learning_rate_init``, with their number).
-    random_state : int, RandomState instance or None, default=None
-        Seeds everything random in a fit: the weights, dropout, the shuffling
-        of batches, the validation split and the augmentation. With an int,
-        two fits on the CPU give identical models (GPU kernels may not be
-        deterministic).
-    verbose : int, default=0
-        0: silent; 1: Keras' progress bar; 2: one line per epoch.
-    warm_start : bool, default=False
-        When True and already fitted, :meth:`fit` continues training the
-        current model (weights and optimizer state) for ``max_iter`` more
-        epochs, on data with the same image shape and classes.""",
-    "fitted_attributes": """\
-    model_ : keras.Model
-        The trained Keras model; it maps images ``(n, H, W, C)`` of dtype
-        ``input_dtype_`` to class probabilities.
-    classes_ : ndarray of shape (n_classes,)
-        The class labels, in the order of the columns of ``predict_proba``.
-    n_features_in_ : int
-        Number of features of the input rows (``H*W*C``).
-    image_shape_ : tuple of int
-        ``(H, W, C)`` of the images seen in :meth:`fit`.
-    input_dtype_ : numpy.dtype
-        dtype the model was trained on: uint8 (0..255, rescaled by 1/255 in
-        the model's input stage) or float32 (used as is). Images of the other
-        dtype are converted at prediction (uint8 / 255, or float * 255
-        rounded to uint8).
-    history_ : dict of str to list of float
-        Keras' per-epoch history: "loss", "accuracy" and, with validation
-        data, "val_loss", "val_accuracy". Extended by warm-started fits.
-    loss_curve_ : list of float
-        Training loss per epoch (``history_["loss"]``).
-    validation_scores_ : list of float or None
-        Validation accuracy per epoch, or None without validation data.
-    best_validation_score_ : float or None
-        Validation accuracy of the best epoch: the one whose weights early
-        stopping restored, else the one with the lowest validation loss.
-        None without validation data.
-    n_iter_ : int
-        Number of epochs run (in total, over warm-started fits).""",
-    "notes": """\
-    The model is built the first time it is needed, so importing
-    ``litterlearn`` never imports TensorFlow. Every :meth:`fit` starts from
-    freshly initialised weights and optimizer state (unless ``warm_start``).
-    To save memory and time, a fit reuses an already built model of the same
-    architecture that no live estimator holds any more (Keras never returns
-    the memory of a built model), re-initialised exactly as a new one.
-
-    Pickling (and ``joblib``, ``copy.deepcopy``) stores the Keras model in
-    Keras' own ``.keras`` format, never as pickled code.""",
-}
-
-
-def _fill_doc(cls):
-    """Substitute the shared ``%(name)s`` blocks into a class docstring."""
-    # Placeholders sit at the docstring's indentation (so formatters leave the
-    # docstring alone); the blocks carry that indentation on every line.
-    blocks = {
-        name: text[4:] if text.startswith("    ") else text
-        for name, text in _DOCS.items()
-    }
-    cls.__doc__ = cls.__doc__ % blocks
-    return cls
-
-
-# --------------------------------------------------------------------------
-# The base estimator.
+    name: str
+    epochs: int
+    learning_rate: float
+    trainable: Callable | None = None
 
 
 class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
@@ -437,21 +248,25 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _build_model(self, input_shape, n_outputs):
-        """Return the layers of the network, after the input stage.
+        """Return the network after the input stage.
 
         Parameters
         ----------
         input_shape : tuple of int
             ``(H, W, C)`` of the images leaving the input stage.
         n_outputs : int
-            Number of classes; the last layer must output that many
+            Number of classes; the network must output that many
             probabilities (softmax).
 
         Returns
         -------
-        layers : list of keras.layers.Layer
-            New, unbuilt layers, applied in order. The base sets the dtype
-            policy (``precision``) on them; the last one computes in float32.
+        layers : list of keras.layers.Layer, or callable
+            A list of new, unbuilt layers, applied in order (the model is a
+            ``keras.Sequential``; the base sets the dtype policy of
+            ``precision`` on them, the last one computing in float32). Or a
+            callable, such as a ``keras.Model``, applied to the input stage's
+            output tensor (the model is then functional; such a network sets
+            its layers' dtype policy itself).
         """
 
     def _input_stage(self, input_shape, input_dtype):
@@ -460,13 +275,109 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         Here: ``Rescaling(1/255)`` when the model is trained on uint8 images,
         nothing for floats (taken as already scaled). Subclasses may add
         layers (e.g. gray to RGB and a pretrained network's preprocessing);
-        custom layers must be registered Keras serializables, so the model
-        pickles in Keras' format without code.
+        custom layers must be registered Keras serializables (or listed by
+        :meth:`_custom_objects`), so the model pickles in Keras' format
+        without code.
         """
         keras = _import_keras()
         if np.dtype(input_dtype) == np.uint8:
             return [keras.layers.Rescaling(1.0 / 255, name="rescale_uint8")]
         return []
+
+    def _pretrained_layers(self, model):
+        """Names of the layers of ``model`` whose weights are pretrained.
+
+        Weight (re)initialisation from the seed touches only the other
+        layers; a reused model gets the values these layers had when built.
+        None here.
+        """
+        return set()
+
+    def _phases(self):
+        """The phases of training, in order (a list of :class:`TrainingPhase`).
+
+        Here one phase, "train": ``max_iter`` epochs at
+        ``learning_rate_init``, everything trainable.
+        """
+        return [TrainingPhase("train", self.max_iter, self.learning_rate_init)]
+
+    def _compile(self, model, phase):
+        """Compile ``model`` for ``phase`` (after its ``trainable`` function).
+
+        The optimizer comes from ``optimizer`` at ``phase.learning_rate``, the
+        loss is the sparse categorical cross-entropy, the metric accuracy. A
+        model already compiled with the same optimizer and the same trainable
+        weights is not compiled again (which would trace Keras' training
+        function anew, about a second): its learning rate is set, and its
+        optimizer state continues. Overrides may call ``model.compile``
+        themselves.
+        """
+        state = _model_state(model)
+        key = self._compile_key(model)
+        if state.compile_key == key and getattr(model, "optimizer", None) is not None:
+            _inner_optimizer(model.optimizer).learning_rate = float(phase.learning_rate)
+            return
+        model.compile(
+            optimizer=self._make_optimizer(phase.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        model.optimizer.build(model.trainable_variables)
+        state.compile_key = key
+        state.optimizer_fill = _optimizer_fill(model.optimizer)
+
+    def _train_phase(self, model, phase, images, y, sample_weight, validation, seeds):
+        """Train ``model`` for one phase; return Keras' ``History``.
+
+        Parameters
+        ----------
+        model : keras.Model
+            Compiled for ``phase``.
+        phase : TrainingPhase
+        images : ndarray of shape (n, H, W, C)
+            Training images, in the model's input dtype.
+        y : ndarray of shape (n,)
+            Encoded labels (indices into ``classes_``).
+        sample_weight : ndarray of shape (n,) or None
+            Per-image weights (class weights included).
+        validation : tuple or None
+            ``(images, y[, sample_weight])`` evaluated every epoch.
+        seeds : _Seeds
+            This phase's seeds (``seeds.shuffle`` orders its batches).
+
+        Returns
+        -------
+        history : keras.callbacks.History or dict
+            Per-epoch lists (``history.history`` for a History, whose
+            ``best_epoch`` attribute, when set, is the epoch whose weights
+            early stopping restored).
+        """
+        epoch_end, evaluates = _epoch_end_callback(
+            model,
+            images=images,
+            batch_size=self.batch_size,
+            validation=validation,
+            name=type(self).__name__,
+            phase=phase.name,
+            learning_rate=float(phase.learning_rate),
+        )
+        callbacks = [epoch_end, *self._make_callbacks(validation is not None)]
+        history = self._fit_keras(
+            model,
+            self._training_input(images, y, sample_weight, seeds.shuffle),
+            epochs=int(phase.epochs),
+            validation_data=None if evaluates else validation,
+            callbacks=callbacks,
+        )
+        _note_best_epoch(history, callbacks)
+        return history
+
+    def _custom_objects(self):
+        """Custom Keras classes (by name) to find when a pickled model loads.
+
+        None here; registered serializables are found without this.
+        """
+        return {}
 
     def _regularizer(self):
         """The kernel regularizer for ``alpha`` (None when ``alpha == 0``)."""
@@ -479,6 +390,10 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Train the network on images ``X`` with labels ``y``.
+
+        All or nothing: when the fit raises (bad input, a callback raising,
+        a diverging loss, ``KeyboardInterrupt``), the estimator is left as
+        it was.
 
         Parameters
         ----------
@@ -500,6 +415,26 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted classifier.
         """
+        with _all_or_nothing(self):
+            data = self._validate_fit(X, y, sample_weight, X_val, y_val)
+            model, entry, undo = self._model_for_fit(data)
+            try:
+                self._fit_classes_ = data.classes  # for _training_input only
+                result = self._run_phases(model, data)
+            except BaseException:
+                undo()
+                raise
+            finally:
+                self.__dict__.pop("_fit_classes_", None)
+            self._commit(data, model, result)
+            if entry is not None:
+                _MODEL_POOL.release(entry)
+        return self
+
+    # Validation: everything that can be checked, before any state changes
+    # (validate_images records n_features_in_, which _all_or_nothing undoes).
+
+    def _validate_fit(self, X, y, sample_weight, X_val, y_val):
         warm = self.warm_start and hasattr(self, "model_")
         rows, shape = validate_images(
             self,
@@ -511,38 +446,34 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         y = self._validate_y(y, rows)
         sample_weight = self._validate_sample_weight(sample_weight, rows)
         classes, y_enc = np.unique(y, return_inverse=True)
-        self._check_classes(classes, y_enc, sample_weight)
+        y_enc = y_enc.astype(np.int32)
+        per_class = self._validate_class_weight(classes)
+        self._check_classes(classes, y_enc, sample_weight, per_class)
         if warm:
             self._check_warm_start(classes)
-            rows = self._as_input_dtype(rows)
-        self.classes_ = classes
-        self.image_shape_ = shape
-        self.input_dtype_ = rows.dtype
-        y_enc = y_enc.astype(np.int32)
-
-        seeds = _Seeds(self.random_state)
+            rows = self._as_input_dtype(rows, self.input_dtype_)
+        data = _FitData(
+            warm=warm,
+            classes=classes,
+            image_shape=shape,
+            input_dtype=rows.dtype,
+            seeds=_Seeds(self.random_state),
+        )
         validation = None
         if X_val is not None or y_val is not None:
-            validation = self._validation_data(X_val, y_val)
+            validation = self._validation_data(X_val, y_val, data)
         elif self.early_stopping:
             rows, y_enc, sample_weight, validation = self._split_validation(
-                rows, y_enc, sample_weight, seeds.split
+                rows, y_enc, sample_weight, data
             )
-        sample_weight = self._combine_class_weight(y_enc, sample_weight)
-
-        key = self._model_key(shape, rows.dtype, len(classes))
-        if warm:
-            model = self.model_
-            self._set_learning_rate(model)
-        else:
-            model = self._acquire_model(key, shape, rows.dtype, len(classes), seeds)
-        self.model_ = model
-        self._model_key_ = key
-
-        images = rows_to_images(rows, shape)
-        history = self._train(model, images, y_enc, sample_weight, validation, seeds)
-        self._record_history(history, warm)
-        return self
+        data.images = rows_to_images(rows, shape)
+        data.y = y_enc
+        data.sample_weight = self._combine_class_weight(
+            per_class, y_enc, sample_weight, len(classes)
+        )
+        data.validation = validation
+        data.key = self._model_key(shape, rows.dtype, len(classes))
+        return data
 
     def _validate_y(self, y, rows):
         if y is None:
@@ -563,20 +494,56 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             sample_weight, rows, dtype=np.float32, ensure_non_negative=True
         )
 
-    def _check_classes(self, classes, y_enc, sample_weight):
+    def _validate_class_weight(self, classes):
+        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
+        if not isinstance(self.class_weight, dict):
+            return None
+        unknown = set(self.class_weight) - set(classes.tolist())
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels that are not classes of y: "
+                f"{sorted(unknown, key=str)}; the classes are {classes.tolist()}."
+            )
+        try:
+            per_class = np.array(
+                [self.class_weight.get(c, 1.0) for c in classes.tolist()],
+                dtype=np.float64,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"class_weight values must be numbers; got {self.class_weight!r}."
+            ) from exc
+        if not np.isfinite(per_class).all() or (per_class < 0).any():
+            raise ValueError(
+                f"class_weight values must be finite and non-negative; got "
+                f"{self.class_weight!r}."
+            )
+        if not (per_class > 0).any():
+            raise ValueError(
+                f"class_weight must give at least one class a positive weight; "
+                f"got {self.class_weight!r}."
+            )
+        return per_class
+
+    def _check_classes(self, classes, y_enc, sample_weight, per_class):
         name = type(self).__name__
         if len(classes) < 2:
             raise ValueError(
                 f"{name} needs samples of at least 2 classes in y; got only one "
                 f"class: {classes[0]!r}."
             )
-        if sample_weight is not None:
-            weighted = np.bincount(y_enc, weights=sample_weight, minlength=len(classes))
-            if np.count_nonzero(weighted > 0) < 2:
-                raise ValueError(
-                    f"{name} needs at least 2 classes with a positive total "
-                    f"sample_weight; got {dict(zip(classes.tolist(), weighted.tolist(), strict=True))}."
-                )
+        if sample_weight is None and per_class is None:
+            return
+        weights = np.ones(len(y_enc)) if sample_weight is None else sample_weight
+        if per_class is not None:
+            weights = weights * per_class[y_enc]
+        weighted = np.bincount(y_enc, weights=weights, minlength=len(classes))
+        if np.count_nonzero(weighted > 0) < 2:
+            totals = dict(zip(classes.tolist(), weighted.tolist(), strict=True))
+            raise ValueError(
+                f"{name} needs at least 2 classes with a positive total "
+                f"sample_weight (times class_weight); got {totals}."
+            )
 
     def _check_warm_start(self, classes):
         if not np.array_equal(classes, self.classes_):
@@ -591,28 +558,29 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 "since the previous fit; set warm_start=False to build a new model."
             )
 
-    def _validation_data(self, X_val, y_val):
+    def _validation_data(self, X_val, y_val, data):
         if X_val is None or y_val is None:
             raise ValueError("Pass both X_val and y_val, or neither.")
         rows, _ = validate_images(
-            self,
+            self,  # its n_features_in_ was just recorded (or kept, warm)
             X_val,
             reset=False,
             image_shape=self.image_shape,
-            fitted_image_shape=self.image_shape_,
+            fitted_image_shape=data.image_shape,
         )
         y_val = column_or_1d(y_val, warn=True)
         check_consistent_length(rows, y_val)
-        unknown = np.setdiff1d(np.unique(y_val), self.classes_)
+        unknown = np.setdiff1d(np.unique(y_val), data.classes)
         if unknown.size:
             raise ValueError(
                 f"y_val has labels not in y: {unknown.tolist()}; the classes are "
-                f"{self.classes_.tolist()}."
+                f"{data.classes.tolist()}."
             )
-        y_enc = np.searchsorted(self.classes_, y_val).astype(np.int32)
-        return self._to_model_input(rows), y_enc
+        y_enc = np.searchsorted(data.classes, y_val).astype(np.int32)
+        rows = self._as_input_dtype(rows, data.input_dtype)
+        return rows_to_images(rows, data.image_shape), y_enc
 
-    def _split_validation(self, rows, y_enc, sample_weight, seed):
+    def _split_validation(self, rows, y_enc, sample_weight, data):
         counts = np.bincount(y_enc)
         n_val = math.ceil(self.validation_fraction * len(y_enc))
         if counts.min() < 2 or n_val < len(counts) or len(y_enc) - n_val < len(counts):
@@ -628,43 +596,165 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             np.arange(len(y_enc)),
             test_size=self.validation_fraction,
             stratify=y_enc,
-            random_state=seed,
+            random_state=data.seeds.split,
         )
         idx_train.sort()
         idx_val.sort()
-        validation = (
-            rows_to_images(rows[idx_val], self.image_shape_),
-            y_enc[idx_val],
-        )
+        validation = (rows_to_images(rows[idx_val], data.image_shape), y_enc[idx_val])
         if sample_weight is not None:
             validation = (*validation, sample_weight[idx_val])
             sample_weight = sample_weight[idx_train]
         return rows[idx_train], y_enc[idx_train], sample_weight, validation
 
-    def _combine_class_weight(self, y_enc, sample_weight):
+    def _combine_class_weight(self, per_class, y_enc, sample_weight, n_classes):
         if self.class_weight is None:
             return sample_weight
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(self.classes_.tolist())
-            if unknown:
-                raise ValueError(
-                    f"class_weight has labels that are not classes of y: "
-                    f"{sorted(unknown, key=str)}; the classes are "
-                    f"{self.classes_.tolist()}."
-                )
-        if isinstance(self.class_weight, str):  # "balanced"
-            per_class = compute_class_weight(
-                "balanced", classes=np.arange(len(self.classes_)), y=y_enc
-            )
-        else:
-            per_class = np.array(
-                [self.class_weight.get(c, 1.0) for c in self.classes_.tolist()],
-                dtype=np.float64,
+        if isinstance(self.class_weight, str):  # "balanced", on the training part
+            present = np.unique(y_enc)
+            per_class = np.ones(n_classes)
+            per_class[present] = compute_class_weight(
+                "balanced", classes=present, y=y_enc
             )
         weights = per_class.astype(np.float32)[y_enc]
         return weights if sample_weight is None else weights * sample_weight
 
-    # ---------------------------------------------------------------- models
+    # Models: the estimator's own (warm start), a reused one, or a new one.
+
+    def _model_for_fit(self, data):
+        """The model to train, its pool entry (or None), and how to undo.
+
+        The undo function puts things back when training fails: a
+        warm-started model gets its variables back, a claimed model goes back
+        to the pool (free, since the estimator does not hold it).
+        """
+        if data.warm:
+            model = self.model_
+            snapshot = _snapshot(model)
+            return model, None, lambda: _restore(snapshot)
+        entry = _MODEL_POOL.claim(data.key, self)
+        if entry is not None:
+            if self._reset_model(entry.model, data.seeds):
+                return entry.model, entry, lambda: _MODEL_POOL.release(entry)
+            _MODEL_POOL.discard(entry)
+        model, reusable = self._new_model(data)
+        entry = _MODEL_POOL.add(data.key, model, self) if reusable else None
+        if entry is None:
+            return model, None, lambda: None
+        return model, entry, lambda: _MODEL_POOL.release(entry)
+
+    def _new_model(self, data):
+        """A new model (built under the strategy's scope), initialised.
+
+        Returns it and whether it can be reset exactly, hence reused.
+        """
+        # The one place a model is made: under the ``distribute`` strategy's
+        # scope, so its weights live on the strategy's devices; Keras then
+        # trains and predicts with the strategy the model was built under.
+        with self._strategy_scope():
+            model = self._make_model(
+                data.image_shape, data.input_dtype, len(data.classes)
+            )
+        pretrained = self._pretrained_layers(model)
+        _record_pretrained(model, pretrained)
+        initialized = self._initialize_weights(model, data.seeds.weights)
+        _reseed_generators(model, data.seeds.layers)
+        return model, initialized
+
+    def _reset_model(self, model, seeds):
+        """Re-initialise a reused model as a new build would (False: cannot)."""
+        state = _model_state(model)
+        _restore_pretrained(model)
+        if not self._initialize_weights(model, seeds.weights):
+            return False
+        _reseed_generators(model, seeds.layers)
+        if not _reset_optimizer(
+            getattr(model, "optimizer", None), state.optimizer_fill
+        ):
+            state.compile_key = None  # the next _compile builds a new optimizer
+        return True
+
+    def _initialize_weights(self, model, seed):
+        """Initialise the weights of ``model`` from their initializers.
+
+        Each random initializer is re-seeded from ``seed``, so a new model
+        and a reused one get identical weights. The weights of
+        :meth:`_pretrained_layers` are left alone. Returns False when a weight
+        has no known initializer (the model is then not reused).
+        """
+        pretrained = self._pretrained_layers(model)
+        skip = set()
+        if pretrained:
+            from ._weights import _weights_of_layers
+
+            skip = {id(w) for w in _weights_of_layers(model, set(pretrained))}
+        return _initialize_weights(model, seed, skip)
+
+    def _make_model(self, image_shape, input_dtype, n_outputs):
+        """Build a new, uncompiled model: input stage, then the network."""
+        keras = _import_keras()
+        name = type(self).__name__
+        input_stage = self._input_stage(tuple(image_shape), input_dtype)
+        shape = (None, *image_shape)
+        for layer in input_stage:
+            shape = tuple(layer.compute_output_shape(shape))
+        body = self._build_model(tuple(shape[1:]), n_outputs)
+        inputs = keras.Input(shape=tuple(image_shape), dtype=np.dtype(input_dtype).name)
+        try:
+            if isinstance(body, (list, tuple)):
+                model = self._sequential(keras, inputs, [*input_stage, *body])
+            else:
+                x = inputs
+                for layer in input_stage:
+                    x = layer(x)
+                model = keras.Model(inputs, body(x), name=name)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} cannot build its network for images of shape "
+                f"{tuple(image_shape)}: {exc}"
+            ) from exc
+        _check_output_shapes(model, image_shape, name)
+        return model
+
+    def _sequential(self, keras, inputs, layers):
+        if self.precision != "float32":
+            policy = keras.DTypePolicy(self.precision)
+            for layer in layers[:-1]:
+                layer.dtype_policy = policy
+            layers[-1].dtype_policy = keras.DTypePolicy("float32")
+        model = keras.Sequential(name=type(self).__name__)
+        model.add(inputs)
+        for layer in layers:
+            model.add(layer)
+        return model
+
+    def _make_optimizer(self, learning_rate=None):
+        keras = _import_keras()
+        if learning_rate is None:
+            learning_rate = self.learning_rate_init
+        if isinstance(self.optimizer, str):
+            optimizer = keras.optimizers.get(
+                {
+                    "class_name": self.optimizer,
+                    "config": {"learning_rate": float(learning_rate)},
+                }
+            )
+        else:  # a copy, so the user's instance never holds our variables
+            optimizer = keras.optimizers.deserialize(
+                keras.optimizers.serialize(self.optimizer)
+            )
+        if self.precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    def _compile_key(self, model):
+        """What a compiled model depends on: optimizer and trainable weights."""
+        if isinstance(self.optimizer, str):
+            optimizer = self.optimizer
+        else:
+            config = _import_keras().optimizers.serialize(self.optimizer)
+            optimizer = repr(config)
+        trainable = tuple(id(v) for v in model.trainable_variables)
+        return (optimizer, self.precision, trainable)
 
     def _model_key(self, image_shape, input_dtype, n_outputs):
         """What identifies the architecture and optimizer of the model."""
@@ -687,149 +777,52 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         """The tf.distribute.Strategy of ``distribute``, or None (default)."""
         return resolve_strategy(getattr(self, "distribute", None))
 
-    def _acquire_model(self, key, image_shape, input_dtype, n_outputs, seeds):
-        """A freshly initialised, compiled model: reused if possible, else new."""
-        entry = _MODEL_POOL.acquire(key, self)
-        if entry is not None:
-            if self._reset_model(entry.model, entry.optimizer_fill, seeds):
-                return entry.model
-            _MODEL_POOL.discard(entry)
-        # The one place a model is made: under the ``distribute`` strategy's
-        # scope, so its weights and optimizer state live on the strategy's
-        # devices; Keras then trains and predicts with the strategy the model
-        # was built under (``model.distribute_strategy``).
+    def _strategy_scope(self):
         strategy = self._strategy()
-        with contextlib.nullcontext() if strategy is None else strategy.scope():
-            model = self._make_model(image_shape, input_dtype, n_outputs)
-        fill = _optimizer_fill(model.optimizer)
-        initialized = self._initialize_weights(model, seeds.weights)
-        _reseed_generators(model, seeds.layers)
-        if initialized and fill is not None:
-            _MODEL_POOL.register(key, model, self, fill)
-        return model
+        return contextlib.nullcontext() if strategy is None else strategy.scope()
 
-    def _make_model(self, image_shape, input_dtype, n_outputs):
-        """Build and compile a new model (its optimizer built too)."""
-        keras = _import_keras()
-        input_stage = self._input_stage(tuple(image_shape), input_dtype)
-        shape = (None, *image_shape)
-        for layer in input_stage:
-            shape = tuple(layer.compute_output_shape(shape))
-        body = self._build_model(tuple(shape[1:]), n_outputs)
-        layers = [*input_stage, *body]
-        if self.precision != "float32":
-            policy = keras.DTypePolicy(self.precision)
-            for layer in layers[:-1]:
-                layer.dtype_policy = policy
-            layers[-1].dtype_policy = keras.DTypePolicy("float32")
-        model = keras.Sequential(name=type(self).__name__)
-        model.add(
-            keras.Input(shape=tuple(image_shape), dtype=np.dtype(input_dtype).name)
-        )
-        try:
-            for layer in layers:
-                model.add(layer)
-        except ValueError as exc:
-            raise ValueError(
-                f"{type(self).__name__} cannot build its network for images of "
-                f"shape {tuple(image_shape)}: {exc}"
-            ) from exc
-        _check_output_shapes(model, image_shape, type(self).__name__)
-        model.compile(
-            optimizer=self._make_optimizer(),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        model.optimizer.build(model.trainable_variables)
-        return model
+    # Training: the phases, one after the other.
 
-    def _make_optimizer(self):
-        keras = _import_keras()
-        if isinstance(self.optimizer, str):
-            optimizer = keras.optimizers.get(
-                {
-                    "class_name": self.optimizer,
-                    "config": {"learning_rate": float(self.learning_rate_init)},
-                }
+    def _run_phases(self, model, data):
+        phases = list(self._phases())
+        _check_phases(phases, type(self).__name__)
+        history, starts, best = {}, {}, None
+        for index, phase in enumerate(phases):
+            if phase.trainable is None:
+                _make_trainable(model)
+            else:
+                phase.trainable(model)
+            # Under the strategy the model was built with (a reused model may
+            # come from an estimator holding an equal strategy object).
+            with model.distribute_strategy.scope():
+                self._compile(model, phase)
+            result = self._train_phase(
+                model,
+                phase,
+                data.images,
+                data.y,
+                data.sample_weight,
+                data.validation,
+                data.seeds.for_phase(index),
             )
-        else:  # a copy, so the user's instance never holds our variables
-            optimizer = keras.optimizers.deserialize(
-                keras.optimizers.serialize(self.optimizer)
-            )
-        if self.precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        return optimizer
-
-    def _set_learning_rate(self, model):
-        if isinstance(self.optimizer, str):
-            optimizer = model.optimizer
-            inner = getattr(optimizer, "inner_optimizer", optimizer)
-            inner.learning_rate = float(self.learning_rate_init)
-
-    def _reset_model(self, model, optimizer_fill, seeds):
-        """Re-initialise weights, seeds and optimizer as a new build would.
-
-        Returns False when the model cannot be reset exactly (then it is not
-        reused).
-        """
-        if optimizer_fill is None or not self._initialize_weights(model, seeds.weights):
-            return False
-        _reseed_generators(model, seeds.layers)
-        variables = model.optimizer.variables
-        if len(variables) != len(optimizer_fill):
-            return False
-        for variable, fill in zip(variables, optimizer_fill, strict=True):
-            variable.assign(np.full(variable.shape, fill, dtype=variable.dtype))
-        self._set_learning_rate(model)
-        return True
-
-    def _initialize_weights(self, model, seed):
-        """Initialise every weight of ``model`` from its layer's initializer.
-
-        Each random initializer is re-seeded from ``seed``, so a new model and
-        a reused one get identical weights. Returns False when a weight has
-        no known initializer (the model is then not reused). Subclasses with
-        pretrained weights override this (e.g. to reload them).
-        """
-        keras = _import_keras()
-        seed_seq = np.random.SeedSequence(seed)
-        plan = []
-        for layer in _leaf_layers(model):
-            for weight in layer.weights:
-                initializer = getattr(layer, f"{weight.name}_initializer", None)
-                if initializer is None:
-                    return False
-                plan.append((weight, initializer))
-        for (weight, initializer), child in zip(
-            plan, seed_seq.spawn(len(plan)), strict=True
-        ):
-            config = keras.initializers.serialize(initializer)
-            if "seed" in config.get("config", {}):
-                config["config"]["seed"] = int(child.generate_state(1)[0] >> 1)
-            value = keras.initializers.deserialize(config)(
-                weight.shape, dtype=weight.dtype
-            )
-            weight.assign(value)
-        return True
-
-    # -------------------------------------------------------------- training
-
-    def _train(self, model, images, y, sample_weight, validation, seeds):
-        """Train ``model``: one phase of ``max_iter`` epochs here.
-
-        Subclasses with several phases (e.g. transfer learning) call
-        :meth:`_fit_keras` once per phase. Returns Keras' ``History``.
-        """
-        callbacks = self._make_callbacks(validation is not None)
-        history = self._fit_keras(
-            model,
-            self._training_input(images, y, sample_weight, seeds.shuffle),
-            epochs=self.max_iter,
-            validation_data=validation,
-            callbacks=callbacks,
-        )
-        _note_best_epoch(history, callbacks)
-        return history
+            epochs = {
+                k: [float(v) for v in values]
+                for k, values in getattr(result, "history", result).items()
+            }
+            start = len(history.get("loss", []))
+            if history and set(epochs) != set(history):
+                raise ValueError(
+                    f"Phase {phase.name!r} recorded {sorted(epochs)}, but earlier "
+                    f"phases recorded {sorted(history)}; every phase must record "
+                    f"the same metrics."
+                )
+            for k, values in epochs.items():
+                history.setdefault(k, []).extend(values)
+            starts[phase.name] = start
+            best_epoch = getattr(result, "best_epoch", None)
+            if best_epoch is not None:
+                best = start + int(best_epoch)
+        return _PhaseResults(history, starts, best)
 
     def _fit_keras(self, model, training_input, *, epochs, validation_data, callbacks):
         """The single call of ``keras.Model.fit``."""
@@ -854,14 +847,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         """
         if self.augmentation is not None:
             dataset_cls = _augmented_batches_class()
-            labels = self.classes_[y]
             return {
                 "shuffle": False,
                 "x": dataset_cls(
                     images,
                     y,
                     sample_weight,
-                    labels=labels,
+                    labels=self._fit_classes_[y],
                     batch_size=self.batch_size,
                     augmentation=self.augmentation,
                     seed=seed,
@@ -875,6 +867,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         }
 
     def _make_callbacks(self, has_validation):
+        """Fresh copies of the user's callbacks, and early stopping."""
         keras = _import_keras()
         callbacks = []
         for callback in self.callbacks or []:
@@ -895,27 +888,33 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             )
         return callbacks
 
-    def _record_history(self, history, warm):
-        new = {k: [float(v) for v in values] for k, values in history.history.items()}
-        n_epochs = len(new.get("loss", []))
-        previous = self.n_iter_ if warm and getattr(self, "history_", None) else 0
-        if warm and getattr(self, "history_", None):
+    # Commit: the fitted attributes, all at once, after training succeeded.
+
+    def _commit(self, data, model, result):
+        previous = self.n_iter_ if data.warm and hasattr(self, "history_") else 0
+        history = result.history
+        starts = {name: previous + start for name, start in result.starts.items()}
+        if data.warm and getattr(self, "history_", None):
             merged = {k: list(v) for k, v in self.history_.items()}
-            for k, values in new.items():
+            for k, values in history.items():
                 merged.setdefault(k, []).extend(values)
-            self.history_ = merged
-            self.n_iter_ = self.n_iter_ + n_epochs
-        else:
-            self.history_ = new
-            self.n_iter_ = n_epochs
-        self.loss_curve_ = self.history_["loss"]
-        if "val_accuracy" in self.history_:
-            self.validation_scores_ = self.history_["val_accuracy"]
-            best = getattr(history, "best_epoch", None)
-            if best is not None:  # the epoch early stopping restored
-                best += previous
+            history = merged
+        n_epochs = len(result.history.get("loss", []))
+        self.classes_ = data.classes
+        self.image_shape_ = data.image_shape
+        self.input_dtype_ = data.input_dtype
+        self.model_ = model
+        self._model_key_ = data.key
+        self.history_ = history
+        self.phase_starts_ = starts
+        self.n_iter_ = previous + n_epochs
+        self.loss_curve_ = history["loss"]
+        if "val_accuracy" in history:
+            self.validation_scores_ = history["val_accuracy"]
+            if result.best is not None:  # the epoch early stopping restored
+                best = previous + result.best
             else:
-                val_loss = np.asarray(self.history_["val_loss"])
+                val_loss = np.asarray(history["val_loss"])
                 best = (
                     int(np.nanargmin(val_loss)) if np.isfinite(val_loss).any() else -1
                 )
@@ -926,11 +925,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------ prediction
 
-    def _as_input_dtype(self, rows):
+    def _as_input_dtype(self, rows, dtype=None):
         """Rows in the model's input dtype (see ``input_dtype_``)."""
-        if rows.dtype == self.input_dtype_:
+        dtype = self.input_dtype_ if dtype is None else np.dtype(dtype)
+        if rows.dtype == dtype:
             return rows
-        if self.input_dtype_ == np.uint8:
+        if dtype == np.uint8:
             return np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
         return to_unit_float(rows)
 
@@ -960,9 +960,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             fitted_image_shape=self.image_shape_,
         )
         images = self._to_model_input(rows)
-        proba = np.asarray(
-            self.model_.predict(images, batch_size=self.batch_size, verbose=0),
-            dtype=np.float64,
+        proba = _predict(
+            self.model_,
+            images,
+            self.batch_size,
+            distributed=self._strategy() is not None,
         )
         return proba / proba.sum(axis=1, keepdims=True)
 
@@ -1000,9 +1002,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
     def __setstate__(self, state):
         data = state.pop("_model_keras_bytes", None)
-        if data is not None:
-            state["model_"] = _load_model_bytes(data)
         super().__setstate__(state)
+        if data is not None:
+            model = _load_model_bytes(data, self._custom_objects())
+            if getattr(model, "optimizer", None) is not None:
+                # Compiled as it was saved: a warm start continues its state.
+                _model_state(model).compile_key = self._compile_key(model)
+            self.model_ = model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1012,69 +1018,69 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
 
 # --------------------------------------------------------------------------
-# Helpers.
+# Helpers of the fit.
 
 
-class _Seeds:
-    """Independent seeds for one fit, all drawn from ``random_state``."""
+@dataclasses.dataclass
+class _FitData:
+    """Everything a fit validated, before the estimator changes."""
 
-    def __init__(self, random_state):
-        root = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        (self.weights, self.layers, self.shuffle, self.split) = (
-            int(s >> 1) for s in np.random.SeedSequence(root).generate_state(4)
+    warm: bool
+    classes: np.ndarray
+    image_shape: tuple
+    input_dtype: np.dtype
+    seeds: _Seeds
+    images: np.ndarray = None
+    y: np.ndarray = None
+    sample_weight: np.ndarray = None
+    validation: tuple = None
+    key: tuple = None
+
+
+@dataclasses.dataclass
+class _PhaseResults:
+    history: dict
+    starts: dict
+    best: int | None
+
+
+@contextlib.contextmanager
+def _all_or_nothing(estimator):
+    """Undo every change to ``estimator``'s attributes if the block raises."""
+    before = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(before)
+        raise
+
+
+def _check_phases(phases, name):
+    if not phases or not all(isinstance(p, TrainingPhase) for p in phases):
+        raise TypeError(
+            f"{name}._phases() must return a non-empty list of TrainingPhase."
         )
+    names = [p.name for p in phases]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name}: phase names must be unique; got {names}.")
+    for phase in phases:
+        if not isinstance(phase.epochs, numbers.Integral) or phase.epochs < 1:
+            raise ValueError(
+                f"{name}: phase {phase.name!r} needs at least 1 epoch; got "
+                f"{phase.epochs!r}."
+            )
 
 
-def _note_best_epoch(history, callbacks):
-    """Record on ``history`` the epoch whose weights early stopping restored."""
-    for callback in callbacks:
-        if (
-            type(callback).__name__ == "EarlyStopping"
-            and callback.restore_best_weights
-            and callback.best_weights is not None
-        ):
-            history.best_epoch = int(callback.best_epoch)
+def _make_trainable(layer):
+    """Make ``layer`` and all its sublayers trainable.
 
-
-def _leaf_layers(layer):
-    sublayers = getattr(layer, "layers", None)
-    if not sublayers:
-        yield layer
-        return
-    for sub in sublayers:
-        yield from _leaf_layers(sub)
-
-
-def _reseed_generators(model, seed):
-    """Reset the state of every seed generator (dropout...) from ``seed``."""
-    seeds = np.random.SeedSequence(seed)
-    for layer in _leaf_layers(model):
-        weight_ids = {id(w) for w in layer.weights}
-        for variable in layer.variables:
-            if id(variable) in weight_ids:
-                continue
-            child = int(seeds.spawn(1)[0].generate_state(1)[0] >> 1)
-            variable.assign(np.array([child, 0], dtype=variable.dtype))
-
-
-def _optimizer_fill(optimizer):
-    """The constant initial value of each optimizer variable, or None.
-
-    A freshly built optimizer's variables (iterations, learning rate,
-    moments, loss scale...) are each filled with one value; recording those
-    lets a reused model's optimizer be reset exactly.
+    (``model.trainable = True`` does not reach the layers of a functional
+    model.)
     """
-    fill = []
-    for variable in optimizer.variables:
-        value = np.asarray(variable)
-        if value.size == 0:
-            fill.append(0)
-            continue
-        first = value.flat[0]
-        if not np.all(value == first):
-            return None
-        fill.append(first.item())
-    return fill
+    layer.trainable = True
+    for sub in getattr(layer, "layers", None) or []:
+        _make_trainable(sub)
 
 
 def _check_output_shapes(model, image_shape, name):
@@ -1088,123 +1094,3 @@ def _check_output_shapes(model, image_shape, name):
                 f"smaller kernel_size or pool_size, fewer convolutions, or "
                 f'padding="same".'
             )
-
-
-def _shuffled_batches(arrays, batch_size, seed):
-    """An endless tf.data pipeline of shuffled batches of ``arrays``.
-
-    Each run of ``ceil(n / batch_size)`` batches is one epoch, in a new order
-    seeded by ``seed``. As Keras does for arrays, only indices are shuffled
-    and each batch is gathered from the whole arrays. Being endless (with
-    ``steps_per_epoch`` given to ``fit``), one iterator serves all epochs,
-    which saves Keras creating a new one per epoch.
-
-    The order of epoch ``e`` is a stateless shuffle seeded by ``(seed, e)``,
-    not ``Dataset.shuffle``'s reshuffling, whose seed state tf.distribute
-    loses when it rewrites the pipeline for its devices (seeded fits under a
-    ``distribute`` strategy would then differ from run to run).
-    """
-    import tensorflow as tf
-
-    n = len(arrays[0])
-    data = tuple(tf.convert_to_tensor(a) for a in arrays)
-
-    def epoch_order(epoch):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int64),
-            seed=tf.stack([tf.constant(seed, dtype=tf.int64), epoch]),
-        )
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
-    indices = tf.data.Dataset.range(np.iinfo(np.int64).max).flat_map(epoch_order)
-    dataset = tf.data.Dataset.zip(indices, tf.data.Dataset.from_tensors(data).repeat())
-
-    def gather(idx, tensors):
-        return tuple(tf.gather(t, idx) for t in tensors)
-
-    return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
-
-
-_AUGMENTED_BATCHES = None
-
-
-def _augmented_batches_class():
-    """The PyDataset class of augmented batches (defined once Keras is loaded)."""
-    global _AUGMENTED_BATCHES
-    if _AUGMENTED_BATCHES is not None:
-        return _AUGMENTED_BATCHES
-    keras = _import_keras()
-
-    class _AugmentedBatches(keras.utils.PyDataset):
-        """Shuffled training batches, augmented afresh in every epoch.
-
-        Batch ``b`` of epoch ``e`` is augmented with a generator seeded by
-        ``(seed, e, b)``, so the result does not depend on the order or
-        thread in which Keras asks for batches.
-        """
-
-        def __init__(
-            self, images, y, sample_weight, *, labels, batch_size, augmentation, seed
-        ):
-            super().__init__()
-            self.images = images
-            self.y = y
-            self.sample_weight = sample_weight
-            self.labels = labels
-            self.batch_size = batch_size
-            self.augmentation = augmentation
-            self.seed = seed
-            self.epoch = 0
-            self._order = self._permutation()
-
-        def _permutation(self):
-            rng = np.random.default_rng([self.seed, self.epoch])
-            return rng.permutation(len(self.images))
-
-        def __len__(self):
-            return math.ceil(len(self.images) / self.batch_size)
-
-        def on_epoch_begin(self):
-            self._order = self._permutation()
-
-        def on_epoch_end(self):
-            self.epoch += 1
-
-        def __getitem__(self, index):
-            idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-            batch = self.images[idx]
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            out = self.augmentation.augment_batch(batch, self.labels[idx], rng)
-            out = np.asarray(out)
-            if out.shape != batch.shape or out.dtype != batch.dtype:
-                raise ValueError(
-                    f"augmentation.augment_batch must return images of the shape "
-                    f"and dtype it was given, {batch.shape} {batch.dtype}; got "
-                    f"{out.shape} {out.dtype} from {self.augmentation!r}."
-                )
-            if self.sample_weight is None:
-                return out, self.y[idx]
-            return out, self.y[idx], self.sample_weight[idx]
-
-    _AUGMENTED_BATCHES = _AugmentedBatches
-    return _AugmentedBatches
-
-
-def _save_model_bytes(model):
-    """The model as the bytes of a ``.keras`` file (Keras' own format)."""
-    _import_keras()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = pathlib.Path(tmp) / "model.keras"
-        model.save(path)
-        return path.read_bytes()
-
-
-def _load_model_bytes(data):
-    """Load a model from ``.keras`` bytes (never unpickling code)."""
-    keras = _import_keras()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = pathlib.Path(tmp) / "model.keras"
-        path.write_bytes(data)
-        return keras.saving.load_model(path, safe_mode=True)

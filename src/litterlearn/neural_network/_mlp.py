@@ -5,9 +5,11 @@ from __future__ import annotations
 import numbers
 
 from sklearn.base import ClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _BaseImageClassifier, _fill_doc, _import_keras
+from ..utils._sklearn_compat import Interval, StrOptions
+from ._base import _BaseImageClassifier
+from ._docs import _fill_doc
+from ._keras import _import_keras
 
 # scikit-learn's activation names, mapped to Keras'; Keras names pass through.
 ACTIVATIONS = {

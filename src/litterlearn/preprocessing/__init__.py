@@ -3,6 +3,13 @@
 from ._augment import Augmenter
 from ._coco_labeler import CocoBinaryLabeler
 from ._grayscale import GrayscaleNormalizer
+from ._pretrained import PretrainedFeatures
 from ._resize import ImageResizer
 
-__all__ = ["GrayscaleNormalizer", "Augmenter", "CocoBinaryLabeler", "ImageResizer"]
+__all__ = [
+    "GrayscaleNormalizer",
+    "Augmenter",
+    "CocoBinaryLabeler",
+    "ImageResizer",
+    "PretrainedFeatures",
+]

@@ -11,12 +11,14 @@ from ._images import (
     to_unit_float,
     validate_images,
 )
+from ._joblib_dask import fix_joblib_dask_backend
 from ._tensorflow import configure_tensorflow
 
 __all__ = [
     "as_image_dtype",
     "check_image_shape",
     "configure_tensorflow",
+    "fix_joblib_dask_backend",
     "images_to_rows",
     "infer_image_shape",
     "resolve_image_shape",

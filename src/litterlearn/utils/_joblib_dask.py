@@ -1,4 +1,4 @@
-"""Make joblib's Dask backend report a dead worker instead of hanging.
+"""Opt-in fix of joblib's Dask backend: report a dead worker instead of hanging.
 
 joblib's ``DaskDistributedBackend`` (joblib 1.6) turns the errors that happen
 *in* a task into results that joblib re-raises, but an error of the task
@@ -9,11 +9,10 @@ never called, and ``Parallel``, hence ``GridSearchCV(...).fit``, waits
 forever. The subclass here calls the callback with the exception, so joblib
 aborts the other tasks and raises it.
 
-:func:`install` swaps the subclass in for joblib's "dask" backend, lazily:
+Nothing happens on import: :func:`fix_joblib_dask_backend` swaps the
+subclass in for joblib's "dask" backend when the user calls it (lazily:
 distributed is imported only when the "dask" backend is first used, as joblib
-itself does. litterlearn installs it when ``litterlearn.neural_network`` is
-imported. Nothing else changes: tasks that succeed, or raise, take joblib's
-own path.
+itself does). Tasks that succeed, or raise, take joblib's own path.
 """
 
 from __future__ import annotations
@@ -59,13 +58,32 @@ def _fixed_backend(base):
 
 def _register_fixed():
     import joblib
-    from joblib._dask import DaskDistributedBackend
 
-    joblib.register_parallel_backend("dask", _fixed_backend(DaskDistributedBackend))
+    from ._sklearn_compat import joblib_dask_backend_class
+
+    joblib.register_parallel_backend(
+        "dask", _fixed_backend(joblib_dask_backend_class())
+    )
 
 
-def install():
-    """Have joblib's "dask" backend use the fixed class (idempotent, cheap)."""
+def fix_joblib_dask_backend():
+    """Make joblib's "dask" backend report a dead worker instead of hanging.
+
+    With joblib's Dask backend (``joblib.parallel_backend("dask")``), a
+    search whose worker process dies during a task (out of memory, a crash
+    in native code, a preempted HPC job) waits forever, up to at least
+    joblib 1.6: the task's error reaches no one. After this call, joblib's
+    "dask" backend is a subclass that passes that error on, so the search
+    raises ``distributed.KilledWorker`` naming the task. Nothing else
+    changes. It changes joblib for the whole process, which is why
+    litterlearn never calls it by itself. Calling it again does nothing;
+    distributed is imported only when the "dask" backend is first used.
+
+    Examples
+    --------
+    >>> from litterlearn.utils import fix_joblib_dask_backend
+    >>> fix_joblib_dask_backend()
+    """
     try:
         from joblib import parallel
     except ImportError:  # pragma: no cover - scikit-learn requires joblib

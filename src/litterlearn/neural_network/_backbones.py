@@ -1,0 +1,629 @@
+"""The catalogue of pretrained backbones (``keras.applications``), written once.
+
+Used by :class:`~litterlearn.neural_network.TransferImageClassifier`,
+:class:`~litterlearn.neural_network.VGGTransferClassifier` and
+:class:`~litterlearn.preprocessing.PretrainedFeatures`. For each backbone the
+catalogue knows:
+
+- the ``keras.applications`` constructor (built without its top);
+- its input preprocessing (Keras' ``preprocess_input`` modes "caffe", "tf",
+  "torch", or none), applied *inside* the model by one registered
+  serializable layer, :func:`preprocessing_layer_class`, that also turns
+  gray into RGB, rescales by the input dtype and resizes;
+- its default and minimum input sizes and the number of features it outputs
+  after global pooling;
+- how its layers group into blocks (for "fine-tune the top N blocks");
+- the file of its ImageNet weights without the top: the name it has in
+  Keras' cache (``$KERAS_HOME/models``, by default ``~/.keras/models``), the
+  URL Keras downloads it from and Keras' checksum.
+
+Weights are resolved by :func:`resolve_weights`: ``"imagenet"`` goes through
+Keras' own download (``keras.utils.get_file``, the same call, cache and file
+as ``keras.applications``), a path loads a local file, None leaves random
+weights. A failed download raises :class:`WeightsUnavailableError`, which
+says how to pre-fetch the file on a machine with internet.
+
+Keras is imported only when a backbone is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import os
+import re
+import urllib.error
+
+import numpy as np
+
+from ._base import _import_keras
+
+__all__ = [
+    "BACKBONES",
+    "BackboneSpec",
+    "WeightsUnavailableError",
+    "get_backbone",
+    "resolve_input_size",
+    "resolve_weights",
+    "build_backbone",
+    "build_feature_extractor",
+    "preprocessing_layer_class",
+    "top_layers",
+    "keras_cache_dir",
+]
+
+# The URL Keras' applications download ImageNet weights from; a mirror (a
+# plain HTTP directory holding the same file names) may replace it for
+# clusters whose nodes have no internet.
+WEIGHTS_URL_ENV = "LITTERLEARN_WEIGHTS_URL"
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneSpec:
+    """What litterlearn knows about one ``keras.applications`` backbone.
+
+    Attributes
+    ----------
+    name : str
+        The catalogue name, e.g. ``"vgg16"``.
+    constructor : str
+        Name of the ``keras.applications`` function, e.g. ``"VGG16"``.
+    preprocessing : {"caffe", "tf", "torch", "none"}
+        The mode of the backbone's ``preprocess_input`` (inputs 0..255 RGB):
+        "caffe" flips RGB to BGR and subtracts the ImageNet channel means;
+        "tf" scales to [-1, 1]; "torch" scales to [0, 1] and standardizes
+        with the ImageNet means and standard deviations; "none" passes
+        0..255 through (the model preprocesses itself, e.g. EfficientNet).
+    default_size : int
+        Input size of the ImageNet weights (used when ``input_size=None``).
+    min_size : int
+        Smallest input height and width Keras accepts for the backbone.
+    n_features : int
+        Number of channels of the last feature map (features after pooling).
+    block_pattern : str
+        Regular expression whose first group, matched at the start of a
+        layer name, names the layer's block; consecutive layers of the same
+        block form one block (layers that match nothing join the block
+        before them).
+    weights_file : str
+        File name of the ImageNet weights without the top in Keras' cache.
+        ``{rows}`` is replaced by the input size for backbones whose
+        weights depend on it (MobileNetV2).
+    weights_url : str
+        Directory URL Keras downloads ``weights_file`` from.
+    weights_hash : str or None
+        Keras' checksum of the file (None where Keras has none).
+    """
+
+    name: str
+    constructor: str
+    preprocessing: str
+    default_size: int
+    min_size: int
+    n_features: int
+    block_pattern: str
+    weights_file: str
+    weights_url: str
+    weights_hash: str | None
+
+    def weights_filename(self, size):
+        """The cache file name of the ImageNet weights at input ``size``.
+
+        ``size`` is an int or ``(height, width)``; like Keras, MobileNetV2
+        uses the file of a square size in (96, 128, 160, 192, 224), else 224.
+        """
+        if not isinstance(size, numbers.Integral):
+            height, width = size
+            size = height if height == width else 224
+        rows = size if size in (96, 128, 160, 192, 224) else 224
+        return self.weights_file.format(rows=rows)
+
+
+_GCS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+BACKBONES: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in [
+        BackboneSpec(
+            name="vgg16",
+            constructor="VGG16",
+            preprocessing="caffe",
+            default_size=224,
+            min_size=32,
+            n_features=512,
+            block_pattern=r"(block\d+)_",
+            weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            weights_url=_GCS + "vgg16/",
+            weights_hash="6d6bbae143d832006294945121d1f1fc",
+        ),
+        BackboneSpec(
+            name="vgg19",
+            constructor="VGG19",
+            preprocessing="caffe",
+            default_size=224,
+            min_size=32,
+            n_features=512,
+            block_pattern=r"(block\d+)_",
+            weights_file="vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            weights_url=_GCS + "vgg19/",
+            weights_hash="253f8cb515780f3b799900260a226db6",
+        ),
+        BackboneSpec(
+            name="resnet50",
+            constructor="ResNet50",
+            preprocessing="caffe",
+            default_size=224,
+            min_size=32,
+            n_features=2048,
+            block_pattern=r"(conv\d+)_",
+            weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            weights_url=_GCS + "resnet/",
+            weights_hash="4d473c1dd8becc155b73f8504c6f6626",
+        ),
+        BackboneSpec(
+            name="mobilenet_v2",
+            constructor="MobileNetV2",
+            preprocessing="tf",
+            default_size=224,
+            min_size=32,
+            n_features=1280,
+            block_pattern=r"(block_\d+|expanded_conv|Conv1)",
+            weights_file=(
+                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
+            ),
+            weights_url=_GCS + "mobilenet_v2/",
+            weights_hash=None,
+        ),
+        BackboneSpec(
+            name="efficientnet_b0",
+            constructor="EfficientNetB0",
+            preprocessing="none",
+            default_size=224,
+            min_size=32,
+            n_features=1280,
+            block_pattern=r"(block\d+|stem)",
+            weights_file="efficientnetb0_notop.h5",
+            weights_url="https://storage.googleapis.com/keras-applications/",
+            weights_hash="50bc09e76180e00e4465e1a485ddc09d",
+        ),
+        BackboneSpec(
+            name="densenet121",
+            constructor="DenseNet121",
+            preprocessing="torch",
+            default_size=224,
+            min_size=32,
+            n_features=1024,
+            block_pattern=r"(conv\d+|pool\d+)",
+            weights_file="densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            weights_url=_GCS + "densenet/",
+            weights_hash="30ee3e1110167f948a6b9946edeeb738",
+        ),
+    ]
+}
+
+
+def get_backbone(name):
+    """Return the :class:`BackboneSpec` of catalogue name ``name``.
+
+    Examples
+    --------
+    >>> get_backbone("vgg16").constructor
+    'VGG16'
+    """
+    try:
+        return BACKBONES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown backbone {name!r}; choose one of {sorted(BACKBONES)}."
+        ) from None
+
+
+def resolve_input_size(spec, input_size):
+    """``(height, width)`` the backbone sees, from an ``input_size`` parameter.
+
+    None gives the backbone's default size (that of its ImageNet weights); an
+    int gives a square; a pair gives ``(height, width)``. Both must be at
+    least the backbone's minimum (32 for the catalogue's backbones).
+
+    Examples
+    --------
+    >>> resolve_input_size(get_backbone("vgg16"), None)
+    (224, 224)
+    >>> resolve_input_size(get_backbone("vgg16"), (48, 64))
+    (48, 64)
+    """
+    if input_size is None:
+        return (spec.default_size, spec.default_size)
+    if isinstance(input_size, numbers.Integral) and not isinstance(input_size, bool):
+        size = (int(input_size), int(input_size))
+    else:
+        try:
+            size = tuple(input_size)
+        except TypeError:
+            size = ()
+        if len(size) != 2 or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size
+        ):
+            raise ValueError(
+                f"input_size must be None, an int or a pair (height, width) of "
+                f"ints; got {input_size!r}."
+            )
+        size = tuple(int(s) for s in size)
+    if min(size) < spec.min_size:
+        raise ValueError(
+            f"input_size={input_size!r} is too small for backbone {spec.name!r}: "
+            f"height and width must be at least {spec.min_size} (images are "
+            f"resized to input_size inside the model, so small images work with "
+            f"input_size={spec.min_size} or more)."
+        )
+    return size
+
+
+class WeightsUnavailableError(OSError):
+    """The pretrained weights of a backbone could not be downloaded or read."""
+
+
+def keras_cache_dir():
+    """Where Keras caches downloaded weights: ``$KERAS_HOME/models``.
+
+    ``KERAS_HOME`` defaults to ``~/.keras`` (Keras falls back to
+    ``/tmp/.keras`` when that is not writable).
+    """
+    _import_keras()
+    try:  # what keras.utils.get_file uses; not in Keras' public API
+        from keras.src.backend.config import keras_home
+
+        home = keras_home()
+    except ImportError:
+        home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
+    home = os.path.expanduser(home)
+    if not os.access(home, os.W_OK):
+        home = os.path.join("/tmp", ".keras")
+    return os.path.join(home, "models")
+
+
+def _prefetch_help(spec, size):
+    fname = spec.weights_filename(size)
+    return (
+        f"To work offline, pre-fetch the file on a machine with internet:\n"
+        f'    python -c "import keras; keras.applications.{spec.constructor}('
+        f"include_top=False, weights='imagenet'"
+        + (
+            f", input_shape=({size}, {size}, 3)"
+            if "{rows}" in spec.weights_file
+            else ""
+        )
+        + f')"\n'
+        f"which saves ~/.keras/models/{fname} (under $KERAS_HOME/models when "
+        f"KERAS_HOME is set). Copy it into {keras_cache_dir()} on this machine "
+        f"(weights='imagenet' then finds it in Keras' cache), or pass its path "
+        f"as weights='/path/to/{fname}'. A mirror directory holding the file "
+        f"can also be named by the {WEIGHTS_URL_ENV} environment variable."
+    )
+
+
+def _close_http_errors(exc):
+    """Close the HTTP responses held by ``exc``'s chain (Keras leaves them open)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, urllib.error.HTTPError):
+            exc.close()
+        exc = exc.__cause__ or exc.__context__
+
+
+def resolve_weights(spec, weights, size=None):
+    """The local weights file of a ``weights`` parameter, or None.
+
+    ``"imagenet"`` is downloaded through Keras' own ``keras.utils.get_file``
+    into Keras' cache (``$KERAS_HOME/models``), or found there; a path must
+    be an existing file; None means random weights.
+
+    Raises
+    ------
+    WeightsUnavailableError
+        The download failed (no internet) or the file does not exist. The
+        message names the backbone, Keras' cache and how to pre-fetch.
+    """
+    if weights is None:
+        return None
+    size = spec.default_size if size is None else size
+    if isinstance(weights, str) and weights == "imagenet":
+        keras = _import_keras()
+        fname = spec.weights_filename(size)
+        base = os.environ.get(WEIGHTS_URL_ENV) or spec.weights_url
+        mirrored = base != spec.weights_url
+        try:
+            return keras.utils.get_file(
+                fname,
+                base.rstrip("/") + "/" + fname,
+                cache_subdir="models",
+                # A mirror's copy is checked against Keras' hash too.
+                file_hash=spec.weights_hash,
+            )
+        except Exception as exc:  # Keras raises a bare Exception
+            _close_http_errors(exc)
+            raise WeightsUnavailableError(
+                f"Could not download the ImageNet weights of backbone "
+                f"{spec.name!r} ({fname}) from "
+                f"{'the mirror ' if mirrored else ''}{base}: {exc}\n"
+                f"Keras caches weights in {keras_cache_dir()} ($KERAS_HOME/models)"
+                f" and did not find them there.\n{_prefetch_help(spec, size)}"
+            ) from exc
+    path = os.fspath(weights)
+    if not os.path.isfile(path):
+        raise WeightsUnavailableError(
+            f"weights={weights!r} for backbone {spec.name!r} is not a file. Pass "
+            f"'imagenet', None, or the path of the weights file of "
+            f"keras.applications.{spec.constructor} without its top.\n"
+            f"{_prefetch_help(spec, size)}"
+        )
+    return path
+
+
+def weights_key(path):
+    """What identifies the content of a weights file (for caches), or None."""
+    if path is None:
+        return None
+    stat = os.stat(path)
+    return (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+def _load_weights(spec, model, path):
+    try:
+        model.load_weights(path)
+        if spec.name.startswith("efficientnet"):
+            _efficientnet_imagenet_scaling(model)
+    except Exception as exc:  # h5py and Keras raise many kinds
+        raise ValueError(
+            f"Cannot load the weights file {path!r} into backbone {spec.name!r} "
+            f"(keras.applications.{spec.constructor} without its top): {exc}. "
+            f"The file must hold the weights of that network, e.g. "
+            f"{spec.weights_filename(spec.default_size)} from Keras' cache or a "
+            f"file saved with backbone.save_weights('name.weights.h5')."
+        ) from exc
+
+
+def _efficientnet_imagenet_scaling(model):
+    """Make a loaded EfficientNet compute as Keras' ``weights="imagenet"`` one.
+
+    With ``weights="imagenet"`` Keras inserts ``Rescaling(1 / sqrt(std))``
+    after the input ``Normalization`` (keras-team/keras#49930); built with
+    other weights it does not, so the ImageNet file loaded into it would see
+    differently scaled inputs. Dividing by ``sqrt(std)`` after dividing by
+    ``sqrt(variance)`` is dividing by ``sqrt(variance * std)``: the
+    Normalization's variance is set to that when it holds the ImageNet
+    file's values (``std ** 2``), and left alone otherwise (a file saved
+    from an already corrected backbone).
+    """
+    std = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+    for layer in model.layers:
+        if type(layer).__name__ == "Normalization":
+            variance = np.asarray(layer.variance).reshape(-1)
+            if variance.shape == (3,) and np.allclose(variance, std**2, rtol=1e-4):
+                layer.variance.assign(np.reshape(variance * std, layer.variance.shape))
+            return
+
+
+def build_backbone(spec, weights_path, size, *, seed=None, name=None):
+    """A new ``keras.applications`` backbone without its top.
+
+    Parameters
+    ----------
+    spec : BackboneSpec
+    weights_path : str or None
+        From :func:`resolve_weights`. None: random weights, initialised from
+        ``seed`` (each layer's own initializer, reseeded).
+    size : tuple (height, width)
+    seed : int or None
+    name : str, default=None
+        Name of the backbone model (the catalogue name by default).
+    """
+    keras = _import_keras()
+    constructor = getattr(keras.applications, spec.constructor)
+    model = constructor(
+        include_top=False,
+        weights=None,
+        input_shape=(*size, 3),
+        name=name or spec.name,
+    )
+    if weights_path is None:
+        if seed is not None:
+            initialize_weights(model, seed)
+    else:
+        _load_weights(spec, model, weights_path)
+    return model
+
+
+def _leaf_layers(layer):
+    sublayers = getattr(layer, "layers", None)
+    if not sublayers:
+        yield layer
+        return
+    for sub in sublayers:
+        yield from _leaf_layers(sub)
+
+
+def initialize_weights(model, seed, layers=None):
+    """(Re)initialise weights from each layer's initializer, seeded by ``seed``.
+
+    Only ``layers`` (default: all leaf layers of ``model``) are touched.
+    Returns False (touching nothing) when a weight has no known initializer.
+    """
+    keras = _import_keras()
+    plan = []
+    for layer in _leaf_layers(model) if layers is None else layers:
+        for weight in layer.weights:
+            initializer = getattr(layer, f"{weight.name}_initializer", None)
+            if initializer is None:
+                if not weight.trainable:
+                    continue  # a constant (e.g. a Normalization's statistics)
+                return False
+            plan.append((weight, initializer))
+    seeds = np.random.SeedSequence(seed).spawn(len(plan))
+    for (weight, initializer), child in zip(plan, seeds, strict=True):
+        config = keras.initializers.serialize(initializer)
+        if "seed" in config.get("config", {}):
+            config["config"]["seed"] = int(child.generate_state(1)[0] >> 1)
+        weight.assign(
+            keras.initializers.deserialize(config)(weight.shape, dtype=weight.dtype)
+        )
+    return True
+
+
+_PREPROCESSING_LAYER = None
+
+# ImageNet statistics of Keras' imagenet_utils.preprocess_input.
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+_TORCH_MEAN = (0.485, 0.456, 0.406)
+_TORCH_STD = (0.229, 0.224, 0.225)
+
+
+def preprocessing_layer_class():
+    """The ``BackbonePreprocessing`` layer class (defined once Keras is loaded).
+
+    The layer maps raw images ``(n, H, W, C)``, C = 1 or 3, of the
+    estimator's input dtype to what a backbone expects: float32 RGB 0..255
+    (uint8 input as is, floats, taken in [0, 1], times 255), resized to
+    ``size`` (bilinear, antialiased when shrinking), gray repeated to 3
+    channels, then Keras' ``preprocess_input`` of the backbone's ``mode``.
+    It is registered as ``litterlearn>BackbonePreprocessing``, so a model
+    holding it saves and loads in Keras' format without code.
+    """
+    global _PREPROCESSING_LAYER
+    if _PREPROCESSING_LAYER is not None:
+        return _PREPROCESSING_LAYER
+    keras = _import_keras()
+    ops = keras.ops
+
+    @keras.saving.register_keras_serializable(package="litterlearn")
+    class BackbonePreprocessing(keras.layers.Layer):
+        def __init__(self, mode, scale=1.0, size=None, **kwargs):
+            super().__init__(**kwargs)
+            if mode not in ("caffe", "tf", "torch", "none"):
+                raise ValueError(f"Unknown preprocessing mode {mode!r}.")
+            self.mode = mode
+            self.scale = float(scale)
+            self.size = None if size is None else tuple(int(s) for s in size)
+
+        def call(self, inputs):
+            x = ops.cast(inputs, "float32")
+            if self.scale != 1.0:
+                x = x * self.scale
+            if self.size is not None and tuple(x.shape[1:3]) != self.size:
+                shrinking = x.shape[1] > self.size[0] or x.shape[2] > self.size[1]
+                x = ops.image.resize(
+                    x, self.size, interpolation="bilinear", antialias=shrinking
+                )
+            if x.shape[-1] == 1:
+                x = ops.repeat(x, 3, axis=-1)
+            if self.mode == "caffe":
+                x = ops.flip(x, axis=-1) - ops.convert_to_tensor(
+                    _CAFFE_MEAN_BGR, dtype="float32"
+                )
+            elif self.mode == "tf":
+                x = x / 127.5 - 1.0
+            elif self.mode == "torch":
+                mean = ops.convert_to_tensor(_TORCH_MEAN, dtype="float32")
+                std = ops.convert_to_tensor(_TORCH_STD, dtype="float32")
+                x = (x / 255.0 - mean) / std
+            return x
+
+        def compute_output_shape(self, input_shape):
+            height, width = self.size or tuple(input_shape[1:3])
+            return (input_shape[0], height, width, 3)
+
+        def get_config(self):
+            config = super().get_config()
+            config.update(
+                {
+                    "mode": self.mode,
+                    "scale": self.scale,
+                    "size": None if self.size is None else list(self.size),
+                }
+            )
+            return config
+
+    _PREPROCESSING_LAYER = BackbonePreprocessing
+    return BackbonePreprocessing
+
+
+POOLINGS = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}
+
+
+def build_feature_extractor(
+    spec,
+    *,
+    weights_path,
+    size,
+    image_shape,
+    input_dtype,
+    pooling="avg",
+    seed=None,
+):
+    """Images of ``image_shape`` and ``input_dtype`` in, pooled features out.
+
+    ``Input -> BackbonePreprocessing -> backbone(training=False) ->
+    global pooling``: the backbone runs in inference mode (BatchNormalization
+    uses its moving statistics).
+
+    Returns
+    -------
+    model : keras.Model
+        Its layer named ``spec.name`` is the backbone.
+    """
+    keras = _import_keras()
+    inputs = keras.Input(shape=tuple(image_shape), dtype=np.dtype(input_dtype).name)
+    scale = 1.0 if np.dtype(input_dtype) == np.uint8 else 255.0
+    x = preprocessing_layer_class()(
+        spec.preprocessing, scale=scale, size=size, name="backbone_preprocessing"
+    )(inputs)
+    backbone = build_backbone(spec, weights_path, size, seed=seed)
+    x = backbone(x, training=False)
+    x = getattr(keras.layers, POOLINGS[pooling])(name=f"{pooling}_pool")(x)
+    return keras.Model(inputs, x, name=f"{spec.name}_features")
+
+
+def _blocks(spec, backbone):
+    """The weighted layers of ``backbone`` grouped into blocks, bottom first."""
+    pattern = re.compile(spec.block_pattern)
+    blocks, current = [], None
+    for layer in backbone.layers:
+        match = pattern.match(layer.name)
+        name = match.group(1) if match else current
+        if name is None:
+            continue
+        if name != current:
+            blocks.append([])
+            current = name
+        if layer.weights:
+            blocks[-1].append(layer)
+    return [block for block in blocks if block]
+
+
+def top_layers(spec, backbone, *, n_layers=None, n_blocks=None):
+    """The backbone layers with weights that fine-tuning unfreezes.
+
+    Parameters
+    ----------
+    n_layers : int or "all", default=None
+        That many layers with weights, counted from the top ("all": every
+        one).
+    n_blocks : int, default=None
+        The layers of that many blocks (see ``block_pattern``), from the top.
+        With both None, the top block.
+
+    Returns
+    -------
+    layers : list of keras.layers.Layer
+        Bottom first.
+    """
+    weighted = [layer for layer in backbone.layers if layer.weights]
+    if n_layers == "all":
+        return weighted
+    if n_layers is not None:
+        return weighted[len(weighted) - min(int(n_layers), len(weighted)) :]
+    blocks = _blocks(spec, backbone)
+    n_blocks = 1 if n_blocks is None else min(int(n_blocks), len(blocks))
+    chosen = blocks[len(blocks) - n_blocks :] if n_blocks else []
+    return [layer for block in chosen for layer in block]

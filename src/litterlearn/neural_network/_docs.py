@@ -1,0 +1,166 @@
+"""Docstring text shared by every classifier, written once.
+
+Each class docstring holds ``%(name)s`` placeholders, filled by
+:func:`_fill_doc` with the blocks below (imbalanced-learn's ``Substitution``
+pattern).
+"""
+
+_DOCS = {
+    "training_parameters": """\
+    alpha : float, default=0.0
+        L2 penalty on the kernels of the dense and convolution layers (Keras'
+        ``L2`` regularizer): ``alpha * sum(kernel ** 2)`` is added to the loss.
+    batch_size : int, default=32
+        Number of images per gradient step and per prediction batch.
+    learning_rate_init : float, default=0.001
+        Learning rate of the optimizer when ``optimizer`` is a name.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+    early_stopping : bool, default=False
+        Whether to stop training when the validation loss stops improving.
+        The validation data are ``X_val, y_val`` passed to :meth:`fit` or,
+        without them, a stratified, seeded ``validation_fraction`` of the
+        training data, held out before Keras sees it. Training stops when the
+        validation loss has not improved by at least ``tol`` for
+        ``n_iter_no_change`` epochs, and the weights of the best epoch are
+        restored.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping (when no
+        ``X_val`` is given). Must be in (0, 1).
+    n_iter_no_change : int, default=10
+        Number of epochs without improvement before early stopping.
+    tol : float, default=1e-4
+        Minimum decrease of the validation loss that counts as improvement.
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        Name of a Keras optimizer ("adam", "adamw", "adamax", "nadam", "sgd",
+        "rmsprop", "adagrad", "adadelta"), created with learning rate
+        ``learning_rate_init``; or an optimizer instance, whose configuration
+        (learning rate included) is copied for every fit.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, ``{label: weight}`` (labels not
+        listed weigh 1); "balanced" weighs each class inversely to its
+        frequency in the training data, as in scikit-learn. Multiplies
+        ``sample_weight``.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of the input rows; one entry may be -1.
+        None infers a square gray or RGB image from the number of features
+        (see the image contract); 3D and 4D input carries its shape.
+    augmentation : object with an ``augment_batch`` method, default=None
+        On-the-fly augmentation of the training images, e.g. a
+        ``litterlearn.preprocessing.Augmenter``. In every epoch each training
+        batch of images ``(batch, H, W, C)``, in the training dtype (uint8
+        0..255 or float32), is replaced by ``augmentation.augment_batch(images,
+        labels, rng)``, which must return an array of the same shape and
+        dtype. ``labels`` are the batch's labels (as in ``y``) and ``rng`` a
+        :class:`numpy.random.Generator` seeded from ``random_state``, the epoch
+        and the batch: every epoch sees fresh augmentations and a seeded fit
+        is reproducible. Validation images and predictions are never
+        augmented.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Extra Keras callbacks. Every fit uses fresh copies; the objects
+        passed are never attached to a model.
+    precision : {"float32", "mixed_float16", "mixed_bfloat16"}, \
+default="float32"
+        Keras dtype policy of the model's layers: "mixed_float16" (NVIDIA
+        GPUs, with loss scaling) and "mixed_bfloat16" (recent GPUs, TPUs and
+        CPUs) compute in 16 bits with float32 weights. The output layer
+        always computes in float32. The policy is set on this model's layers
+        only, never globally.
+    distribute : None, "auto", list of str or tf.distribute.Strategy, \
+default=None
+        Devices to train on. None: TensorFlow's default, one device (the
+        first GPU, else the CPU). "auto": all GPUs, with a
+        ``tf.distribute.MirroredStrategy``, when there are several, else the
+        default. A list of device names (e.g. ``["/gpu:0", "/gpu:1"]``): a
+        ``MirroredStrategy`` over them. A ``tf.distribute.Strategy``: that
+        strategy (an estimator holding one cannot be pickled or sent to other
+        processes; use "auto" or device names there). The model is built
+        under the strategy and Keras trains and predicts with it; each
+        ``batch_size`` batch is split among the devices (scale it, and
+        perhaps ``learning_rate_init``, with their number).
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything random in a fit: the weights, dropout, the shuffling
+        of batches, the validation split and the augmentation. With an int,
+        two fits on the CPU give identical models (GPU kernels may not be
+        deterministic).
+    verbose : int, default=0
+        0: silent; 1: Keras' progress bar; 2: one line per epoch.
+    warm_start : bool, default=False
+        When True and already fitted, :meth:`fit` continues training the
+        current model (weights and optimizer state) for ``max_iter`` more
+        epochs, on data with the same image shape and classes.""",
+    "fitted_attributes": """\
+    model_ : keras.Model
+        The trained Keras model; it maps images ``(n, H, W, C)`` of dtype
+        ``input_dtype_`` to class probabilities.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, in the order of the columns of ``predict_proba``.
+    n_features_in_ : int
+        Number of features of the input rows (``H*W*C``).
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the images seen in :meth:`fit`.
+    input_dtype_ : numpy.dtype
+        dtype the model was trained on: uint8 (0..255, rescaled by 1/255 in
+        the model's input stage) or float32 (used as is). Images of the other
+        dtype are converted at prediction (uint8 / 255, or float * 255
+        rounded to uint8).
+    history_ : dict of str to list of float
+        Keras' per-epoch history: "loss", "accuracy" and, with validation
+        data, "val_loss", "val_accuracy"; over all training phases, and
+        extended by warm-started fits.
+    phase_starts_ : dict of str to int
+        Index in ``history_`` of the first epoch of each training phase
+        (``{"train": 0}`` for these single-phase networks).
+    loss_curve_ : list of float
+        Training loss per epoch (``history_["loss"]``).
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch, or None without validation data.
+    best_validation_score_ : float or None
+        Validation accuracy of the best epoch: the one whose weights early
+        stopping restored, else the one with the lowest validation loss.
+        None without validation data.
+    n_iter_ : int
+        Number of epochs run (in total, over warm-started fits).""",
+    "notes": """\
+    The model is built the first time it is needed, so importing
+    ``litterlearn`` never imports TensorFlow. Every :meth:`fit` starts from
+    freshly initialised weights and optimizer state (unless ``warm_start``).
+    A fit is all or nothing: when it raises (bad input, a callback raising, a
+    diverging loss, ``KeyboardInterrupt``), the estimator is left as it was.
+    A training loss that turns non-finite stops the fit with a ValueError.
+
+    To save memory and time, a fit reuses an already built model of the same
+    architecture that no fit is using and no live estimator holds (Keras
+    never returns the memory of a built model), re-initialised exactly as a
+    new one; fits running at once in threads never share a model. A Keras
+    model taken from ``model_`` may therefore be re-initialised and trained
+    by a later fit once its estimator is refitted or deleted: keep the
+    estimator, or switch reuse off with
+    :func:`~litterlearn.neural_network.set_model_reuse`.
+
+    Batch normalization layers predict with statistics recomputed over the
+    whole training set after training (and after every epoch when there is
+    validation data), not with Keras' moving averages, which are stale after
+    the few steps per epoch of a small dataset.
+
+    The first model built in a process configures TensorFlow's CPU threads
+    and GPU memory growth with
+    :func:`~litterlearn.utils.configure_tensorflow`'s defaults, unless it was
+    called before (``configure_tensorflow(n_threads=0,
+    gpu_memory_growth=False)`` keeps TensorFlow's own settings).
+
+    Pickling (and ``joblib``, ``copy.deepcopy``) stores the Keras model in
+    Keras' own ``.keras`` format, never as pickled code.""",
+}
+
+
+def _fill_doc(cls):
+    """Substitute the shared ``%(name)s`` blocks into a class docstring."""
+    # Placeholders sit at the docstring's indentation (so formatters leave the
+    # docstring alone); the blocks carry that indentation on every line.
+    blocks = {
+        name: text[4:] if text.startswith("    ") else text
+        for name, text in _DOCS.items()
+    }
+    cls.__doc__ = cls.__doc__ % blocks
+    return cls

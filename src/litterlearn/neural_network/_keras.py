@@ -1,0 +1,47 @@
+"""Keras, imported lazily, and the few Keras facts the estimators share.
+
+Keras (and TensorFlow) are imported the first time a model is built, never
+when litterlearn is imported: :func:`_import_keras` is the only door.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..utils._tensorflow import _configure_tensorflow_once
+
+# Keras 3 picks its backend when first imported; litterlearn needs TensorFlow
+# unless the user chose otherwise before importing us.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+OPTIMIZERS = frozenset(
+    {"adam", "adamw", "adamax", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"}
+)
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def _import_keras():
+    """Import and return ``keras``, configuring TensorFlow once per process.
+
+    See :func:`litterlearn.utils.configure_tensorflow` for what the one-time
+    configuration does and when it applies.
+    """
+    _configure_tensorflow_once()
+    import keras
+
+    return keras
+
+
+def _leaf_layers(layer):
+    """The layers of ``layer`` that hold no sublayers, depth first."""
+    sublayers = getattr(layer, "layers", None)
+    if not sublayers:
+        yield layer
+        return
+    for sub in sublayers:
+        yield from _leaf_layers(sub)
+
+
+def _inner_optimizer(optimizer):
+    """The optimizer a ``LossScaleOptimizer`` wraps, or ``optimizer`` itself."""
+    return getattr(optimizer, "inner_optimizer", optimizer)

@@ -1,0 +1,251 @@
+"""PretrainedFeatures: images in, a frozen pretrained backbone's features out."""
+
+from __future__ import annotations
+
+import collections
+import numbers
+import os
+import threading
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+# The catalogue lives with the estimators that share it; importing it does
+# not import Keras.
+from ..neural_network import _backbones
+from ..utils._images import rows_to_images, to_unit_float, validate_images
+
+# Built extractors, shared by every PretrainedFeatures with the same backbone,
+# weights (file and its modification time), sizes, pooling and input dtype:
+# a model is fully defined by these, so sharing it changes no result, and a
+# grid search or cross-validation does not rebuild the backbone per fit.
+_EXTRACTORS: collections.OrderedDict = collections.OrderedDict()
+_EXTRACTORS_LOCK = threading.Lock()
+_MAX_EXTRACTORS = 4
+
+
+class PretrainedFeatures(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Turn images into the features of a frozen pretrained network.
+
+    Each image goes through a ``keras.applications`` backbone without its top
+    (with the backbone's own preprocessing, inside the model) and its last
+    feature map is pooled to one row of ``n_features`` numbers. So any
+    scikit-learn model can learn from ImageNet features:
+    ``make_pipeline(PretrainedFeatures(), LogisticRegression())`` is the
+    small-data baseline. Images follow the image contract: any size (resized
+    inside the model to ``input_size``), gray or RGB, uint8 (0..255) or float
+    (taken in [0, 1]) rows or arrays.
+
+    Nothing is learned: :meth:`fit` only validates and records the input
+    shape; the backbone is built on the first :meth:`transform`. Built
+    backbones are shared by every instance with the same backbone, weights,
+    sizes and pooling (the last 4 are kept), which changes no result but
+    saves rebuilding them in a grid search. Images are processed ``batch_size`` at a time, so
+    memory stays bounded by one batch of the backbone's activations.
+
+    Parameters
+    ----------
+    backbone : str, default="vgg16"
+        "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0" or
+        "densenet121".
+    weights : "imagenet", path or None, default="imagenet"
+        "imagenet": Keras' ImageNet weights, downloaded by Keras into its
+        cache (``$KERAS_HOME/models``) or found there; offline, pre-fetch the
+        file (the error says how) or pass its path. A path: a weights file of
+        the backbone without its top. None: random weights (seeded by
+        ``random_state``), a baseline for what pretraining brings.
+    input_size : int, (int, int) or None, default=None
+        ``(height, width)`` images are resized to inside the model; at least
+        32. None: the backbone's default, 224 (the size of its ImageNet
+        training). Smaller is faster.
+    pooling : {"avg", "max"}, default="avg"
+        Global pooling of the last feature map.
+    batch_size : int, default=32
+        Images per forward pass.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of the input rows (see the image contract).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random weights when ``weights=None``; unused otherwise.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input features (``H*W*C``).
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the images seen in :meth:`fit`.
+    input_dtype_ : numpy.dtype
+        dtype seen in :meth:`fit` (uint8 or float32); images of the other
+        dtype are converted at :meth:`transform`.
+    weights_seed_ : int or None
+        Seed of the random weights (``weights=None``), drawn from
+        ``random_state`` in :meth:`fit`; None with pretrained weights.
+    n_features_out_ : int
+        Number of output features, the backbone's channels (512 for VGG,
+        2048 for ResNet50, 1280 for MobileNetV2 and EfficientNetB0, 1024 for
+        DenseNet121).
+
+    See Also
+    --------
+    litterlearn.neural_network.TransferImageClassifier : Train a head on the
+        backbone (and fine-tune it) end to end.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from litterlearn.preprocessing import PretrainedFeatures
+    >>> X = np.random.default_rng(0).integers(0, 256, (4, 20, 20, 3), np.uint8)
+    >>> features = PretrainedFeatures("mobilenet_v2", weights=None, input_size=32,
+    ...                               random_state=0)
+    >>> features.fit_transform(X).shape
+    (4, 1280)
+    """
+
+    _parameter_constraints: dict = {
+        "backbone": [StrOptions(set(_backbones.BACKBONES))],
+        "weights": [None, str, os.PathLike],
+        "input_size": [
+            None,
+            Interval(numbers.Integral, 1, None, closed="left"),
+            tuple,
+            list,
+        ],
+        "pooling": [StrOptions(set(_backbones.POOLINGS))],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "image_shape": [None, tuple, list],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        backbone="vgg16",
+        *,
+        weights="imagenet",
+        input_size=None,
+        pooling="avg",
+        batch_size=32,
+        image_shape=None,
+        random_state=None,
+    ):
+        self.backbone = backbone
+        self.weights = weights
+        self.input_size = input_size
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.image_shape = image_shape
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the parameters and images; record the input shape.
+
+        Nothing is learned. The weights file is checked (or downloaded) here,
+        so a missing file fails at ``fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+            Images, uint8 (0..255) or float (in [0, 1]).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        spec = _backbones.get_backbone(self.backbone)
+        size = _backbones.resolve_input_size(spec, self.input_size)
+        # Weights first: a failed download leaves the step unfitted.
+        _backbones.resolve_weights(spec, self.weights, size)
+        rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        self.weights_seed_ = None
+        if self.weights is None:
+            rng = check_random_state(self.random_state)
+            self.weights_seed_ = int(rng.randint(np.iinfo(np.int32).max))
+        self.image_shape_ = shape
+        self.input_dtype_ = rows.dtype
+        self.n_features_out_ = spec.n_features
+        return self
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_
+
+    def _extractor(self):
+        """The Keras feature extractor of the fitted parameters."""
+        spec = _backbones.get_backbone(self.backbone)
+        size = _backbones.resolve_input_size(spec, self.input_size)
+        path = _backbones.resolve_weights(spec, self.weights, size)
+        key = (
+            spec.name,
+            _backbones.weights_key(path),
+            size,
+            self.pooling,
+            tuple(self.image_shape_),
+            np.dtype(self.input_dtype_).str,
+            self.weights_seed_,
+        )
+        with _EXTRACTORS_LOCK:
+            model = _EXTRACTORS.pop(key, None)
+            if model is None:
+                model = _backbones.build_feature_extractor(
+                    spec,
+                    weights_path=path,
+                    size=size,
+                    image_shape=self.image_shape_,
+                    input_dtype=self.input_dtype_,
+                    pooling=self.pooling,
+                    seed=self.weights_seed_,
+                )
+            _EXTRACTORS[key] = model  # most recently used last
+            while len(_EXTRACTORS) > _MAX_EXTRACTORS:
+                _EXTRACTORS.popitem(last=False)
+        return model
+
+    def transform(self, X):
+        """Features of images ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+            Images of the shape seen in :meth:`fit`.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out_), float32
+        """
+        check_is_fitted(self)
+        rows, _ = validate_images(
+            self,
+            X,
+            reset=False,
+            image_shape=self.image_shape,
+            fitted_image_shape=self.image_shape_,
+        )
+        if rows.dtype != self.input_dtype_:
+            if self.input_dtype_ == np.uint8:
+                rows = np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
+            else:
+                rows = to_unit_float(rows)
+        model = self._extractor()
+        images = rows_to_images(rows, self.image_shape_)
+        # Keras feeds the backbone batch_size images at a time.
+        features = model.predict(images, batch_size=self.batch_size, verbose=0)
+        return np.asarray(features, dtype=np.float32)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -49,7 +49,7 @@ def bench(session):
     """Run every benchmark script; each prints its figures (ratios vs a baseline)."""
     import pathlib
 
-    session.install(".[cpu,test,distributed]")
+    session.install(".[cpu,test,distributed,bench]")
     scripts = sorted(pathlib.Path("benchmarks").glob("bench_*.py"))
     for script in scripts:
         if not session.posargs or script.stem in session.posargs:

@@ -7,6 +7,7 @@ when a model is first built.
 from ._cnn import CNNImageClassifier
 from ._mlp import MLPImageClassifier
 from ._pool import clear_model_pool, model_pool_info, set_model_reuse
+from ._recipes import make_small_data_cnn, small_data_epochs
 from ._transfer import TransferImageClassifier
 from ._vgg import VGGTransferClassifier
 
@@ -16,6 +17,8 @@ __all__ = [
     "TransferImageClassifier",
     "VGGTransferClassifier",
     "clear_model_pool",
+    "make_small_data_cnn",
     "model_pool_info",
     "set_model_reuse",
+    "small_data_epochs",
 ]

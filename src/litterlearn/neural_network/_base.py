@@ -352,10 +352,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             ``best_epoch`` attribute, when set, is the epoch whose weights
             early stopping restored).
         """
-        epoch_end, evaluates = _epoch_end_callback(
+        training_input = self._training_input(images, y, sample_weight, seeds.shuffle)
+        steps = training_input.get("steps_per_epoch") or len(training_input["x"])
+        epoch_end = _epoch_end_callback(
             model,
             images=images,
             batch_size=self.batch_size,
+            steps=steps,
             validation=validation,
             name=type(self).__name__,
             phase=phase.name,
@@ -364,9 +367,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         callbacks = [epoch_end, *self._make_callbacks(validation is not None)]
         history = self._fit_keras(
             model,
-            self._training_input(images, y, sample_weight, seeds.shuffle),
+            training_input,
             epochs=int(phase.epochs),
-            validation_data=None if evaluates else validation,
+            validation_data=validation,
             callbacks=callbacks,
         )
         _note_best_epoch(history, callbacks)

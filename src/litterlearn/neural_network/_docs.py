@@ -109,8 +109,9 @@ default=None
         data, "val_loss", "val_accuracy"; over all training phases, and
         extended by warm-started fits.
     phase_starts_ : dict of str to int
-        Index in ``history_`` of the first epoch of each training phase
-        (``{"train": 0}`` for these single-phase networks).
+        Index in ``history_`` of the first epoch of each training phase of
+        the last fit, by phase name (MLP and CNN train in one phase,
+        "train": ``{"train": 0}``, later with warm starts).
     loss_curve_ : list of float
         Training loss per epoch (``history_["loss"]``).
     validation_scores_ : list of float or None

@@ -4,8 +4,8 @@
 - :func:`_batch_norm_layers` and :func:`_recompute_batch_statistics`: exact
   population statistics for BatchNormalization layers (see below);
 - :func:`_epoch_end_callback`: the callback, first in the list, that
-  recomputes those statistics, evaluates the validation data with them and
-  stops a diverging fit;
+  recomputes those statistics after each epoch's last step (before Keras
+  evaluates the validation data) and stops a diverging fit;
 - :func:`_note_best_epoch`: which epoch's weights early stopping restored.
 
 Why recompute BatchNormalization statistics. Keras' ``BatchNormalization``
@@ -24,7 +24,10 @@ restores them together with the best weights.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+import weakref
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -68,44 +71,81 @@ def _recompute_batch_statistics(model, layers, images, batch_size):
     ``batch_size``, with each layer's momentum set so that its moving mean
     and variance become the (size-weighted) mean of the batches' statistics.
     Only these statistics change (no gradient step); dropout runs, as in
-    training.
+    training. The forward pass is compiled once per model, reading the
+    momentum from a variable.
     """
     if not layers or not len(images):
         return
+    step, momentum = _statistics_step(model, layers, images.shape[1:], images.dtype)
     momenta = [layer.momentum for layer in layers]
     seen = 0
     try:
+        for layer in layers:
+            layer.momentum = momentum  # what the compiled step reads
         with model.distribute_strategy.scope():
             for start in range(0, len(images), batch_size):
                 batch = images[start : start + batch_size]
-                for layer in layers:
-                    layer.momentum = seen / (seen + len(batch))
-                model(batch, training=True)
+                momentum.assign(seen / (seen + len(batch)))
+                step(batch)
                 seen += len(batch)
     finally:
-        for layer, momentum in zip(layers, momenta, strict=True):
-            layer.momentum = momentum
+        for layer, value in zip(layers, momenta, strict=True):
+            layer.momentum = value
+
+
+_STEPS = weakref.WeakKeyDictionary()
+_STEPS_LOCK = threading.Lock()
+
+
+def _forward_in_training(model_ref, images):
+    model_ref()(images, training=True)
+    return 0
+
+
+def _statistics_step(model, layers, image_shape, dtype):
+    """The compiled training-mode forward pass of ``model``, and its momentum.
+
+    Under a ``tf.distribute`` strategy the pass runs eagerly instead.
+    """
+    import tensorflow as tf
+
+    key = (tuple(image_shape), np.dtype(dtype).name, tuple(id(x) for x in layers))
+    with _STEPS_LOCK:
+        cached = _STEPS.get(model)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        with model.distribute_strategy.scope():
+            momentum = tf.Variable(0.0, trainable=False, dtype=tf.float32)
+        forward = functools.partial(_forward_in_training, weakref.ref(model))
+        if model.distribute_strategy is tf.distribute.get_strategy():
+            forward = tf.function(
+                forward,
+                input_signature=[tf.TensorSpec((None, *key[0]), key[1])],
+                autograph=False,
+            )
+        _STEPS[model] = (key, forward, momentum)
+        return forward, momentum
 
 
 def _epoch_end_callback(
-    model, *, images, batch_size, validation, name, phase, learning_rate
+    model, *, images, batch_size, steps, validation, name, phase, learning_rate
 ):
-    """The callback run first at every epoch's end (see the module docstring).
+    """The callback that runs first, around every epoch's end.
 
     - With trainable BatchNormalization layers: recompute their statistics
-      over ``images`` (each epoch when there is ``validation``, which it then
-      evaluates itself, writing ``val_*`` into the epoch's logs for early
-      stopping and the history; else once, when the phase ends).
+      over ``images``. With ``validation`` data, after every epoch's last
+      step (``steps`` per epoch), before Keras evaluates the epoch, so the
+      validation loss, early stopping and the weights it restores use the
+      statistics the model predicts with; without, once, when the phase ends.
     - A non-finite training loss raises a ValueError that says what to try.
     """
     keras = _import_keras()
     layers = _batch_norm_layers(model)
-    evaluate = validation is not None and bool(layers)
+    every_epoch = validation is not None and bool(layers)
 
     class _EpochEnd(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            logs = {} if logs is None else logs
-            loss = logs.get("loss")
+            loss = (logs or {}).get("loss")
             if loss is not None and not math.isfinite(loss):
                 raise ValueError(
                     f"{name} diverged: the training loss is {loss} after epoch "
@@ -114,24 +154,17 @@ def _epoch_end_callback(
                     f"scaled to [0, 1] (floats) or uint8 images (scaled inside "
                     f"the model), or smaller class_weight / sample_weight values."
                 )
-            if evaluate:
-                _recompute_batch_statistics(model, layers, images, batch_size)
-                x, y, *weights = validation
-                results = model.evaluate(
-                    x,
-                    y,
-                    sample_weight=weights[0] if weights else None,
-                    batch_size=batch_size,
-                    verbose=0,
-                    return_dict=True,
-                )
-                logs.update({f"val_{k}": float(v) for k, v in results.items()})
 
         def on_train_end(self, logs=None):
-            if layers and not evaluate:
+            if layers and not every_epoch:
                 _recompute_batch_statistics(model, layers, images, batch_size)
 
-    return _EpochEnd(), evaluate
+    class _EpochEndWithStatistics(_EpochEnd):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == steps - 1:  # the epoch's last step: Keras evaluates next
+                _recompute_batch_statistics(model, layers, images, batch_size)
+
+    return _EpochEndWithStatistics() if every_epoch else _EpochEnd()
 
 
 def _note_best_epoch(history, callbacks):

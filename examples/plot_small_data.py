@@ -1,7 +1,7 @@
 """
-============================================
+=============================================
 Can we use deep learning for a small dataset?
-============================================
+=============================================
 
 The course's title question, answered with learning curves on real images:
 handwritten digits, 28x28 gray, from 100 to 1000 training images. Each

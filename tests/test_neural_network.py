@@ -247,6 +247,21 @@ def test_errors_name_the_problem():
         mlp(class_weight={0: 1, 5: 2}).fit(X, y)
 
 
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_missing_labels_get_an_error_naming_y_or_y_val(missing):
+    X, y = make_images(16)
+    y_bad = y.astype(object)
+    y_bad[3] = missing
+    with pytest.raises(ValueError, match=r"^y has missing labels .* position\(s\) 3"):
+        mlp().fit(X, y_bad)
+    y_val = y[:4].astype(object)
+    y_val[1] = missing
+    clf = mlp()
+    with pytest.raises(ValueError, match=r"^y_val has missing labels .* 1;"):
+        clf.fit(X, y, X_val=X[:4], y_val=y_val)
+    assert not hasattr(clf, "model_")
+
+
 # ------------------------------------------------------------------ training
 
 

@@ -80,7 +80,12 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ..utils._images import rows_to_images, to_unit_float, validate_images
+from ..utils._images import (
+    check_label_values,
+    rows_to_images,
+    to_unit_float,
+    validate_images,
+)
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -484,6 +489,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 f"{type(self).__name__} requires y to be passed, but the target "
                 f"y is None."
             )
+        # Before sklearn's checks, which say "Input y contains NaN" or
+        # "Unknown label type: unknown" for a None.
+        check_label_values(y)
         y = column_or_1d(y, warn=True)
         check_consistent_length(rows, y)
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
@@ -571,6 +579,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             image_shape=self.image_shape,
             fitted_image_shape=data.image_shape,
         )
+        check_label_values(y_val, input_name="y_val")
         y_val = column_or_1d(y_val, warn=True)
         check_consistent_length(rows, y_val)
         unknown = np.setdiff1d(np.unique(y_val), data.classes)

@@ -65,3 +65,29 @@ def test_a_fit_writes_its_training_and_validation_curves(tmp_path):
     train, val = _scalars(run / "train"), _scalars(run / "validation")
     assert train["epoch_loss"] == [0, 1] and train["epoch_accuracy"] == [0, 1]
     assert val["epoch_loss"] == [0, 1]
+
+
+def test_each_fit_writes_its_own_run(tmp_path):
+    X, y = _data()
+    clf = _clf(tmp_path / "logs")
+    clf.fit(X, y)
+    clf.fit(X, y)  # a refit with the same callback object
+    runs = _runs(tmp_path / "logs")
+    assert len(runs) == 2
+    assert all(run.parent == tmp_path / "logs" for run in runs)
+    for run in runs:
+        assert _scalars(run / "train")["epoch_loss"] == [0, 1]
+    # The user's callback is left as given.
+    assert clf.callbacks[0].log_dir == str(tmp_path / "logs")
+
+
+def test_a_search_writes_one_run_per_fit(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _data()
+    search = GridSearchCV(
+        _clf(tmp_path / "logs"), {"alpha": [0.0, 0.01]}, cv=2, n_jobs=1
+    ).fit(X, y)
+    # 2 candidates x 2 folds, and the refit on all the data.
+    assert len(_runs(tmp_path / "logs")) == 5
+    assert search.best_estimator_.n_iter_ == 2

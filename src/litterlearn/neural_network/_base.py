@@ -63,8 +63,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import itertools
 import math
 import numbers
+import os
+import time
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 
@@ -143,6 +146,19 @@ class TrainingPhase:
     epochs: int
     learning_rate: float
     trainable: Callable | None = None
+
+
+_RUN_COUNTER = itertools.count()
+
+
+def _new_run_name():
+    """A run folder name unique per fit: time, process id and a counter.
+
+    The process id and counter keep it unique across fits in threads and
+    in joblib's worker processes that start in the same second.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"fit-{stamp}-pid{os.getpid()}-{next(_RUN_COUNTER)}"
 
 
 class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
@@ -434,6 +450,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 raise
             finally:
                 self.__dict__.pop("_fit_classes_", None)
+                self.__dict__.pop("_fit_run_", None)
             self._commit(data, model, result)
             if entry is not None:
                 _MODEL_POOL.release(entry)
@@ -799,7 +816,10 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         phases = list(self._phases())
         _check_phases(phases, type(self).__name__)
         history, starts, best = {}, {}, None
+        run = _new_run_name()
         for index, phase in enumerate(phases):
+            # TensorBoard's subfolder of log_dir (see _make_callbacks).
+            self._fit_run_ = run if len(phases) == 1 else f"{run}/{phase.name}"
             if phase.trainable is None:
                 _make_trainable(model)
             else:
@@ -879,7 +899,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         }
 
     def _make_callbacks(self, has_validation):
-        """Fresh copies of the user's callbacks, and early stopping."""
+        """Fresh copies of the user's callbacks, and early stopping.
+
+        A copy of a ``keras.callbacks.TensorBoard`` writes into a subfolder
+        of its ``log_dir`` of its own, named by :func:`_new_run_name`
+        (and then by the phase, for estimators of several phases).
+        """
         keras = _import_keras()
         callbacks = []
         for callback in self.callbacks or []:
@@ -888,7 +913,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     f"callbacks must be a list of keras.callbacks.Callback; got "
                     f"{callback!r}."
                 )
-            callbacks.append(copy.deepcopy(callback))
+            callback = copy.deepcopy(callback)
+            run = getattr(self, "_fit_run_", None)
+            if run is not None and isinstance(callback, keras.callbacks.TensorBoard):
+                # Each fit (and phase) writes its own run, so that refits and
+                # searches never draw over one another in the user's log_dir.
+                callback.log_dir = os.path.join(callback.log_dir, *run.split("/"))
+            callbacks.append(callback)
         if self.early_stopping and has_validation:
             callbacks.append(
                 keras.callbacks.EarlyStopping(

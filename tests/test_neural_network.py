@@ -262,6 +262,27 @@ def test_missing_labels_get_an_error_naming_y_or_y_val(missing):
     assert not hasattr(clf, "model_")
 
 
+def test_bad_x_val_gets_an_error_naming_x_val(tmp_path):
+    X, y = make_images(16)
+    clf = mlp()
+    with pytest.raises(ValueError, match=r"^X_val .* 49 features.* 64 features"):
+        clf.fit(X, y, X_val=X.reshape(16, -1)[:4, :49], y_val=y[:4])
+    with pytest.raises(ValueError, match=r"^X_val .*fitted on images of shape"):
+        clf.fit(X, y, X_val=np.zeros((4, 4, 16), np.float32), y_val=y[:4])
+    with pytest.raises(ValueError, match=r"^X_val .*NaN"):
+        clf.fit(X, y, X_val=np.full((4, 8, 8), np.nan, np.float32), y_val=y[:4])
+    # File paths that skipped the pipeline's steps: say how to route them.
+    paths = [str(tmp_path / f"{i}.png") for i in range(4)]
+    for X_val in (paths, np.array(paths), np.array(paths, dtype=object)):
+        with pytest.raises(
+            ValueError,
+            match=r"(?s)^X_val must be images.*"
+            r'transform_input=\["X_val"\]',
+        ):
+            clf.fit(X, y, X_val=X_val, y_val=y[:4])
+    assert not hasattr(clf, "model_")
+
+
 # ------------------------------------------------------------------ training
 
 

@@ -148,6 +148,27 @@ class TrainingPhase:
     trainable: Callable | None = None
 
 
+def _check_not_paths(X_val):
+    """Raise a clear error if ``X_val`` holds file paths, not images."""
+    if isinstance(X_val, (str, os.PathLike)):
+        first = X_val
+    elif isinstance(X_val, (list, tuple)) and X_val:
+        first = X_val[0]
+    elif isinstance(X_val, np.ndarray) and X_val.dtype.kind in "OUS" and X_val.size:
+        first = X_val.flat[0]
+    else:
+        return
+    if isinstance(first, (str, bytes, os.PathLike)):
+        raise ValueError(
+            f"X_val must be images (arrays like X after the pipeline's steps); "
+            f"got file paths such as {first!r}. Paths passed as clf__X_val reach "
+            f"the classifier untouched: to send X_val through the steps, use "
+            f'Pipeline(..., transform_input=["X_val"]) with metadata routing '
+            f"and clf.set_fit_request(X_val=True, y_val=True) (see the user "
+            f"guide, 'Validation data through a Pipeline')."
+        )
+
+
 _RUN_COUNTER = itertools.count()
 
 
@@ -589,13 +610,21 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     def _validation_data(self, X_val, y_val, data):
         if X_val is None or y_val is None:
             raise ValueError("Pass both X_val and y_val, or neither.")
-        rows, _ = validate_images(
-            self,  # its n_features_in_ was just recorded (or kept, warm)
-            X_val,
-            reset=False,
-            image_shape=self.image_shape,
-            fitted_image_shape=data.image_shape,
-        )
+        _check_not_paths(X_val)
+        try:
+            rows, _ = validate_images(
+                self,  # its n_features_in_ was just recorded (or kept, warm)
+                X_val,
+                reset=False,
+                image_shape=self.image_shape,
+                fitted_image_shape=data.image_shape,
+            )
+        except ValueError as exc:
+            # validate_images speaks of "X"; say which input it was.
+            raise ValueError(
+                f"X_val (the validation images, checked against the training "
+                f"images X): {exc}"
+            ) from exc
         check_label_values(y_val, input_name="y_val")
         y_val = column_or_1d(y_val, warn=True)
         check_consistent_length(rows, y_val)

@@ -13,6 +13,10 @@ from ..utils._tensorflow import _configure_tensorflow_once
 # Keras 3 picks its backend when first imported; litterlearn needs TensorFlow
 # unless the user chose otherwise before importing us.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow's C++ start-up lines (CPU instructions, "absl::InitializeLog")
+# obey TF_CPP_MIN_LOG_LEVEL only when it is set before TensorFlow is
+# imported, which is done here at the latest; a value the user set is kept.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 OPTIMIZERS = frozenset(
     {"adam", "adamw", "adamax", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"}

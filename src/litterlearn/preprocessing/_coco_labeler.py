@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..datasets._coco import index_coco
+from ..utils._atomic import all_or_nothing
 
 
 def _is_annotations(X):
@@ -139,6 +140,7 @@ class CocoBinaryLabeler(TransformerMixin, BaseEstimator):
             count=len(index.image_ids),
         )
 
+    @all_or_nothing
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Read the annotations and check the positive names.

@@ -393,7 +393,8 @@ class Augmenter(BaseOverSampler):
         # Overflow is checked below, once, with a message saying what to do.
         with np.errstate(over="ignore", invalid="ignore"):
             X_res, y_res = super().fit_resample(X, y, **params)
-        if X_res.dtype.kind == "f" and not np.isfinite(X_res[len(X) :]).all():
+        new_rows = np.asarray(X_res)[_n_samples(X) :]
+        if new_rows.dtype.kind == "f" and not np.isfinite(new_rows).all():
             raise ValueError(
                 "The augmented images hold inf or NaN: brightness or contrast "
                 "pushed float values past float32's range. Floats are taken as "
@@ -660,3 +661,8 @@ class Augmenter(BaseOverSampler):
 Augmenter.__doc__ = Augmenter.__doc__.replace(
     "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
 )
+
+
+def _n_samples(X):
+    """Number of samples of an array-like (a DataFrame or a list too)."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)

@@ -259,6 +259,14 @@ class TestTimeAugmentationClassifier(
                 f"augmenter.augment_batch must return images of the shape it was "
                 f"given, {copies.shape}; got {out.shape} from {augmenter!r}."
             )
+        if out.dtype != copies.dtype:
+            # A cast would be silently wrong: float 0..1 views of uint8
+            # images would become 0/1, nearly black.
+            raise ValueError(
+                f"augmenter.augment_batch must return images of the dtype it was "
+                f"given ({copies.dtype}, in that dtype's range: 0..255 for "
+                f"uint8); got {out.dtype} from {augmenter!r}."
+            )
         return out
 
     def _check_augmenter(self):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..neural_network._keras import _import_tensorflow
 from ..utils._images import to_unit_float, validate_images
 
 __all__ = ["grad_cam"]
@@ -342,7 +343,7 @@ def _softmax_head(model):
 
 
 def _batch_grad_cam(keras, model, images, target_idx, conv, head, out_hw):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     captured = {}
 
@@ -415,7 +416,7 @@ def _run(model, x, replace):
 
 
 def _cast(x, dtype):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     dtype = tf.as_dtype(dtype)
     return x if x.dtype == dtype else tf.cast(x, dtype)

@@ -4,6 +4,7 @@ Importing this module does not import TensorFlow or Keras; they are imported
 when a model is first built.
 """
 
+from ._backbones import BackboneSpec
 from ._cnn import CNNImageClassifier
 from ._mlp import MLPImageClassifier
 from ._pool import clear_model_pool, model_pool_info, set_model_reuse
@@ -12,6 +13,7 @@ from ._transfer import TransferImageClassifier
 from ._vgg import VGGTransferClassifier
 
 __all__ = [
+    "BackboneSpec",
     "CNNImageClassifier",
     "MLPImageClassifier",
     "TransferImageClassifier",

@@ -32,7 +32,7 @@ import weakref
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._keras import _import_keras, _leaf_layers
+from ._keras import _import_keras, _import_tensorflow, _leaf_layers
 
 
 class _Seeds:
@@ -107,7 +107,7 @@ def _statistics_step(model, layers, image_shape, dtype):
 
     Under a ``tf.distribute`` strategy the pass runs eagerly instead.
     """
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     key = (tuple(image_shape), np.dtype(dtype).name, tuple(id(x) for x in layers))
     with _STEPS_LOCK:

@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._images import to_unit_float, validate_images
+from ..utils._sklearn_compat import run_through_graph
 
 __all__ = ["grad_cam"]
 
@@ -403,12 +404,15 @@ def _run(model, x, replace):
     Keras' own graph executor (``Functional._run_through_graph``, the loop of
     ``Functional.call``) with ``replace`` as its per-operation hook.
     """
-    if type(model).__name__ == "Sequential" or not hasattr(model, "_run_through_graph"):
+    outputs = None
+    if type(model).__name__ != "Sequential":
+        outputs = run_through_graph(
+            model, [_cast(x, model.inputs[0].dtype)], operation_fn=replace
+        )
+    if outputs is None:
         for sub in model.layers:
             x = replace(sub)(x)
         return x
-    x = _cast(x, model.inputs[0].dtype)
-    outputs = model._run_through_graph([x], operation_fn=replace)
     if isinstance(outputs, list | tuple) and len(outputs) == 1:
         outputs = outputs[0]
     return outputs

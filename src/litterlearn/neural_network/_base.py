@@ -68,6 +68,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 
@@ -119,6 +120,7 @@ from ._weights import (
     _restore,
     _restore_pretrained,
     _snapshot,
+    _weights_of_layers,
 )
 
 __all__ = ["TrainingPhase"]
@@ -135,8 +137,10 @@ class TrainingPhase:
         ``phase_starts_``.
     epochs : int
         Maximum number of epochs (early stopping may end the phase sooner).
-    learning_rate : float
-        Learning rate of the optimizer in this phase.
+    learning_rate : float or None
+        Learning rate of the optimizer in this phase. None: the estimator's
+        own rate, that of the ``optimizer`` instance (a float or a schedule)
+        when ``optimizer`` is an instance, else ``learning_rate_init``.
     trainable : callable or None, default=None
         Called on the model before the phase is compiled, to set the layers'
         ``trainable`` flags. None: every layer is trainable.
@@ -144,7 +148,7 @@ class TrainingPhase:
 
     name: str
     epochs: int
-    learning_rate: float
+    learning_rate: float | None
     trainable: Callable | None = None
 
 
@@ -338,29 +342,35 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     def _phases(self):
         """The phases of training, in order (a list of :class:`TrainingPhase`).
 
-        Here one phase, "train": ``max_iter`` epochs at
-        ``learning_rate_init``, everything trainable.
+        Here one phase, "train": ``max_iter`` epochs at the estimator's own
+        learning rate (see :meth:`_learning_rate`), everything trainable.
         """
-        return [TrainingPhase("train", self.max_iter, self.learning_rate_init)]
+        return [TrainingPhase("train", self.max_iter, None)]
 
     def _compile(self, model, phase):
         """Compile ``model`` for ``phase`` (after its ``trainable`` function).
 
-        The optimizer comes from ``optimizer`` at ``phase.learning_rate``, the
-        loss is the sparse categorical cross-entropy, the metric accuracy. A
-        model already compiled with the same optimizer and the same trainable
-        weights is not compiled again (which would trace Keras' training
-        function anew, about a second): its learning rate is set, and its
-        optimizer state continues. Overrides may call ``model.compile``
-        themselves.
+        The optimizer comes from ``optimizer`` at the phase's learning rate
+        (:meth:`_learning_rate`), the loss is the sparse categorical
+        cross-entropy, the metric accuracy. A model already compiled with the
+        same optimizer and the same trainable weights is not compiled again
+        (which would trace Keras' training function anew, about a second):
+        its learning rate is set, and its optimizer state continues.
+        Overrides may call ``model.compile`` themselves.
         """
         state = _model_state(model)
         key = self._compile_key(model)
+        rate = self._learning_rate(phase)
         if state.compile_key == key and getattr(model, "optimizer", None) is not None:
-            _inner_optimizer(model.optimizer).learning_rate = float(phase.learning_rate)
-            return
+            inner = _inner_optimizer(model.optimizer)
+            current = inner.get_config()["learning_rate"]
+            # A schedule cannot be assigned over a rate, nor the reverse.
+            if isinstance(current, dict) == isinstance(rate, dict):
+                if not isinstance(rate, dict):  # the same schedule stays
+                    inner.learning_rate = rate
+                return
         model.compile(
-            optimizer=self._make_optimizer(phase.learning_rate),
+            optimizer=self._make_optimizer(rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
@@ -404,7 +414,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             validation=validation,
             name=type(self).__name__,
             phase=phase.name,
-            learning_rate=float(phase.learning_rate),
+            learning_rate=self._learning_rate(phase),
         )
         callbacks = [epoch_end, *self._make_callbacks(validation is not None)]
         history = self._fit_keras(
@@ -466,13 +476,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             try:
                 self._fit_classes_ = data.classes  # for _training_input only
                 result = self._run_phases(model, data)
+                self.__dict__.pop("_fit_classes_", None)
+                self.__dict__.pop("_fit_run_", None)
+                self._commit(data, model, result)
             except BaseException:
                 undo()
                 raise
-            finally:
-                self.__dict__.pop("_fit_classes_", None)
-                self.__dict__.pop("_fit_run_", None)
-            self._commit(data, model, result)
             if entry is not None:
                 _MODEL_POOL.release(entry)
         return self
@@ -714,15 +723,22 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             )
         pretrained = self._pretrained_layers(model)
         _record_pretrained(model, pretrained)
-        initialized = self._initialize_weights(model, data.seeds.weights)
+        reason = self._initialize_weights(model, data.seeds.weights)
         _reseed_generators(model, data.seeds.layers)
-        return model, initialized
+        if reason is not None:
+            warnings.warn(
+                f"{type(self).__name__}: {reason}; the model is not reproducible "
+                f"under random_state, and later fits do not reuse it.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return model, reason is None
 
     def _reset_model(self, model, seeds):
         """Re-initialise a reused model as a new build would (False: cannot)."""
         state = _model_state(model)
         _restore_pretrained(model)
-        if not self._initialize_weights(model, seeds.weights):
+        if self._initialize_weights(model, seeds.weights) is not None:
             return False
         _reseed_generators(model, seeds.layers)
         if not _reset_optimizer(
@@ -736,14 +752,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
         Each random initializer is re-seeded from ``seed``, so a new model
         and a reused one get identical weights. The weights of
-        :meth:`_pretrained_layers` are left alone. Returns False when a weight
-        has no known initializer (the model is then not reused).
+        :meth:`_pretrained_layers` are left alone. Returns None, or the reason
+        a weight cannot be seeded (the model is then not reused).
         """
         pretrained = self._pretrained_layers(model)
         skip = set()
         if pretrained:
-            from ._weights import _weights_of_layers
-
             skip = {id(w) for w in _weights_of_layers(model, set(pretrained))}
         return _initialize_weights(model, seed, skip)
 
@@ -785,42 +799,51 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             model.add(layer)
         return model
 
-    def _make_optimizer(self, learning_rate=None):
+    def _learning_rate(self, phase):
+        """The learning rate of ``phase``, decided here and only here.
+
+        The phase's own rate when it has one (fine-tuning's
+        ``fine_tune_learning_rate``, whatever ``optimizer`` is); else that of
+        the ``optimizer`` instance (a float, or a schedule as its serialized
+        config, a dict), or ``learning_rate_init`` when ``optimizer`` is a
+        name. Applied on a new model, a reused one and a warm start alike.
+        """
+        if phase.learning_rate is not None:
+            return float(phase.learning_rate)
+        if isinstance(self.optimizer, str):
+            return float(self.learning_rate_init)
         keras = _import_keras()
-        if learning_rate is None:
-            learning_rate = self.learning_rate_init
+        rate = keras.optimizers.serialize(self.optimizer)["config"]["learning_rate"]
+        return rate if isinstance(rate, dict) else float(rate)
+
+    def _make_optimizer(self, learning_rate):
+        """A new optimizer of ``optimizer`` at ``learning_rate`` (see above)."""
+        keras = _import_keras()
         if isinstance(self.optimizer, str):
             optimizer = keras.optimizers.get(
                 {
                     "class_name": self.optimizer,
-                    "config": {"learning_rate": float(learning_rate)},
+                    "config": {"learning_rate": learning_rate},
                 }
             )
         else:  # a copy, so the user's instance never holds our variables
-            optimizer = keras.optimizers.deserialize(
-                keras.optimizers.serialize(self.optimizer)
-            )
+            config = keras.optimizers.serialize(self.optimizer)
+            config["config"]["learning_rate"] = learning_rate
+            optimizer = keras.optimizers.deserialize(config)
         if self.precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
     def _compile_key(self, model):
         """What a compiled model depends on: optimizer and trainable weights."""
-        if isinstance(self.optimizer, str):
-            optimizer = self.optimizer
-        else:
-            config = _import_keras().optimizers.serialize(self.optimizer)
-            optimizer = repr(config)
         trainable = tuple(id(v) for v in model.trainable_variables)
-        return (optimizer, self.precision, trainable)
+        return (_optimizer_key(self.optimizer), self.precision, trainable)
 
     def _model_key(self, image_shape, input_dtype, n_outputs):
         """What identifies the architecture and optimizer of the model."""
         params = self.get_params(deep=False)
         arch = {k: v for k, v in params.items() if k not in self._training_params}
-        if not isinstance(arch.get("optimizer"), str):
-            keras = _import_keras()
-            arch["optimizer"] = repr(keras.optimizers.serialize(arch["optimizer"]))
+        arch["optimizer"] = _optimizer_key(arch["optimizer"])
         return (
             type(self).__module__,
             type(self).__qualname__,
@@ -963,26 +986,31 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     # Commit: the fitted attributes, all at once, after training succeeded.
 
     def _commit(self, data, model, result):
-        previous = self.n_iter_ if data.warm and hasattr(self, "history_") else 0
-        history = result.history
-        starts = {name: previous + start for name, start in result.starts.items()}
-        if data.warm and getattr(self, "history_", None):
-            merged = {k: list(v) for k, v in self.history_.items()}
-            for k, values in history.items():
-                merged.setdefault(k, []).extend(values)
-            history = merged
-        n_epochs = len(result.history.get("loss", []))
+        old = self.history_ if data.warm else {}
+        previous = len(old.get("loss", ()))
+        n_epochs = len(result.history.get("loss", ()))
+        # One entry per epoch in every list: a key that one of the fits did
+        # not record (validation in one warm fit, not in the other) is NaN at
+        # that fit's epochs.
+        history = {
+            k: [*old.get(k, [math.nan] * previous)]
+            + [*result.history.get(k, [math.nan] * n_epochs)]
+            for k in {**old, **result.history}
+        }
         self.classes_ = data.classes
         self.image_shape_ = data.image_shape
         self.input_dtype_ = data.input_dtype
         self.model_ = model
         self._model_key_ = data.key
         self.history_ = history
-        self.phase_starts_ = starts
+        self.phase_starts_ = {
+            name: previous + start for name, start in result.starts.items()
+        }
         self.n_iter_ = previous + n_epochs
         self.loss_curve_ = history["loss"]
-        if "val_accuracy" in history:
-            self.validation_scores_ = history["val_accuracy"]
+        self.validation_scores_ = history.get("val_accuracy")
+        self.best_validation_score_ = None
+        if "val_accuracy" in result.history:  # this fit was validated
             if result.best is not None:  # the epoch early stopping restored
                 best = previous + result.best
             else:
@@ -991,9 +1019,6 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     int(np.nanargmin(val_loss)) if np.isfinite(val_loss).any() else -1
                 )
             self.best_validation_score_ = self.validation_scores_[best]
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
 
     # ------------------------------------------------------------ prediction
 
@@ -1126,6 +1151,19 @@ def _all_or_nothing(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(before)
         raise
+
+
+def _optimizer_key(optimizer):
+    """What identifies ``optimizer``: its name, or its configuration.
+
+    An instance's own name ("adam_3", numbered by Keras) is left out: equal
+    optimizers made apart are interchangeable.
+    """
+    if isinstance(optimizer, str):
+        return optimizer
+    config = _import_keras().optimizers.serialize(optimizer)
+    config["config"].pop("name", None)
+    return repr(config)
 
 
 def _check_phases(phases, name):

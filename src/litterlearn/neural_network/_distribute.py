@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 
+from ._keras import _import_keras
+
 _LOCK = threading.Lock()
 _MIRRORED = {}  # device names -> the process's MirroredStrategy over them
 
@@ -40,6 +42,9 @@ def resolve_strategy(distribute):
     """
     if distribute is None:
         return None
+    # Listing devices starts TensorFlow's runtime, after which its threads
+    # and GPU memory growth can no longer be configured: configure first.
+    _import_keras()
     import tensorflow as tf
 
     if _is_strategy(distribute):

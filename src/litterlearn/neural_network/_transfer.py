@@ -108,8 +108,10 @@ _TRANSFER_DOCS = """\
         Epochs of phase 2, fine-tuning; 0 trains the head only.
     %(fine_tune_what)s
     fine_tune_learning_rate : float, default=1e-5
-        Learning rate of phase 2 (a fresh optimizer of the same kind). Keep it
-        small: large steps destroy the pretrained features.
+        Learning rate of phase 2 (a fresh optimizer of the same kind), also
+        when ``optimizer`` is an instance (whose own rate or schedule applies
+        to phase 1). Keep it small: large steps destroy the pretrained
+        features.
     fine_tune_batchnorm : bool, default=False
         False: the backbone's BatchNormalization layers stay frozen in both
         phases, in inference mode (their moving statistics, scale and offset
@@ -319,11 +321,7 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         return {"litterlearn>BackbonePreprocessing": cls}
 
     def _phases(self):
-        phases = [
-            TrainingPhase(
-                "head", self.max_iter, self.learning_rate_init, self._freeze_backbone
-            )
-        ]
+        phases = [TrainingPhase("head", self.max_iter, None, self._freeze_backbone)]
         if self.fine_tune_max_iter > 0:
             phases.append(
                 TrainingPhase(

@@ -12,16 +12,15 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-# The catalogue lives with the estimators that share it; importing it does
-# not import Keras.
+# The catalogue lives with the estimators that share it; importing it loads
+# neither Keras nor the estimators.
 from ..neural_network import _backbones
 from ..utils._images import rows_to_images, to_unit_float, validate_images
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 
 # Built extractors, shared by every PretrainedFeatures with the same backbone,
 # weights (file and its modification time), sizes, pooling and input dtype:

@@ -87,7 +87,6 @@ from sklearn.utils.validation import (
 from ..utils._images import (
     check_label_values,
     rows_to_images,
-    to_unit_float,
     validate_images,
 )
 from ..utils._sklearn_compat import (
@@ -99,12 +98,13 @@ from ..utils._sklearn_compat import (
 )
 from ._distribute import _is_strategy, resolve_strategy, strategy_key
 from ._docs import _fill_doc  # noqa: F401  (subclasses import it from here)
-from ._inputs import _augmented_batches_class, _shuffled_batches
+from ._inputs import _as_model_dtype, _augmented_batches_class, _shuffled_batches
 from ._keras import (
     OPTIMIZERS,
     PRECISIONS,
     _import_keras,
     _inner_optimizer,
+    _sublayers,
 )
 from ._pool import _MODEL_POOL
 from ._predict import _predict
@@ -1024,12 +1024,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
     def _as_input_dtype(self, rows, dtype=None):
         """Rows in the model's input dtype (see ``input_dtype_``)."""
-        dtype = self.input_dtype_ if dtype is None else np.dtype(dtype)
-        if rows.dtype == dtype:
-            return rows
-        if dtype == np.uint8:
-            return np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
-        return to_unit_float(rows)
+        return _as_model_dtype(rows, self.input_dtype_ if dtype is None else dtype)
 
     def _to_model_input(self, rows):
         """Rows to images ``(n, H, W, C)`` of the model's input dtype."""
@@ -1188,9 +1183,8 @@ def _make_trainable(layer):
     (``model.trainable = True`` does not reach the layers of a functional
     model.)
     """
-    layer.trainable = True
-    for sub in getattr(layer, "layers", None) or []:
-        _make_trainable(sub)
+    for sub in [layer, *_sublayers(layer)]:
+        sub.trainable = True
 
 
 def _check_output_shapes(model, image_shape, name):

@@ -19,7 +19,7 @@ import weakref
 
 import numpy as np
 
-from ._keras import _import_keras, _leaf_layers
+from ._keras import _import_keras, _leaf_layers, _sublayers
 
 
 class _ModelState:
@@ -47,21 +47,11 @@ def _model_state(model):
 
 def _weights_of_layers(model, names):
     """The weights of the layers of ``model`` named in ``names`` (any depth)."""
-    found, seen = [], set()
-
-    def visit(layer):
+    found = {}
+    for layer in _sublayers(model):
         if layer.name in names:
-            for weight in layer.weights:
-                if id(weight) not in seen:
-                    seen.add(id(weight))
-                    found.append(weight)
-            return
-        for sub in getattr(layer, "layers", None) or []:
-            visit(sub)
-
-    for layer in model.layers:
-        visit(layer)
-    return found
+            found.update((id(weight), weight) for weight in layer.weights)
+    return list(found.values())
 
 
 def _record_pretrained(model, names):

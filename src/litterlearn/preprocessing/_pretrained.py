@@ -19,7 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 # The catalogue lives with the estimators that share it; importing it loads
 # neither Keras nor the estimators.
 from ..neural_network import _backbones
-from ..utils._images import rows_to_images, to_unit_float, validate_images
+from ..neural_network._inputs import _as_model_dtype
+from ..utils._images import rows_to_images, validate_images
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 
 # Built extractors, shared by every PretrainedFeatures with the same backbone,
@@ -230,11 +231,7 @@ class PretrainedFeatures(
             image_shape=self.image_shape,
             fitted_image_shape=self.image_shape_,
         )
-        if rows.dtype != self.input_dtype_:
-            if self.input_dtype_ == np.uint8:
-                rows = np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
-            else:
-                rows = to_unit_float(rows)
+        rows = _as_model_dtype(rows, self.input_dtype_)
         model = self._extractor()
         images = rows_to_images(rows, self.image_shape_)
         # Keras feeds the backbone batch_size images at a time.

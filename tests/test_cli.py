@@ -93,7 +93,9 @@ def test_every_option_has_help_with_its_default():
         (["--n-images", "12"], "--n-images must be from 20 to 1500; got 12"),
         (["--n-images", "1501"], "--n-images must be from 20 to 1500; got 1501"),
         (["--image-size", "8"], "--image-size must be from 16 to 1024; got 8"),
-        (["--timeout", "0"], "--timeout must be a positive number of seconds"),
+        (["--timeout", "0"], "--timeout must be a positive, finite number"),
+        (["--timeout", "inf"], "--timeout must be a positive, finite number"),
+        (["--timeout", "nan"], "--timeout must be a positive, finite number"),
         (["--source", "flickr"], "argument --source: invalid choice: 'flickr'"),
         (["--output", "{file}/figures"], "--output '{file}/figures' is not a writable"),
         (["--quiet", "-v"], "not allowed with argument"),
@@ -143,6 +145,30 @@ def test_source_taco_unreachable_is_one_line(tmp_path):
     assert lines[0].startswith("litterlearn demo: error: TACO could not be reached")
     assert "--source sample" in lines[0] and len(lines[0]) < 400
     assert "Falling back" not in proc.stdout
+
+
+@pytest.mark.parametrize("source", ["auto", "taco", "sample"])
+@pytest.mark.parametrize("data", ["{file}", "{file}/under"])
+def test_an_unusable_data_folder_is_one_line_not_a_network_failure(
+    source, data, taco_mirror, tmp_path, capsys, monkeypatch
+):
+    # LITTERLEARN_DATA names a file, or a folder under a file: a problem of
+    # this machine, not of TACO (which is up), and no fallback can cure it.
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    monkeypatch.setenv("LITTERLEARN_DATA", data.format(file=a_file))
+    status = main(
+        ["demo", "--source", source, "--epochs", "1", "--image-size", "16"]
+        + ["--n-images", "20", "--output", str(tmp_path / "out"), "--quiet"]
+    )
+    out, err = capsys.readouterr()
+    assert status == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("litterlearn demo: error: the data folder cannot be")
+    assert "LITTERLEARN_DATA" in lines[0]
+    assert "could not be reached" not in out + err and "Falling back" not in out
+    assert not taco_mirror.counts  # nothing was asked of the mirror
 
 
 def test_small_subset_from_a_mirror_reports_both_classes(taco_mirror, tmp_path, capsys):

@@ -186,3 +186,66 @@ def test_unreadable_files(tmp_path):
         index_coco(bad)
     with pytest.raises(TypeError, match="COCO annotations must be"):
         index_coco(42)
+
+
+def test_a_file_name_shared_by_two_images_is_ambiguous_not_the_first():
+    coco = tiny()
+    coco["images"][2]["file_name"] = "b1/x.jpg"  # images 10 and 12 share it
+    labeler = CocoBinaryLabeler("Bottle").fit(coco)
+    with pytest.raises(ValueError, match=r"'b1/x.jpg' is ambiguous.*10, 12"):
+        labeler.transform(["b1/x.jpg"])
+    with pytest.raises(ValueError, match="ambiguous"):
+        labeler.transform(["/data/taco/b1/x.jpg"])  # a path ending with it
+    # Ids still tell them apart, and the other names still work.
+    assert labeler.transform([10, 12, "b1/y.jpg"]).tolist() == [0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "break_it, message",
+    [
+        (lambda c: c["images"][0].update(id=[1, 2]), r"image 0 has id=\[1, 2\]"),
+        (
+            lambda c: c["annotations"][0].update(image_id={"a": 1}),
+            r"annotation 0 \(id=0\) has image_id=\{'a': 1\}",
+        ),
+        (lambda c: c["categories"][0].update(id=[1]), r"category 0 has id=\[1\]"),
+    ],
+)
+def test_ids_that_are_not_ids_name_their_record(break_it, message):
+    coco = tiny()
+    break_it(coco)
+    with pytest.raises(ValueError, match=message):
+        index_coco(coco)
+
+
+def test_set_params_after_fit_labels_by_the_new_parameters():
+    coco = tiny()
+    labeler = CocoBinaryLabeler("Bottle").fit(coco)
+    names = ["b1/x.jpg", "b1/y.jpg", "b2/x.jpg"]
+    bottles = labeler.transform(names).tolist()
+    labeler.set_params(positive="Can")
+    cans = labeler.transform(names).tolist()
+    assert bottles == [0, 1, 0] and cans == [1, 1, 0]
+    labeler.set_params(positive="Drink can", level="category")
+    assert labeler.transform(names).tolist() == cans
+    labeler.set_params(positive="Plastic bag")
+    with pytest.raises(ValueError, match="Unknown category name"):
+        labeler.transform(names)
+
+
+def test_other_annotations_without_the_positive_name_are_an_error():
+    coco = tiny()
+    labeler = CocoBinaryLabeler("Bottle").fit(coco)
+    other = tiny()
+    other["categories"] = other["categories"][1:]  # no Bottle at all
+    other["annotations"] = [a for a in other["annotations"] if a["category_id"] == 2]
+    with pytest.raises(
+        ValueError, match=r"Unknown supercategory name\(s\) \['Bottle'\]"
+    ):
+        labeler.transform(other)
+
+
+def test_transform_of_a_single_string_says_to_pass_a_list(tmp_path):
+    labeler = CocoBinaryLabeler("Bottle").fit(tiny())
+    with pytest.raises(ValueError, match=r"pass a list.*transform\(\['b1/x.jpg'\]\)"):
+        labeler.transform("b1/x.jpg")

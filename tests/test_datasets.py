@@ -5,6 +5,7 @@ images under the real file names. Each test decides, per path and request
 number, whether the server answers normally or misbehaves.
 """
 
+import contextlib
 import hashlib
 import io
 import json
@@ -59,7 +60,9 @@ class TacoServer:
     returns None (serve normally), "404", "500", "drop" (send half the body,
     then close), "slow" (wait ``delay`` seconds before answering), "drip"
     (send the body a byte every 0.1 s, for at most ``drip_for`` seconds, then
-    the rest at once) or bytes (serve those instead). ``active_peak`` is the
+    the rest at once), bytes (serve those instead) or ``{"body": bytes,
+    "headers": {name: value or None}}`` (those, with these headers; None
+    leaves out the Content-Length). ``active_peak`` is the
     largest number of requests served at the same time.
     """
 
@@ -92,6 +95,9 @@ class TacoServer:
                     n = server.counts[path]
                 body = server.body(path)
                 fault = server.fault(path, n)
+                headers = {}
+                if isinstance(fault, dict):  # {"body": ..., "headers": {...}}
+                    body, headers, fault = fault["body"], fault["headers"], None
                 if isinstance(fault, bytes):
                     body, fault = fault, None
                 if fault == "slow":
@@ -103,7 +109,10 @@ class TacoServer:
                     self.send_error(500)
                     return
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                headers = {"Content-Length": str(len(body)), **headers}
+                for key, value in headers.items():
+                    if value is not None:
+                        self.send_header(key, value)
                 self.end_headers()
                 if fault == "drop":
                     self.wfile.write(body[: len(body) // 2])
@@ -343,17 +352,118 @@ def test_slow_annotations_time_out(mirror):
         fetch(timeout=0.2, n_retries=0)
 
 
-def test_a_slow_drip_is_cut_by_the_per_file_deadline(mirror, tmp_path):
+def test_a_slow_drip_is_cut_by_the_per_file_deadline(mirror, tmp_path, monkeypatch):
     # timeout bounds each wait for data; a byte every 0.1 s never waits that
-    # long, so only the overall deadline (4 x timeout) ends such a download.
+    # long, so only the overall deadline (DEADLINE_FACTOR x timeout) ends such
+    # a download. The waits get a generous timeout (4 s) so that no healthy
+    # download fails on a loaded machine, and the deadline is set to 1 x
+    # timeout: the drip (8 s of bytes for a body that needs more) is cut at 4 s.
+    monkeypatch.setattr(_taco, "DEADLINE_FACTOR", 1)
     mirror.fault = lambda path, n: "drip" if picked(path, 4) else None
     with pytest.warns(UserWarning, match="could not be fetched"):
-        data = fetch(timeout=0.5, n_retries=0)
+        data = fetch(timeout=4, n_retries=0)
     slow = {p for p in mirror.image_counts() if picked(p, 4)}
     assert slow and set(data.missing) == slow
-    assert all("did not finish within 2 s" in r for r in data.missing.values())
+    assert all("did not finish within 4 s" in r for r in data.missing.values())
     assert len(data.filenames) == N - len(slow)
     assert_cache_clean(tmp_path / "data")
+
+
+def _largest_part_file(root, stop, sizes):
+    """Record the size of every temporary file under ``root`` until ``stop``."""
+    while not stop.is_set():
+        for part in Path(root).rglob("*.part"):
+            with contextlib.suppress(OSError):  # gone meanwhile
+                sizes.append(part.stat().st_size)
+        time.sleep(0.005)
+
+
+def test_a_gzip_bomb_is_cut_at_the_size_ceiling(mirror, tmp_path):
+    # 0.1 MB on the wire, 80 MiB once decoded: over the 64 MiB ceiling.
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    zeros = b"\0" * 2**20
+    bomb = b"".join(packer.compress(zeros) for _ in range(80)) + packer.flush()
+    assert len(bomb) < _taco.MAX_DOWNLOAD_BYTES // 100
+    gzip = {"body": bomb, "headers": {"Content-Encoding": "gzip"}}
+    mirror.fault = lambda path, n: gzip if picked(path, 4) else None
+    stop, sizes = threading.Event(), []
+    watcher = threading.Thread(
+        target=_largest_part_file, args=(tmp_path / "data", stop, sizes)
+    )
+    watcher.start()
+    try:
+        with pytest.warns(UserWarning, match="could not be fetched"):
+            data = fetch(n_retries=2)
+    finally:
+        stop.set()
+        watcher.join()
+    big = {p for p in mirror.image_counts() if picked(p, 4)}
+    assert big and set(data.missing) == big
+    for reason in data.missing.values():
+        assert f"sent more than {_taco.MAX_DOWNLOAD_BYTES} bytes" in reason
+        assert "gzip" in reason and ".part" not in reason
+    # Never more than the ceiling on disk, and not retried (it would be again).
+    assert max(sizes, default=0) <= _taco.MAX_DOWNLOAD_BYTES
+    assert all(mirror.counts[p] == 1 for p in big)
+    assert len(data.filenames) == N - len(big)
+    assert_cache_clean(tmp_path / "data")
+
+
+def test_an_announced_size_over_the_ceiling_is_refused_before_the_body(
+    mirror, tmp_path
+):
+    huge = {
+        "body": jpeg_bytes(40, 30),
+        "headers": {"Content-Length": str(_taco.MAX_DOWNLOAD_BYTES + 1)},
+    }
+    mirror.fault = lambda path, n: huge if picked(path, 4) else None
+    with pytest.warns(UserWarning, match="could not be fetched"):
+        data = fetch(n_retries=0)
+    big = {p for p in mirror.image_counts() if picked(p, 4)}
+    assert big and set(data.missing) == big
+    assert all(
+        "announces" in r and "Content-Length" in r for r in data.missing.values()
+    )
+    assert_cache_clean(tmp_path / "data")
+
+
+def test_the_downloader_writes_nothing_over_its_limit(server, tmp_path):
+    # Without a Content-Length the ceiling applies to what is written.
+    body = bytes(range(256)) * 64  # 16 KiB
+    server.fault = lambda path, n: {"body": body, "headers": {"Content-Length": None}}
+    out = tmp_path / "out"
+    downloader = _taco._DeadlineDownloader(5, max_bytes=5000)
+    with pytest.raises(_taco.DownloadTooLargeError, match="sent more than 5000"):
+        downloader(server.url + "annotations.json", out)
+    assert out.stat().st_size <= 5000
+    # A body within its limit arrives whole.
+    _taco._DeadlineDownloader(5, max_bytes=len(body))(server.url + "x", out)
+    assert out.read_bytes() == body
+
+
+def test_truncated_jpeg2000_bodies_are_never_stored(mirror, tmp_path, monkeypatch):
+    # Pillow's JPEG 2000 decoder returns black pixels for a cut codestream
+    # when LOAD_TRUNCATED_IMAGES is set; such a file must not be cached.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    body = jpeg_bytes(64, 48, fmt="JPEG2000")
+    mirror.fault = lambda path, n: (
+        body[: len(body) * 3 // 5] if picked(path, 2) else None
+    )
+    with pytest.warns(UserWarning, match="could not be fetched"):
+        data = fetch(n_retries=0)
+    bad = {p for p in mirror.image_counts() if picked(p, 2)}
+    assert bad and set(data.missing) == bad
+    assert all("truncated" in r for r in data.missing.values())
+    mirror.fault = lambda path, n: body if picked(path, 2) else None
+    assert fetch().missing == {}  # the whole file is fetched and stored
+    assert {p for p, n in mirror.image_counts().items() if n == 2} == bad
+    assert_cache_clean(tmp_path / "data")
+
+
+def test_quiet_fetch_logs_nothing(mirror, caplog):
+    with caplog.at_level("DEBUG"):
+        fetch(n_images=2)
+    assert not [r for r in caplog.records if r.name == "pooch"]
 
 
 def test_a_slow_drip_of_the_annotations_is_cut(mirror, tmp_path):

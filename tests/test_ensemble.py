@@ -31,6 +31,13 @@ class ShrinkingAugmenter:
         return np.asarray(images)[:, :-1]
 
 
+class UnitFloatAugmenter:
+    """Views as floats in [0, 1], whatever the images' dtype."""
+
+    def augment_batch(self, images, y=None, random_state=None):
+        return np.asarray(images, dtype=np.float32) / 255
+
+
 @pytest.fixture(scope="module")
 def halves():
     """Gray 10x10 images: class 1 brighter on the left half, class 0 on the right."""
@@ -179,3 +186,14 @@ def test_bad_augmenters_are_refused_with_a_clear_error(halves):
         tta.predict(X)
     with pytest.raises(ValueError, match="expecting 100 features"):
         tta.predict_proba(X[:, :8, :8])
+
+
+def test_views_of_another_dtype_are_refused_not_cast(halves):
+    # uint8 images, float 0..1 views: a cast to uint8 would make them 0/1.
+    X, y = halves
+    X8 = (X * 255).astype(np.uint8)
+    tta = TestTimeAugmentationClassifier(
+        tiny_cnn(), augmenter=UnitFloatAugmenter(), n_views=2
+    ).fit(X8, y)
+    with pytest.raises(ValueError, match=r"dtype it was given \(uint8.*got float32"):
+        tta.predict_proba(X8[:4])

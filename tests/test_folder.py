@@ -1,6 +1,9 @@
 """load_image_folder: a user's folder of images, one subfolder per class."""
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +157,80 @@ def test_empty_class_is_named(folder):
     (folder / "can" / "list.csv").write_text("a,b")
     with pytest.raises(ValueError, match=r"\['can'\].*hold no image"):
         load_image_folder(folder)
+
+
+def test_symlinked_folders_inside_a_class_are_loaded(tmp_path):
+    root = tmp_path / "photos"
+    _image(root / "a" / "1.jpg")
+    _image(root / "b" / "2.jpg")
+    _image(tmp_path / "shared" / "3.jpg")
+    os.symlink(tmp_path / "shared", root / "a" / "more")
+    data = load_image_folder(root)
+    assert [Path(f).relative_to(root).as_posix() for f in data.filenames] == [
+        "a/1.jpg",
+        "a/more/3.jpg",
+        "b/2.jpg",
+    ]
+    assert data.target.tolist() == [0, 0, 1] and data.skipped == []
+
+
+def test_symlink_loops_and_second_links_are_skipped_and_listed(tmp_path):
+    root = tmp_path / "photos"
+    _image(root / "a" / "sub" / "1.jpg")
+    _image(root / "b" / "2.jpg")
+    os.symlink(root / "a", root / "a" / "sub" / "loop")  # back to the class
+    os.symlink(root / "a" / "sub", root / "a" / "again")  # the same folder twice
+    data = load_image_folder(root)
+    # Folders are walked in sorted order: a/again first, so a/sub is the
+    # second link to it, and the loop is met as a/again/loop.
+    assert [Path(f).relative_to(root).as_posix() for f in data.filenames] == [
+        "a/again/1.jpg",
+        "b/2.jpg",
+    ]
+    assert [Path(p).relative_to(root).as_posix() for p in data.skipped] == [
+        "a/again/loop",
+        "a/sub",
+    ]
+
+
+def test_an_unreadable_class_folder_is_named_not_called_empty(tmp_path):
+    root = tmp_path / "photos"
+    _image(root / "a" / "1.jpg")
+    _image(root / "b" / "2.jpg")
+    os.chmod(root / "b", 0)
+    code = (
+        "from litterlearn.datasets._folder import load_image_folder\n"
+        "try:\n"
+        f"    load_image_folder({str(root)!r})\n"
+        "except PermissionError as exc:\n"
+        "    print(exc)\n"
+    )
+    command = [sys.executable, "-c", code]
+    if os.geteuid() == 0:  # root reads anything: drop that power first
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv to drop DAC capabilities")
+        caps = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *command]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    finally:
+        os.chmod(root / "b", 0o755)
+    if os.geteuid() == 0 and "Operation not permitted" in proc.stderr:
+        pytest.skip("setpriv may not drop capabilities here")
+    assert proc.returncode == 0, proc.stderr
+    assert f"cannot read the folder {str(root / 'b')!r}" in proc.stdout
+    assert "Permission denied" in proc.stdout and "no image file" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"classes": "ab"}, TypeError, "not a string"),
+        ({"classes": []}, ValueError, "classes is empty"),
+        ({"extensions": [1]}, TypeError, "extensions must be strings"),
+    ],
+)
+def test_bad_classes_and_extensions_are_named(folder, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        load_image_folder(folder, **kwargs)

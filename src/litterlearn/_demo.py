@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -63,9 +64,14 @@ def check_demo_arguments(*, source, n_images, epochs, image_size, output, timeou
         if value < low or (high is not None and value > high):
             bound = f"from {low} to {high}" if high else f"at least {low}"
             raise DemoArgumentError(f"{name} must be {bound}; got {value}")
-    if not timeout > 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or not timeout > 0
+    ):
         raise DemoArgumentError(
-            f"--timeout must be a positive number of seconds; got {timeout}"
+            f"--timeout must be a positive, finite number of seconds; got {timeout}"
         )
     return _writable_folder(output)
 
@@ -137,6 +143,20 @@ def quiet_console(verbose):
     return restore
 
 
+class _MirrorError(ValueError):
+    """The mirror served annotations that are not the pinned TACO file."""
+
+
+def _local_problem(exc):
+    """A DemoError for an OSError of this machine (the data folder, a disk)."""
+    from .datasets._base import DATA_ENV
+
+    return DemoError(
+        f"the data folder cannot be used ({_one_line(exc)}); set {DATA_ENV} to "
+        "a folder you can write, or free some space"
+    )
+
+
 def load_data(source, n_images, timeout, out, *, progressbar=True):
     """Return (bunch, description) for ``source`` in {"auto", "taco", "sample"}.
 
@@ -146,18 +166,24 @@ def load_data(source, n_images, timeout, out, *, progressbar=True):
         With ``source="taco"``, when TACO cannot be reached or used.
     """
     from .datasets import fetch_taco, load_taco_sample
+    from .datasets._taco import DownloadTooLargeError
 
     if source in ("auto", "taco"):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
-                bunch = fetch_taco(
-                    n_images=n_images,
-                    random_state=0,
-                    timeout=timeout,
-                    n_retries=1,
-                    progressbar=progressbar,
-                )
+                try:
+                    bunch = fetch_taco(
+                        n_images=n_images,
+                        random_state=0,
+                        timeout=timeout,
+                        n_retries=1,
+                        progressbar=progressbar,
+                    )
+                except ValueError as exc:
+                    if "not the pinned TACO annotations" not in str(exc):
+                        raise  # not the mirror's doing: a bug, with its traceback
+                    raise _MirrorError(str(exc)) from exc
             print(f"Using real TACO: {len(bunch.filenames)} images.", file=out)
             if bunch.missing:
                 print(
@@ -169,23 +195,33 @@ def load_data(source, n_images, timeout, out, *, progressbar=True):
                 if "could not be fetched" not in str(w.message):
                     print(f"Note: {_one_line(w.message)}", file=out)
             return bunch, "TACO"
-        except (OSError, ValueError) as exc:
-            # Arguments were checked before: what fails here is the network,
-            # the mirror or the cache (a ValueError: a mirror serving a wrong
-            # annotations file).
+        except (ConnectionError, DownloadTooLargeError, _MirrorError) as exc:
+            # Arguments were checked before: what fails here is the network
+            # or the mirror (one serving a wrong annotations file). A problem
+            # with the data folder is not TACO's: _local_problem reports it.
+            what = (
+                "TACO could not be reached"
+                if isinstance(exc, ConnectionError)
+                else "TACO's annotations could not be used"
+            )
             if source == "taco":
                 raise DemoError(
-                    f"TACO could not be reached ({_one_line(exc)}). Check the "
-                    "network or LITTERLEARN_TACO_URL, or use --source sample."
+                    f"{what} ({_one_line(exc)}). Check the network or "
+                    "LITTERLEARN_TACO_URL, or use --source sample."
                 ) from exc
             print(
-                f"TACO could not be reached ({_one_line(exc, 100)}).\n"
+                f"{what} ({_one_line(exc, 100)}).\n"
                 "Falling back to the offline SYNTHETIC sample "
                 "(litterlearn.datasets.load_taco_sample): the numbers below are "
                 "about generated images, not real litter photos.",
                 file=out,
             )
-    bunch = load_taco_sample(n_images=n_images)
+        except OSError as exc:
+            raise _local_problem(exc) from exc
+    try:
+        bunch = load_taco_sample(n_images=n_images)
+    except OSError as exc:
+        raise _local_problem(exc) from exc
     print(f"Using the synthetic TACO sample: {len(bunch.filenames)} images.", file=out)
     return bunch, "synthetic sample"
 
@@ -243,7 +279,7 @@ def run_demo(
     )
     restore_loggers = quiet_console(verbose)
     try:
-        return _run(
+        return _run_reporting_local_problems(
             folder,
             source,
             n_images,
@@ -256,6 +292,17 @@ def run_demo(
         )
     finally:
         restore_loggers()
+
+
+def _run_reporting_local_problems(*args):
+    """``_run``, with an OSError of this machine (a full disk, a folder made
+    read-only meanwhile) reported as a DemoError rather than a traceback."""
+    try:
+        return _run(*args)
+    except DemoError:
+        raise
+    except OSError as exc:
+        raise DemoError(_one_line(exc)) from exc
 
 
 def _run(

@@ -12,6 +12,7 @@ import pooch
 from sklearn.utils import Bunch
 
 from ..utils._images import load_image_fully, strict_reading
+from ..utils._modes import to_l_or_rgb, upright
 from ._coco import index_coco
 
 #: Environment variable naming the data folder.
@@ -119,7 +120,8 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
 
     The image is decoded whatever its file name says (some TACO originals are
     PNGs named ``.jpg``), turned upright following its EXIF orientation,
-    converted to RGB (or kept gray) and downscaled once so that its long side
+    converted to RGB or kept gray (transparency on black, 16-bit data by its
+    bit depth: the mode rules of ImageResizer) and downscaled once so that its long side
     is at most ``max_side``. A file that is already such a JPEG is kept
     byte for byte. The write is atomic. ``source`` may be ``target`` itself.
 
@@ -136,7 +138,7 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
     OSError
         If ``target`` cannot be written (its message names the file).
     """
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     source, target = Path(source), Path(target)
     try:
@@ -165,8 +167,7 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
             # Truncated data is an error in every format, whatever Pillow's
             # ImageFile.LOAD_TRUNCATED_IMAGES says: never store a cut file.
             load_image_fully(img, source)
-            img = ImageOps.exif_transpose(img)
-            img = _to_rgb_or_gray(img)
+            img = to_l_or_rgb(upright(img))
     except CorruptImageError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -179,28 +180,6 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
         img.save(tmp, format="JPEG", quality=quality)
         os.replace(tmp, target)
     return img.size
-
-
-def _to_rgb_or_gray(img):
-    from PIL import Image
-
-    if img.mode in ("RGB", "L"):
-        return img
-    if img.mode == "1":
-        return img.convert("L")
-    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        img.mode == "P" and "transparency" in img.info
-    ):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    if img.mode.startswith("I") or img.mode == "F":
-        array = np.asarray(img, dtype=np.float64)
-        high = array.max() if array.size else 0
-        scale = 255.0 / (65535.0 if high > 255 else 255.0)
-        return Image.fromarray(np.clip(array * scale, 0, 255).astype(np.uint8), "L")
-    return img.convert("RGB")
 
 
 def make_bunch(coco, root, present, missing, descr):

@@ -62,6 +62,7 @@ class CocoIndex:
     source: str
     _by_id: dict = field(repr=False, default_factory=dict)
     _by_name: dict = field(repr=False, default_factory=dict)
+    _shared_names: dict = field(repr=False, default_factory=dict)
 
     def names(self, level):
         """Sorted valid names at ``level`` ("category" or "supercategory")."""
@@ -94,20 +95,42 @@ class CocoIndex:
             )
         return positions
 
+    def _check_unique(self, name):
+        ids = self._shared_names.get(name)
+        if ids:
+            shown = ", ".join(repr(i) for i in ids[:5])
+            raise ValueError(
+                f"The file name {name!r} is ambiguous: the images with ids "
+                f"{shown} in {self.source} all have it, with their own "
+                "annotations. Pass image ids instead of file names, or make the "
+                "file names unique."
+            )
+
     def _position(self, key):
         if isinstance(key, (str, os.PathLike)):
             key = os.fspath(key)
-            if key in self._by_name:
-                return self._by_name[key]
+            names = [key]
             parts = PurePath(key).parts
-            for start in range(len(parts)):
-                pos = self._by_name.get(str(PurePosixPath(*parts[start:])))
+            names += [str(PurePosixPath(*parts[start:])) for start in range(len(parts))]
+            for name in names:
+                pos = self._by_name.get(name)
                 if pos is not None:
+                    self._check_unique(name)
                     return pos
             return None
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             return self._by_id.get(int(key))
         return None
+
+
+def _check_hashable(value, what, key, source):
+    try:
+        hash(value)
+    except TypeError:
+        raise ValueError(
+            f"{source}: {what} has {key}={value!r:.60}, which is not an id "
+            "(ids are numbers or strings)."
+        ) from None
 
 
 def _require(record, keys, what, source):
@@ -148,20 +171,26 @@ def index_coco(annotations):
     cat_name, cat_super = {}, {}
     for i, cat in enumerate(data["categories"]):
         _require(cat, ("id", "name"), f"category {i}", source)
+        _check_hashable(cat["id"], f"category {i}", "id", source)
         if cat["id"] in cat_name:
             raise ValueError(f"{source}: category id {cat['id']!r} is duplicated.")
         cat_name[cat["id"]] = str(cat["name"])
         if cat.get("supercategory") is not None:
             cat_super[cat["id"]] = str(cat["supercategory"])
 
-    by_id, by_name, ids, file_names = {}, {}, [], []
+    by_id, by_name, ids, file_names, shared = {}, {}, [], [], {}
     for i, img in enumerate(data["images"]):
         _require(img, ("id", "file_name"), f"image {i}", source)
         image_id = img["id"]
+        _check_hashable(image_id, f"image {i}", "id", source)
         if image_id in by_id:
             raise ValueError(f"{source}: image id {image_id!r} is duplicated.")
         by_id[image_id] = i
-        by_name.setdefault(str(img["file_name"]), i)
+        name = str(img["file_name"])
+        if name in by_name:
+            first = ids[by_name[name]]
+            shared.setdefault(name, [first]).append(image_id)
+        by_name.setdefault(name, i)
         ids.append(image_id)
         file_names.append(str(img["file_name"]))
 
@@ -170,6 +199,8 @@ def index_coco(annotations):
     for i, ann in enumerate(data["annotations"]):
         _require(ann, ("image_id", "category_id"), f"annotation {i}", source)
         what = f"annotation {i} (id={ann.get('id')!r})"
+        _check_hashable(ann["image_id"], what, "image_id", source)
+        _check_hashable(ann["category_id"], what, "category_id", source)
         pos = by_id.get(ann["image_id"])
         if pos is None:
             raise ValueError(
@@ -200,4 +231,5 @@ def index_coco(annotations):
         source=source,
         _by_id=by_id,
         _by_name=by_name,
+        _shared_names=shared,
     )

@@ -27,12 +27,39 @@ def _is_hidden(name):
 
 
 def _class_files(folder, extensions):
-    """Image files under ``folder`` (recursively), sorted; and what was skipped."""
+    """Image files under ``folder`` (recursively), sorted; and what was skipped.
+
+    Symlinked subfolders are followed; one that leads back to a folder
+    already walked (a loop, or a second link to the same folder) is listed
+    in ``skipped`` instead. A folder that cannot be read is an error naming
+    it.
+    """
+
+    def fail(exc):
+        raise PermissionError(
+            exc.errno,
+            f"load_image_folder: cannot read the folder {exc.filename!r} "
+            f"({exc.strerror}); its images cannot be listed. Fix its "
+            "permissions, or leave its class out with classes=[...]",
+            exc.filename,
+        ) from exc
+
     files, skipped = [], []
-    for root, dirs, names in os.walk(folder):
-        hidden_dirs = [d for d in dirs if _is_hidden(d)]
-        skipped += [Path(root, d) for d in hidden_dirs]
-        dirs[:] = sorted(d for d in dirs if not _is_hidden(d))
+    seen = {os.path.realpath(folder)}
+    for root, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
+        keep = []
+        for d in sorted(dirs):
+            path = Path(root, d)
+            if _is_hidden(d):
+                skipped.append(path)
+                continue
+            real = os.path.realpath(path)
+            if real in seen:  # a symlink loop, or the same folder twice
+                skipped.append(path)
+                continue
+            seen.add(real)
+            keep.append(d)
+        dirs[:] = keep
         for name in names:
             path = Path(root, name)
             if _is_hidden(name) or path.suffix.lower() not in extensions:
@@ -66,7 +93,8 @@ def load_image_folder(
                 ...
 
     Every subfolder of ``path`` is a class, named after the subfolder; the
-    images of a class may sit in nested folders of it. Only file names are
+    images of a class may sit in nested folders of it (symlinked folders are
+    followed). Only file names are
     collected (nothing is decoded): they feed
     :class:`~litterlearn.preprocessing.ImageResizer` directly, which decodes
     them and reports any file that is not a readable image.
@@ -108,7 +136,8 @@ def load_image_folder(
             Class names: the subfolder names.
         skipped : list of str
             Files and folders that were not taken as images (hidden or with
-            another extension).
+            another extension, and symlinked folders that lead back to a
+            folder already walked).
         DESCR : str
             What was loaded: the folder, the classes and their sizes, and
             how many files were skipped.
@@ -121,6 +150,12 @@ def load_image_folder(
         If ``path`` does not exist.
     NotADirectoryError
         If ``path`` is a file.
+    PermissionError
+        If a class folder (or a folder inside one) cannot be read; the
+        message names it.
+    TypeError
+        If ``classes`` is a string rather than a list, or ``extensions``
+        holds something other than strings.
     ValueError
         If ``path`` has no class subfolders, only one class, a class with no
         image, or ``classes`` names a subfolder that does not exist.
@@ -165,6 +200,18 @@ def load_image_folder(
         )
     if isinstance(extensions, str):
         extensions = (extensions,)
+    bad = [e for e in extensions or () if not isinstance(e, str)]
+    if bad:
+        raise TypeError(
+            f"load_image_folder: extensions must be strings such as '.jpg'; "
+            f"got {bad[0]!r}."
+        )
+    if isinstance(classes, str):
+        raise TypeError(
+            f"load_image_folder: classes must be a list of class names, not a "
+            f"string (it would be read letter by letter); got {classes!r}. "
+            f"Pass a list, e.g. classes=[{classes!r}, ...]."
+        )
     extensions = {
         (e if e.startswith(".") else f".{e}").lower() for e in extensions or ()
     }
@@ -190,6 +237,11 @@ def load_image_folder(
         names = found
     else:
         names = [str(c) for c in classes]
+        if not names:
+            raise ValueError(
+                "load_image_folder: classes is empty; pass None to load every "
+                f"class subfolder, or a list of at least two of {found}."
+            )
         unknown = [c for c in names if c not in found]
         if unknown:
             raise ValueError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import logging
 import math
 import numbers
 import os
@@ -57,6 +58,11 @@ DEADLINE_FACTOR = 4
 # the next call removes it.
 _STALE_PART_AGE = 600.0
 _CHUNK = 64 * 1024
+#: Largest file, in bytes, that fetch_taco downloads (64 MiB): the ceiling of
+#: a download whose size the server does not announce, or whose body is
+#: compressed (``Content-Encoding``), counted in decoded bytes. TACO's
+#: largest originals are about 15 MB and its annotations 3 MB.
+MAX_DOWNLOAD_BYTES = 64 * 2**20
 
 # HTTP statuses worth retrying (server trouble, rate limits); the others
 # (404, 403, ...) will not change by asking again.
@@ -106,6 +112,10 @@ Please cite:
 """
 
 
+class DownloadTooLargeError(ValueError):
+    """A server sent (or announced) more bytes than a download may hold."""
+
+
 class _DeadlineDownloader:
     """A pooch downloader that streams with requests within a deadline.
 
@@ -115,9 +125,10 @@ class _DeadlineDownloader:
     as some bytes are there, so a slow drip cannot stretch one read).
     """
 
-    def __init__(self, timeout, *, progressbar=False):
+    def __init__(self, timeout, *, progressbar=False, max_bytes=MAX_DOWNLOAD_BYTES):
         self.timeout = timeout
         self.progressbar = progressbar
+        self.max_bytes = max_bytes
 
     @property
     def deadline(self):
@@ -133,7 +144,9 @@ class _DeadlineDownloader:
         with requests.get(url, stream=True, timeout=self.timeout) as response:
             response.raise_for_status()
             total = int(response.headers.get("content-length") or 0) or None
+            limit = self._size_limit(url, response, total)
             read = _reader(response)
+            written = 0
             bar = None
             if self.progressbar:
                 from tqdm import tqdm
@@ -152,6 +165,18 @@ class _DeadlineDownloader:
                         data = read(_CHUNK)
                         if not data:
                             break
+                        written += len(data)
+                        if written > limit:  # nothing over the limit is written
+                            raise DownloadTooLargeError(
+                                f"{url} sent more than {limit} bytes"
+                                + (
+                                    f" (decoded from its {encoding_of(response)} "
+                                    "encoding)"
+                                    if encoding_of(response)
+                                    else ""
+                                )
+                                + ", the most this download may hold; not stored"
+                            )
                         out.write(data)
                         if bar is not None:
                             bar.update(len(data))
@@ -159,6 +184,28 @@ class _DeadlineDownloader:
                 if bar is not None:
                     bar.close()
         return None
+
+    def _size_limit(self, url, response, total):
+        """The most bytes this body may hold.
+
+        Content-Length where the body is sent as is (and at most
+        ``max_bytes``); ``max_bytes`` of decoded data where it is not
+        announced or compressed (a small gzip body may decode to gigabytes).
+        """
+        if total is not None and not encoding_of(response):
+            if total > self.max_bytes:
+                raise DownloadTooLargeError(
+                    f"{url} announces {total} bytes (Content-Length), more than "
+                    f"the {self.max_bytes} bytes a download may hold; not stored"
+                )
+            return total
+        return self.max_bytes
+
+
+def encoding_of(response):
+    """The body's Content-Encoding ("" when sent as is)."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    return "" if encoding == "identity" else encoding
 
 
 def _reader(response):
@@ -293,11 +340,20 @@ def _fetch_annotations(
     downloader = _DeadlineDownloader(timeout, progressbar=progressbar)
     import requests
 
+    logger = pooch.get_logger()
+    level = logger.level
+    if not progressbar:  # quiet means quiet: no "Downloading file ..." line
+        logger.setLevel(max(level, logging.WARNING))
     try:
         return Path(fetcher.fetch(ANNOTATIONS, downloader=downloader))
     except requests.RequestException as exc:
         raise ConnectionError(
             f"Could not download the TACO annotations from {url}: {exc}. {_HELP}"
+        ) from exc
+    except DownloadTooLargeError as exc:
+        raise DownloadTooLargeError(
+            f"Could not download the TACO annotations: {exc}. Check that the "
+            "mirror serves TACO's data/annotations.json."
         ) from exc
     except ValueError as exc:
         if "hash" not in str(exc).lower():
@@ -308,6 +364,8 @@ def _fetch_annotations(
             "TACO's data/annotations.json of commit "
             f"{TACO_COMMIT}; nothing was stored."
         ) from exc
+    finally:
+        logger.setLevel(level)
 
 
 class _ImageFailure(Exception):
@@ -329,7 +387,11 @@ def _download_image(url, target, *, timeout, n_retries):
         try:
             with temporary_path(target) as tmp:
                 downloader(url, tmp)
-                return store_image(tmp, target)
+                try:
+                    return store_image(tmp, target)
+                except CorruptImageError as exc:
+                    # Name the image, not the temporary file it was read from.
+                    raise CorruptImageError(str(exc).replace(tmp, target.name)) from exc
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else None
             failure = _ImageFailure(f"HTTP error {status} for {url}")
@@ -337,6 +399,9 @@ def _download_image(url, target, *, timeout, n_retries):
                 break
         except requests.RequestException as exc:
             failure = _ImageFailure(f"{type(exc).__name__} for {url}: {exc}", True)
+        except DownloadTooLargeError as exc:  # it would be too large again
+            failure = _ImageFailure(str(exc))
+            break
         except CorruptImageError as exc:
             failure = _ImageFailure(f"{url} did not send a valid image: {exc}")
         except OSError as exc:  # the disk, not the network: do not retry
@@ -427,10 +492,15 @@ def fetch_taco(
         sets an overall deadline: each download attempt of one file (the
         annotations or an image) must end within ``4 * timeout`` seconds,
         or it fails as a timeout (and is retried). Raise it for slow links.
+        Each file is also bounded in size: at most its Content-Length when
+        the server announces one for a body sent as is, else at most
+        ``MAX_DOWNLOAD_BYTES`` (64 MiB) of decoded data (a compressed body
+        is counted once decoded). A larger image is listed in ``missing``
+        with the reason, and nothing of it is stored.
     n_retries : int, default=3
         Retries after a failed transfer (connection errors, timeouts, server
         errors, corrupt or truncated bodies); not after 404 and other client
-        errors.
+        errors, nor after a body that is too large.
     progressbar : bool, default=True
         Show tqdm progress bars.
 

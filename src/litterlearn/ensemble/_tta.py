@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._atomic import all_or_nothing
 from ..utils._images import rows_to_images, validate_images
 
 __all__ = ["TestTimeAugmentationClassifier"]
@@ -150,6 +151,7 @@ class TestTimeAugmentationClassifier(
         self.image_shape = image_shape
         self.random_state = random_state
 
+    @all_or_nothing
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit a clone of ``estimator`` on images ``X`` and labels ``y``.
@@ -256,6 +258,14 @@ class TestTimeAugmentationClassifier(
             raise ValueError(
                 f"augmenter.augment_batch must return images of the shape it was "
                 f"given, {copies.shape}; got {out.shape} from {augmenter!r}."
+            )
+        if out.dtype != copies.dtype:
+            # A cast would be silently wrong: float 0..1 views of uint8
+            # images would become 0/1, nearly black.
+            raise ValueError(
+                f"augmenter.augment_batch must return images of the dtype it was "
+                f"given ({copies.dtype}, in that dtype's range: 0..255 for "
+                f"uint8); got {out.dtype} from {augmenter!r}."
             )
         return out
 

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from ..utils._atomic import all_or_nothing
 from ..utils._images import (
     as_image_dtype,
     check_label_values,
@@ -359,6 +360,7 @@ class Augmenter(BaseOverSampler):
 
     # -- imbalanced-learn's template --------------------------------------
 
+    @all_or_nothing
     def fit_resample(self, X, y, **params):
         """Return the original rows followed by augmented copies.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..datasets._coco import index_coco
+from ..utils._atomic import all_or_nothing
 
 
 def _is_annotations(X):
@@ -131,14 +133,15 @@ class CocoBinaryLabeler(TransformerMixin, BaseEstimator):
             )
         return tuple(names)
 
-    def _label(self, index):
-        positive = frozenset(self.positive_)
+    def _label(self, index, names=None):
+        positive = frozenset(self.positive_ if names is None else names)
         return np.fromiter(
             (not positive.isdisjoint(s) for s in index.sets(self.level)),
             dtype=np.int64,
             count=len(index.image_ids),
         )
 
+    @all_or_nothing
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Read the annotations and check the positive names.
@@ -167,6 +170,7 @@ class CocoBinaryLabeler(TransformerMixin, BaseEstimator):
         self.image_ids_ = index.image_ids
         self.file_names_ = np.asarray(index.file_names, dtype=str)
         self.labels_ = self._label(index)
+        self._fitted_params = (copy.deepcopy(self.positive), self.level)
         return self
 
     def transform(self, X):
@@ -185,15 +189,30 @@ class CocoBinaryLabeler(TransformerMixin, BaseEstimator):
             1 where the image contains a positive class, else 0.
         """
         check_is_fitted(self)
+        if isinstance(X, (str, os.PathLike)) and not os.path.isfile(X):
+            raise ValueError(
+                f"transform got the single string {os.fspath(X)!r}, which is no "
+                "annotations file. To label images, pass a list of image ids or "
+                f"file names: transform([{os.fspath(X)!r}])."
+            )
         if _is_annotations(X):
-            return self._label(index_coco(X))
+            # These annotations' own names are checked: a positive name they
+            # do not declare would label every image 0 without a word.
+            index = index_coco(X)
+            return self._label(index, self._positive_names(index))
         keys = np.asarray(X, dtype=object)
         if keys.ndim != 1:
             raise ValueError(
                 f"transform expects a 1-D list of image ids or file names, got "
                 f"an array of shape {keys.shape}."
             )
-        return self.labels_[self._index.positions(keys.tolist())]
+        positions = self._index.positions(keys.tolist())
+        fitted = getattr(self, "_fitted_params", (self.positive, self.level))
+        if (self.positive, self.level) != fitted:
+            # set_params since fit: label by the parameters as they are now.
+            labels = self._label(self._index, self._positive_names(self._index))
+            return labels[positions]
+        return self.labels_[positions]
 
     def fit_transform(self, X, y=None):
         """Fit, then return the labels in the order of the annotations' images.

@@ -7,10 +7,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._atomic import all_or_nothing
 from ..utils._images import to_unit_float, validate_images
-
-# ITU-R 601-2 luma, the weights of Pillow's ``convert("L")``.
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+from ..utils._modes import LUMA_WEIGHTS
 
 
 class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
@@ -68,6 +67,7 @@ class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
         self.standardize = standardize
         self.image_shape = image_shape
 
+    @all_or_nothing
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the input shape (and statistics if ``standardize=True``).
@@ -112,6 +112,25 @@ class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
             return images[..., :3] @ LUMA_WEIGHTS
         # Any other channel count: the plain mean of the channels.
         return images.mean(axis=-1, dtype=np.float32)
+
+    @all_or_nothing
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X``, then transform it; if either fails, nothing changes.
+
+        Parameters
+        ----------
+        X : array-like or sequence of paths
+            As for :meth:`fit` and :meth:`transform`.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to :meth:`fit`.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_features_out)
+        """
+        return super().fit_transform(X, y, **fit_params)
 
     def transform(self, X):
         """Convert rows to float32 luminance.

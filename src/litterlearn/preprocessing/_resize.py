@@ -16,9 +16,11 @@ How a file becomes a row, and why:
    photos cheap: a 1/8 decode of a 3264x2448 JPEG costs a fraction of a
    full one.
 2. ``ImageOps.exif_transpose`` applies the EXIF orientation (all 8 values).
-3. The Pillow mode becomes "L" or "RGB" (see ``_to_l_or_rgb``): alpha is
-   composited on ``background``; 16-bit and "I" data are scaled to 8 bits
-   (Pillow's own ``convert("L")`` clips them instead); "F" is taken as 0..1.
+3. The Pillow mode becomes "L" or "RGB" by the rules shared with the
+   dataset loaders (``litterlearn.utils._modes``): alpha is composited on
+   ``background``; 16-bit and "I" data are scaled to 8 bits by their bit
+   depth (Pillow's own ``convert("L")`` clips them instead); "F" is taken as
+   0..1; LAB is refused.
 4. The geometry ("pad", "crop", "stretch") is one ``Image.resize`` call with
    a ``box`` in source coordinates, with the LANCZOS filter and
    ``reducing_gap=3.0``: Pillow first shrinks by an integer factor with a box
@@ -40,25 +42,26 @@ from typing import NamedTuple
 
 import numpy as np
 from joblib import cpu_count
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image
 from PIL.JpegImagePlugin import JpegImageFile
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._atomic import all_or_nothing
 from ..utils._images import (
     check_image_shape,
     load_image_fully,
     open_image_file,
     validate_images,
 )
+from ..utils._modes import LUMA_WEIGHTS, to_l_or_rgb, upright
 
 _RESAMPLE = Image.Resampling.LANCZOS
 _REDUCING_GAP = 3.0
 _DRAFT_GAP = 2.0
 # ITU-R 601-2 luma, as Pillow's convert("L") and GrayscaleNormalizer.
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+_LUMA = LUMA_WEIGHTS
 # Where the first stored pixel ends up after the EXIF orientation is applied
 # (EXIF 2.3, tag 0x0112): (at the right?, at the bottom?).
 _ORIGIN_CORNER = {
@@ -246,33 +249,8 @@ def _gray_level(rgb):
 
 
 def _to_l_or_rgb(im, spec):
-    """Convert any Pillow mode to "L" (gray output) or "RGB"."""
-    mode = im.mode
-    if mode in _SIXTEEN_BIT_MODES:
-        # 16-bit data (PNG, TIFF); Pillow's "I" images come from such files.
-        # Scale 0..65535 to 0..255 (convert("L") would clip at 255 instead).
-        data = np.asarray(im).astype(np.int64)
-        data = (np.clip(data, 0, 65535) * 255 + 32767) // 65535
-        im = Image.fromarray(data.astype(np.uint8))
-    elif mode == "F":
-        # Floating point images are taken as 0..1.
-        data = np.nan_to_num(np.asarray(im, dtype=np.float32), nan=0.0)
-        im = Image.fromarray(np.clip(np.rint(data * 255), 0, 255).astype(np.uint8))
-    elif mode.endswith(("A", "a")) or "transparency" in im.info:
-        # RGBA, LA, PA, RGBa, La, and P/L/RGB with a transparent colour:
-        # composite on the background.
-        rgba = im.convert("RGBA")
-        im = Image.new("RGB", rgba.size, spec.background)
-        im.paste(rgba, mask=rgba.getchannel("A"))
-    elif mode == "1":
-        im = im.convert("L")  # 0/255
-    elif mode not in ("L", "RGB"):
-        im = im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV, ...
-    if spec.gray and im.mode != "L":
-        im = im.convert("L")
-    elif not spec.gray and im.mode != "RGB":
-        im = im.convert("RGB")
-    return im
+    """Convert any Pillow mode to "L" (gray output) or "RGB" (shared rules)."""
+    return to_l_or_rgb(im, gray=spec.gray, background=spec.background)
 
 
 # ---------------------------------------------------------------------- files
@@ -308,7 +286,7 @@ def _decode(im, spec, path=None):
     # Truncation is an error in every format, whatever Pillow's global
     # ImageFile.LOAD_TRUNCATED_IMAGES says.
     load_image_fully(im, path)
-    ImageOps.exif_transpose(im, in_place=True)
+    upright(im)
     if box is None:
         return im, (0, 0, *im.size)
     # Map the valid region through the orientation: it stays anchored at
@@ -463,7 +441,10 @@ class ImageResizer(TransformerMixin, BaseEstimator):
     alpha (RGBA, LA, PA) is composited on ``background``; CMYK and YCbCr
     become RGB with Pillow; 16-bit images (I;16, I;16B, ...) and "I"
     images (what Pillow makes of 16-bit files) are scaled from 0..65535 to
-    0..255; "F" images are taken as 0..1; "1" becomes 0/255.
+    0..255 (by their bit depth, whatever the values); "F" images are taken
+    as 0..1; "1" becomes 0/255; LAB images are refused with a ``ValueError``
+    (Pillow's reading of CIELAB TIFFs gives wrong colours). ``fetch_taco``
+    stores images by the same rules, on a black background.
 
     Filter: LANCZOS with ``reducing_gap=3.0`` (an integer box reduction
     first, keeping at least 3x the output size, then LANCZOS), after the
@@ -532,6 +513,7 @@ class ImageResizer(TransformerMixin, BaseEstimator):
             background=_check_background(self.background),
         )
 
+    @all_or_nothing
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate the parameters and the input; record the output shape.
@@ -564,6 +546,25 @@ class ImageResizer(TransformerMixin, BaseEstimator):
                     delattr(self, attr)
         self.image_shape_ = (spec.height, spec.width, 1 if spec.gray else 3)
         return self
+
+    @all_or_nothing
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X``, then transform it; if either fails, nothing changes.
+
+        Parameters
+        ----------
+        X : array-like or sequence of paths
+            As for :meth:`fit` and :meth:`transform`.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to :meth:`fit`.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_features_out)
+        """
+        return super().fit_transform(X, y, **fit_params)
 
     def transform(self, X):
         """Decode and resize images to rows.

@@ -20,6 +20,7 @@ import math
 import numbers
 import os
 import struct
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -355,6 +356,11 @@ def validate_images(
     # a DataFrame (always 2D) is passed as is so that its column names count.
     names_source = original if hasattr(original, "columns") else rows
     validate_data(estimator, names_source, reset=reset, skip_check_array=True)
+    if X.ndim > 2 and 0 in X.shape[1:]:
+        raise ValueError(
+            f"X holds images of shape {tuple(X.shape[1:])}: an image needs at "
+            f"least one row, one column and one channel."
+        )
     if reset or fitted_image_shape is None:
         shape = resolve_image_shape(X.shape, image_shape)
     else:
@@ -493,6 +499,70 @@ class _StrictRead:
         return data
 
 
+class _CurrentFileRead:
+    """``im.fp.read``, looked up when called (``im`` held weakly)."""
+
+    def __init__(self, im):
+        self.image = weakref.ref(im)
+
+    def __call__(self, n):
+        im = self.image()
+        if im is None or im.fp is None:
+            return b""
+        return im.fp.read(n)
+
+
+def _check_jpeg2000_complete(im):
+    """Raise ``OSError`` if a JPEG 2000 file ends before its codestream does.
+
+    Pillow's JPEG 2000 decoder reads the file itself, not through the
+    ``load_read`` hook; with ``ImageFile.LOAD_TRUNCATED_IMAGES`` set it
+    returns the missing pixels as black instead of failing. A complete
+    codestream ends with the EOC marker ``FF D9`` (ISO/IEC 15444-1); a JP2
+    file is a sequence of boxes whose lengths must fit in the file, the
+    codestream in the ``jp2c`` box.
+    """
+    fp = im.fp
+    position = fp.tell()
+    try:
+        fp.seek(0, os.SEEK_END)
+        size = fp.tell()
+        fp.seek(0)
+        start = fp.read(12)
+        if start.startswith(b"\xff\x4f\xff\x51"):  # a bare codestream
+            end = size
+        else:
+            offset, end = 0, None
+            while offset + 8 <= size:
+                fp.seek(offset)
+                length, kind = struct.unpack(">I4s", fp.read(8))
+                header = 8
+                if length == 1:
+                    (length,) = struct.unpack(">Q", fp.read(8))
+                    header = 16
+                elif length == 0:
+                    length = size - offset
+                if length < header or offset + length > size:
+                    raise OSError(
+                        f"image file is truncated (the JPEG 2000 box "
+                        f"{kind.decode('latin-1')!r} at byte {offset} needs "
+                        f"{length} bytes, the file has {size - offset} left)"
+                    )
+                if kind == b"jp2c":
+                    end = offset + length
+                    break
+                offset += length
+            if end is None:
+                raise OSError("image file is truncated (no JPEG 2000 codestream)")
+        fp.seek(end - 2)
+        if fp.read(2) != b"\xff\xd9":
+            raise OSError(
+                "image file is truncated (the JPEG 2000 codestream has no end marker)"
+            )
+    finally:
+        fp.seek(position)
+
+
 def strict_reading(im):
     """Make truncated data an error when ``im`` loads (see :class:`_StrictRead`).
 
@@ -511,8 +581,9 @@ def strict_reading(im):
             im, "load_read"
         ):
             # (JPEG's own load_read invents an end marker when the global is
-            # set: read the file directly.)
-            im.load_read = _StrictRead(im.fp.read)
+            # set: read the file directly.) The file object is looked up at
+            # each read: some plugins (AVIF) replace ``im.fp`` in ``load``.
+            im.load_read = _StrictRead(_CurrentFileRead(im))
         else:  # PNG reads its data chunk by chunk
             im.load_read = _StrictRead(im.load_read)
     return im
@@ -524,7 +595,8 @@ def load_image_fully(im, path=None):
     Truncation is an error whatever ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``
     says: formats decoded by Pillow's generic loop (JPEG, PNG, GIF, BMP,
     uncompressed TIFF, PPM, TGA, ...) read through a strict hook; an ICO file
-    must hold all the bytes its directory gives the chosen icon; the other
+    must hold all the bytes its directory gives the chosen icon; a JPEG 2000
+    file must hold its whole codestream (up to its end marker); the other
     decoders (WebP, compressed TIFF through libtiff, ...) fail on truncated
     data by themselves.
 
@@ -542,6 +614,8 @@ def load_image_fully(im, path=None):
         If the data is truncated (or Pillow's decoder fails).
     """
     strict_reading(im)
+    if im.format == "JPEG2000" and getattr(im, "tile", None) and im.fp is not None:
+        _check_jpeg2000_complete(im)
     if im.format == "ICO" and path is not None:
         entry = im.ico.entry[im.ico.getentryindex(im.size)]
         available = os.path.getsize(path)

@@ -6,6 +6,8 @@ changes, this test fails until the page is brought up to date.
 
 import pickle
 import re
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +23,12 @@ def estimator_class():
     text = PAGE.read_text()
     block = re.search(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
     code = "\n".join(line[4:] for line in block.group(1).splitlines())
-    namespace = {}
-    exec(compile(code, str(PAGE), "exec"), namespace)
-    return namespace["PixelSoftmaxClassifier"]
+    # A module of its own, so the class pickles as a class of a module does.
+    module = types.ModuleType("developers_guide_estimator")
+    sys.modules[module.__name__] = module
+    exec(compile(code, str(PAGE), "exec"), module.__dict__)
+    yield module.PixelSoftmaxClassifier
+    del sys.modules[module.__name__]
 
 
 def _images(n=40, seed=0):

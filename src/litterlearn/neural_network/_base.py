@@ -1,4 +1,4 @@
-"""The estimator core shared by the image classifiers (DESIGN.md section 3.1).
+"""The estimator core shared by the image classifiers.
 
 :class:`_BaseImageClassifier` is the scikit-learn estimator around a Keras
 model. Read top to bottom, a fit:
@@ -23,8 +23,8 @@ statistics, validation, divergence), ``_predict.py`` (the compiled prediction
 function), ``_serialization.py`` (pickling in Keras' format) and ``_docs.py``
 (shared docstrings).
 
-The training contract for subclasses (CONTRACT.md). The hooks, in the order
-a fit meets them:
+The contract for subclasses ("Writing an estimator" in docs/developers.rst)
+is six hooks, in the order a fit meets them:
 
 - :meth:`_input_stage`: layers that prepare raw images inside the model
   (here a ``Rescaling(1/255)`` for uint8 input);
@@ -32,27 +32,25 @@ a fit meets them:
   list of layers (a ``keras.Sequential``) or a callable / ``keras.Model``
   applied to the input stage's output (a functional model);
 - :meth:`_pretrained_layers`: names of the layers whose weights come from a
-  pretrained source; weight (re)initialisation never touches them, and a
-  reused model gets their values as built back;
-- :meth:`_initialize_weights`: seeded initialisation of the other weights;
+  pretrained source; seeded initialisation never touches them, and a reused
+  model gets their values as built back;
 - :meth:`_phases`: the list of :class:`TrainingPhase` (default: one phase,
-  ``max_iter`` epochs at ``learning_rate_init``, everything trainable);
-- :meth:`_compile`: compile the model for one phase (called after the
-  phase's ``trainable`` function);
-- :meth:`_train_phase`: train one phase; it calls :meth:`_training_input`
-  (the single place where training data becomes a Keras input) and
-  :meth:`_fit_keras` (the single call site of ``keras.Model.fit``);
+  ``max_iter`` epochs at the estimator's learning rate, everything
+  trainable);
+- :meth:`_train_phase`: train one phase on a :class:`PhaseData`; returns a
+  ``keras`` ``History`` (whose ``best_epoch`` attribute, when set, is the
+  epoch of the phase whose weights were restored) or a dict of per-epoch
+  lists;
 - :meth:`_custom_objects`: custom Keras classes to find when loading a
   pickled model.
 
+The rest (:meth:`_compile`, :meth:`_learning_rate`, :meth:`_training_input`,
+:meth:`_fit_keras`, :meth:`_initialize_weights`) are the base's helpers.
 Fitted attributes from the phases: ``history_`` (concatenated over phases,
 the same keys in each), ``phase_starts_`` (``{phase name: index of its first
 epoch in history_}``) and ``n_iter_`` (epochs over all phases). Early
 stopping runs in each phase, on the validation data made once per fit, and
-restores the phase's best weights. Additions to CONTRACT.md made here:
-``_custom_objects``, and ``_train_phase`` may return a ``keras`` ``History``
-(whose ``best_epoch`` attribute, when set, is the epoch of the phase whose
-weights were restored) or a plain dict of per-epoch lists.
+restores the phase's best weights.
 
 Keras (and TensorFlow) are imported the first time a model is built, never
 when this module is imported.
@@ -123,7 +121,7 @@ from ._weights import (
     _weights_of_layers,
 )
 
-__all__ = ["TrainingPhase"]
+__all__ = ["PhaseData", "TrainingPhase"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -378,7 +376,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         state.compile_key = key
         state.optimizer_fill = _optimizer_fill(model.optimizer)
 
-    def _train_phase(self, model, phase, images, y, sample_weight, validation, seeds):
+    def _train_phase(self, model, phase, data):
         """Train ``model`` for one phase; return Keras' ``History``.
 
         Parameters
@@ -386,16 +384,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         model : keras.Model
             Compiled for ``phase``.
         phase : TrainingPhase
-        images : ndarray of shape (n, H, W, C)
-            Training images, in the model's input dtype.
-        y : ndarray of shape (n,)
-            Encoded labels (indices into ``classes_``).
-        sample_weight : ndarray of shape (n,) or None
-            Per-image weights (class weights included).
-        validation : tuple or None
-            ``(images, y[, sample_weight])`` evaluated every epoch.
-        seeds : _Seeds
-            This phase's seeds (``seeds.shuffle`` orders its batches).
+        data : PhaseData
+            What the phase trains on: images, encoded labels, sample
+            weights, validation data, seeds, classes and the run's name.
 
         Returns
         -------
@@ -404,24 +395,24 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             ``best_epoch`` attribute, when set, is the epoch whose weights
             early stopping restored).
         """
-        training_input = self._training_input(images, y, sample_weight, seeds.shuffle)
+        training_input = self._training_input(data)
         steps = training_input.get("steps_per_epoch") or len(training_input["x"])
         epoch_end = _epoch_end_callback(
             model,
-            images=images,
+            images=data.images,
             batch_size=self.batch_size,
             steps=steps,
-            validation=validation,
+            validation=data.validation,
             name=type(self).__name__,
             phase=phase.name,
             learning_rate=self._learning_rate(phase),
         )
-        callbacks = [epoch_end, *self._make_callbacks(validation is not None)]
+        callbacks = [epoch_end, *self._make_callbacks(data)]
         history = self._fit_keras(
             model,
             training_input,
             epochs=int(phase.epochs),
-            validation_data=validation,
+            validation_data=data.validation,
             callbacks=callbacks,
         )
         _note_best_epoch(history, callbacks)
@@ -474,10 +465,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             data = self._validate_fit(X, y, sample_weight, X_val, y_val)
             model, entry, undo = self._model_for_fit(data)
             try:
-                self._fit_classes_ = data.classes  # for _training_input only
                 result = self._run_phases(model, data)
-                self.__dict__.pop("_fit_classes_", None)
-                self.__dict__.pop("_fit_run_", None)
                 self._commit(data, model, result)
             except BaseException:
                 undo()
@@ -870,8 +858,6 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         history, starts, best = {}, {}, None
         run = _new_run_name()
         for index, phase in enumerate(phases):
-            # TensorBoard's subfolder of log_dir (see _make_callbacks).
-            self._fit_run_ = run if len(phases) == 1 else f"{run}/{phase.name}"
             if phase.trainable is None:
                 _make_trainable(model)
             else:
@@ -880,15 +866,17 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             # come from an estimator holding an equal strategy object).
             with model.distribute_strategy.scope():
                 self._compile(model, phase)
-            result = self._train_phase(
-                model,
-                phase,
-                data.images,
-                data.y,
-                data.sample_weight,
-                data.validation,
-                data.seeds.for_phase(index),
+            phase_data = PhaseData(
+                images=data.images,
+                y=data.y,
+                sample_weight=data.sample_weight,
+                validation=data.validation,
+                seeds=data.seeds.for_phase(index),
+                classes=data.classes,
+                # TensorBoard's subfolder of log_dir (see _make_callbacks).
+                run=run if len(phases) == 1 else f"{run}/{phase.name}",
             )
+            result = self._train_phase(model, phase, phase_data)
             epochs = {
                 k: [float(v) for v in values]
                 for k, values in getattr(result, "history", result).items()
@@ -918,17 +906,19 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             verbose=min(int(self.verbose), 2),
         )
 
-    def _training_input(self, images, y, sample_weight, seed):
-        """Turn the training data into the Keras input of ``model.fit``.
+    def _training_input(self, data):
+        """Turn a phase's data into the Keras input of ``model.fit``.
 
         The single place where this happens. Returns keyword arguments of
         ``model.fit``: ``{"x": dataset}``, where the dataset yields shuffled
         batches ``(images, y[, sample_weight])`` in a new order every epoch,
-        seeded by ``seed``. Without augmentation it is a ``tf.data`` pipeline
+        seeded by ``data.seeds.shuffle``. Without augmentation it is a ``tf.data`` pipeline
         gathering batches from the arrays (as Keras does for arrays, but with
         its own seed instead of TensorFlow's global one); with augmentation a
         ``keras.utils.PyDataset`` that augments each batch in every epoch.
         """
+        images, y, sample_weight = data.images, data.y, data.sample_weight
+        seed = data.seeds.shuffle
         if self.augmentation is not None:
             dataset_cls = _augmented_batches_class()
             return {
@@ -937,7 +927,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     images,
                     y,
                     sample_weight,
-                    labels=self._fit_classes_[y],
+                    labels=data.classes[y],
                     batch_size=self.batch_size,
                     augmentation=self.augmentation,
                     seed=seed,
@@ -950,7 +940,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             "shuffle": False,
         }
 
-    def _make_callbacks(self, has_validation):
+    def _make_callbacks(self, data):
         """Fresh copies of the user's callbacks, and early stopping.
 
         A copy of a ``keras.callbacks.TensorBoard`` writes into a subfolder
@@ -966,13 +956,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     f"{callback!r}."
                 )
             callback = copy.deepcopy(callback)
-            run = getattr(self, "_fit_run_", None)
+            run = data.run
             if run is not None and isinstance(callback, keras.callbacks.TensorBoard):
                 # Each fit (and phase) writes its own run, so that refits and
                 # searches never draw over one another in the user's log_dir.
                 callback.log_dir = os.path.join(callback.log_dir, *run.split("/"))
             callbacks.append(callback)
-        if self.early_stopping and has_validation:
+        if self.early_stopping and data.validation is not None:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
@@ -1127,6 +1117,37 @@ class _FitData:
     sample_weight: np.ndarray = None
     validation: tuple = None
     key: tuple = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseData:
+    """What one training phase trains on (the data of :meth:`_train_phase`).
+
+    Attributes
+    ----------
+    images : ndarray of shape (n, H, W, C)
+        Training images, in the model's input dtype.
+    y : ndarray of shape (n,)
+        Encoded labels (indices into ``classes``).
+    sample_weight : ndarray of shape (n,) or None
+        Per-image weights (class weights included).
+    validation : tuple or None
+        ``(images, y[, sample_weight])`` evaluated every epoch.
+    seeds : _Seeds
+        This phase's seeds (``seeds.shuffle`` orders its batches).
+    classes : ndarray
+        The labels ``y`` indexes.
+    run : str or None
+        Name of this fit's (and phase's) run, TensorBoard's log subfolder.
+    """
+
+    images: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    validation: tuple | None
+    seeds: _Seeds
+    classes: np.ndarray
+    run: str | None = None
 
 
 @dataclasses.dataclass

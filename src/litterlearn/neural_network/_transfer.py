@@ -10,6 +10,7 @@ of a frozen backbone on features computed once instead of once per epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 import re
@@ -356,7 +357,7 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
                 self.fine_tune_batchnorm or not is_bn
             )
 
-    def _train_phase(self, model, phase, images, y, sample_weight, validation, seeds):
+    def _train_phase(self, model, phase, data):
         """Phase 1 on a frozen backbone: train the head on features.
 
         Without on-the-fly augmentation the images are the same in every
@@ -367,14 +368,13 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         ``model`` on the images.
         """
         if phase.name != "head" or self.augmentation is not None:
-            return super()._train_phase(
-                model, phase, images, y, sample_weight, validation, seeds
-            )
+            return super()._train_phase(model, phase, data)
         extractor, head = self._split(model)
-        features = self._features(extractor, images, seeds)
+        features = self._features(extractor, data.images, data.seeds)
+        validation = data.validation
         if validation is not None:
             validation = (
-                self._features(extractor, validation[0], seeds),
+                self._features(extractor, validation[0], data.seeds),
                 *validation[1:],
             )
         self._compile(head, phase)
@@ -385,7 +385,9 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
             state.compile_key = None
             self._compile(head, phase)
         return super()._train_phase(
-            head, phase, features, y, sample_weight, validation, seeds
+            head,
+            phase,
+            dataclasses.replace(data, images=features, validation=validation),
         )
 
     # ------------------------------------------------------------ features

@@ -15,8 +15,9 @@ model. Read top to bottom, a fit:
    the estimator as it was: a fitted one predicts exactly as before, an
    unfitted one stays unfitted.
 
-The machinery lives beside it, one job per module: ``_keras.py`` (lazy Keras
-import), ``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
+The machinery lives beside it, one job per module: ``_fit_data.py`` (the
+checks of a fit's data), ``_phases.py`` (training phases and what they train
+on), ``_keras.py`` (lazy Keras import, the layer walker), ``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
 initialisation, optimizer reset, snapshots), ``_inputs.py`` (training input
 pipelines), ``_training.py`` (what runs at every epoch's end: BatchNorm
 statistics, validation, divergence), ``_predict.py`` (the compiled prediction
@@ -60,30 +61,19 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
-import itertools
 import math
 import numbers
 import os
-import time
 import warnings
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
     check_is_fitted,
-    column_or_1d,
 )
 
 from ..utils._images import (
-    check_label_values,
     rows_to_images,
     validate_images,
 )
@@ -91,23 +81,30 @@ from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
 )
 from ._distribute import _is_strategy, resolve_strategy, strategy_key
 from ._docs import _fill_doc  # noqa: F401  (subclasses import it from here)
+from ._fit_data import validate_fit
 from ._inputs import _as_model_dtype, _augmented_batches_class, _shuffled_batches
 from ._keras import (
     OPTIMIZERS,
     PRECISIONS,
     _import_keras,
     _inner_optimizer,
-    _sublayers,
+)
+from ._phases import (
+    PhaseData,
+    TrainingPhase,
+    _check_phases,
+    _make_trainable,
+    _new_run_name,
+    _PhaseResults,
 )
 from ._pool import _MODEL_POOL
 from ._predict import _predict
 from ._serialization import _load_model_bytes, _save_model_bytes
-from ._training import _epoch_end_callback, _note_best_epoch, _Seeds
+from ._training import _epoch_end_callback, _note_best_epoch
 from ._weights import (
     _initialize_weights,
     _model_state,
@@ -122,66 +119,6 @@ from ._weights import (
 )
 
 __all__ = ["PhaseData", "TrainingPhase"]
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingPhase:
-    """One phase of training: how long, how fast, and what is trainable.
-
-    Parameters
-    ----------
-    name : str
-        Name of the phase (e.g. "train", "head", "fine_tune"), the key of
-        ``phase_starts_``.
-    epochs : int
-        Maximum number of epochs (early stopping may end the phase sooner).
-    learning_rate : float or None
-        Learning rate of the optimizer in this phase. None: the estimator's
-        own rate, that of the ``optimizer`` instance (a float or a schedule)
-        when ``optimizer`` is an instance, else ``learning_rate_init``.
-    trainable : callable or None, default=None
-        Called on the model before the phase is compiled, to set the layers'
-        ``trainable`` flags. None: every layer is trainable.
-    """
-
-    name: str
-    epochs: int
-    learning_rate: float | None
-    trainable: Callable | None = None
-
-
-def _check_not_paths(X_val):
-    """Raise a clear error if ``X_val`` holds file paths, not images."""
-    if isinstance(X_val, (str, os.PathLike)):
-        first = X_val
-    elif isinstance(X_val, (list, tuple)) and X_val:
-        first = X_val[0]
-    elif isinstance(X_val, np.ndarray) and X_val.dtype.kind in "OUS" and X_val.size:
-        first = X_val.flat[0]
-    else:
-        return
-    if isinstance(first, (str, bytes, os.PathLike)):
-        raise ValueError(
-            f"X_val must be images (arrays like X after the pipeline's steps); "
-            f"got file paths such as {first!r}. Paths passed as clf__X_val reach "
-            f"the classifier untouched: to send X_val through the steps, use "
-            f'Pipeline(..., transform_input=["X_val"]) with metadata routing '
-            f"and clf.set_fit_request(X_val=True, y_val=True) (see the user "
-            f"guide, 'Validation data through a Pipeline')."
-        )
-
-
-_RUN_COUNTER = itertools.count()
-
-
-def _new_run_name():
-    """A run folder name unique per fit: time, process id and a counter.
-
-    The process id and counter keep it unique across fits in threads and
-    in joblib's worker processes that start in the same second.
-    """
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"fit-{stamp}-pid{os.getpid()}-{next(_RUN_COUNTER)}"
 
 
 class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
@@ -462,7 +399,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             The fitted classifier.
         """
         with _all_or_nothing(self):
-            data = self._validate_fit(X, y, sample_weight, X_val, y_val)
+            data = validate_fit(self, X, y, sample_weight, X_val, y_val)
             model, entry, undo = self._model_for_fit(data)
             try:
                 result = self._run_phases(model, data)
@@ -473,205 +410,6 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             if entry is not None:
                 _MODEL_POOL.release(entry)
         return self
-
-    # Validation: everything that can be checked, before any state changes
-    # (validate_images records n_features_in_, which _all_or_nothing undoes).
-
-    def _validate_fit(self, X, y, sample_weight, X_val, y_val):
-        warm = self.warm_start and hasattr(self, "model_")
-        rows, shape = validate_images(
-            self,
-            X,
-            reset=not warm,
-            image_shape=self.image_shape,
-            fitted_image_shape=self.image_shape_ if warm else None,
-        )
-        y = self._validate_y(y, rows)
-        sample_weight = self._validate_sample_weight(sample_weight, rows)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        y_enc = y_enc.astype(np.int32)
-        per_class = self._validate_class_weight(classes)
-        self._check_classes(classes, y_enc, sample_weight, per_class)
-        if warm:
-            self._check_warm_start(classes)
-            rows = self._as_input_dtype(rows, self.input_dtype_)
-        data = _FitData(
-            warm=warm,
-            classes=classes,
-            image_shape=shape,
-            input_dtype=rows.dtype,
-            seeds=_Seeds(self.random_state),
-        )
-        validation = None
-        if X_val is not None or y_val is not None:
-            validation = self._validation_data(X_val, y_val, data)
-        elif self.early_stopping:
-            rows, y_enc, sample_weight, validation = self._split_validation(
-                rows, y_enc, sample_weight, data
-            )
-        data.images = rows_to_images(rows, shape)
-        data.y = y_enc
-        data.sample_weight = self._combine_class_weight(
-            per_class, y_enc, sample_weight, len(classes)
-        )
-        data.validation = validation
-        data.key = self._model_key(shape, rows.dtype, len(classes))
-        return data
-
-    def _validate_y(self, y, rows):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target "
-                f"y is None."
-            )
-        # Before sklearn's checks, which say "Input y contains NaN" or
-        # "Unknown label type: unknown" for a None.
-        check_label_values(y)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(rows, y)
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        check_classification_targets(y)
-        return y
-
-    def _validate_sample_weight(self, sample_weight, rows):
-        if sample_weight is None:
-            return None
-        return _check_sample_weight(
-            sample_weight, rows, dtype=np.float32, ensure_non_negative=True
-        )
-
-    def _validate_class_weight(self, classes):
-        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
-        if not isinstance(self.class_weight, dict):
-            return None
-        unknown = set(self.class_weight) - set(classes.tolist())
-        if unknown:
-            raise ValueError(
-                f"class_weight has labels that are not classes of y: "
-                f"{sorted(unknown, key=str)}; the classes are {classes.tolist()}."
-            )
-        try:
-            per_class = np.array(
-                [self.class_weight.get(c, 1.0) for c in classes.tolist()],
-                dtype=np.float64,
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"class_weight values must be numbers; got {self.class_weight!r}."
-            ) from exc
-        if not np.isfinite(per_class).all() or (per_class < 0).any():
-            raise ValueError(
-                f"class_weight values must be finite and non-negative; got "
-                f"{self.class_weight!r}."
-            )
-        if not (per_class > 0).any():
-            raise ValueError(
-                f"class_weight must give at least one class a positive weight; "
-                f"got {self.class_weight!r}."
-            )
-        return per_class
-
-    def _check_classes(self, classes, y_enc, sample_weight, per_class):
-        name = type(self).__name__
-        if len(classes) < 2:
-            raise ValueError(
-                f"{name} needs samples of at least 2 classes in y; got only one "
-                f"class: {classes[0]!r}."
-            )
-        if sample_weight is None and per_class is None:
-            return
-        weights = np.ones(len(y_enc)) if sample_weight is None else sample_weight
-        if per_class is not None:
-            weights = weights * per_class[y_enc]
-        weighted = np.bincount(y_enc, weights=weights, minlength=len(classes))
-        if np.count_nonzero(weighted > 0) < 2:
-            totals = dict(zip(classes.tolist(), weighted.tolist(), strict=True))
-            raise ValueError(
-                f"{name} needs at least 2 classes with a positive total "
-                f"sample_weight (times class_weight); got {totals}."
-            )
-
-    def _check_warm_start(self, classes):
-        if not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start can only continue training on the same classes as "
-                f"the previous fit, {self.classes_.tolist()}; got {classes.tolist()}."
-            )
-        key = self._model_key(self.image_shape_, self.input_dtype_, len(classes))
-        if key != getattr(self, "_model_key_", key):
-            raise ValueError(
-                "warm_start=True, but parameters that define the network changed "
-                "since the previous fit; set warm_start=False to build a new model."
-            )
-
-    def _validation_data(self, X_val, y_val, data):
-        if X_val is None or y_val is None:
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        _check_not_paths(X_val)
-        try:
-            rows, _ = validate_images(
-                self,  # its n_features_in_ was just recorded (or kept, warm)
-                X_val,
-                reset=False,
-                image_shape=self.image_shape,
-                fitted_image_shape=data.image_shape,
-            )
-        except ValueError as exc:
-            # validate_images speaks of "X"; say which input it was.
-            raise ValueError(
-                f"X_val (the validation images, checked against the training "
-                f"images X): {exc}"
-            ) from exc
-        check_label_values(y_val, input_name="y_val")
-        y_val = column_or_1d(y_val, warn=True)
-        check_consistent_length(rows, y_val)
-        unknown = np.setdiff1d(np.unique(y_val), data.classes)
-        if unknown.size:
-            raise ValueError(
-                f"y_val has labels not in y: {unknown.tolist()}; the classes are "
-                f"{data.classes.tolist()}."
-            )
-        y_enc = np.searchsorted(data.classes, y_val).astype(np.int32)
-        rows = self._as_input_dtype(rows, data.input_dtype)
-        return rows_to_images(rows, data.image_shape), y_enc
-
-    def _split_validation(self, rows, y_enc, sample_weight, data):
-        counts = np.bincount(y_enc)
-        n_val = math.ceil(self.validation_fraction * len(y_enc))
-        if counts.min() < 2 or n_val < len(counts) or len(y_enc) - n_val < len(counts):
-            raise ValueError(
-                f"early_stopping holds out a stratified validation_fraction="
-                f"{self.validation_fraction} of the training data, which needs at "
-                f"least 2 samples of each class and a validation set with room for "
-                f"every class; got class counts {counts.tolist()} in "
-                f"{len(y_enc)} samples. Pass X_val and y_val, raise "
-                f"validation_fraction, or set early_stopping=False."
-            )
-        idx_train, idx_val = train_test_split(
-            np.arange(len(y_enc)),
-            test_size=self.validation_fraction,
-            stratify=y_enc,
-            random_state=data.seeds.split,
-        )
-        idx_train.sort()
-        idx_val.sort()
-        validation = (rows_to_images(rows[idx_val], data.image_shape), y_enc[idx_val])
-        if sample_weight is not None:
-            validation = (*validation, sample_weight[idx_val])
-            sample_weight = sample_weight[idx_train]
-        return rows[idx_train], y_enc[idx_train], sample_weight, validation
-
-    def _combine_class_weight(self, per_class, y_enc, sample_weight, n_classes):
-        if self.class_weight is None:
-            return sample_weight
-        if isinstance(self.class_weight, str):  # "balanced", on the training part
-            present = np.unique(y_enc)
-            per_class = np.ones(n_classes)
-            per_class[present] = compute_class_weight(
-                "balanced", classes=present, y=y_enc
-            )
-        weights = per_class.astype(np.float32)[y_enc]
-        return weights if sample_weight is None else weights * sample_weight
 
     # Models: the estimator's own (warm start), a reused one, or a new one.
 
@@ -1103,60 +841,6 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 # Helpers of the fit.
 
 
-@dataclasses.dataclass
-class _FitData:
-    """Everything a fit validated, before the estimator changes."""
-
-    warm: bool
-    classes: np.ndarray
-    image_shape: tuple
-    input_dtype: np.dtype
-    seeds: _Seeds
-    images: np.ndarray = None
-    y: np.ndarray = None
-    sample_weight: np.ndarray = None
-    validation: tuple = None
-    key: tuple = None
-
-
-@dataclasses.dataclass(frozen=True)
-class PhaseData:
-    """What one training phase trains on (the data of :meth:`_train_phase`).
-
-    Attributes
-    ----------
-    images : ndarray of shape (n, H, W, C)
-        Training images, in the model's input dtype.
-    y : ndarray of shape (n,)
-        Encoded labels (indices into ``classes``).
-    sample_weight : ndarray of shape (n,) or None
-        Per-image weights (class weights included).
-    validation : tuple or None
-        ``(images, y[, sample_weight])`` evaluated every epoch.
-    seeds : _Seeds
-        This phase's seeds (``seeds.shuffle`` orders its batches).
-    classes : ndarray
-        The labels ``y`` indexes.
-    run : str or None
-        Name of this fit's (and phase's) run, TensorBoard's log subfolder.
-    """
-
-    images: np.ndarray
-    y: np.ndarray
-    sample_weight: np.ndarray | None
-    validation: tuple | None
-    seeds: _Seeds
-    classes: np.ndarray
-    run: str | None = None
-
-
-@dataclasses.dataclass
-class _PhaseResults:
-    history: dict
-    starts: dict
-    best: int | None
-
-
 @contextlib.contextmanager
 def _all_or_nothing(estimator):
     """Undo every change to ``estimator``'s attributes if the block raises."""
@@ -1180,32 +864,6 @@ def _optimizer_key(optimizer):
     config = _import_keras().optimizers.serialize(optimizer)
     config["config"].pop("name", None)
     return repr(config)
-
-
-def _check_phases(phases, name):
-    if not phases or not all(isinstance(p, TrainingPhase) for p in phases):
-        raise TypeError(
-            f"{name}._phases() must return a non-empty list of TrainingPhase."
-        )
-    names = [p.name for p in phases]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{name}: phase names must be unique; got {names}.")
-    for phase in phases:
-        if not isinstance(phase.epochs, numbers.Integral) or phase.epochs < 1:
-            raise ValueError(
-                f"{name}: phase {phase.name!r} needs at least 1 epoch; got "
-                f"{phase.epochs!r}."
-            )
-
-
-def _make_trainable(layer):
-    """Make ``layer`` and all its sublayers trainable.
-
-    (``model.trainable = True`` does not reach the layers of a functional
-    model.)
-    """
-    for sub in [layer, *_sublayers(layer)]:
-        sub.trainable = True
 
 
 def _check_output_shapes(model, image_shape, name):

@@ -917,3 +917,32 @@ def test_more_paddings_than_convolutions_is_an_error():
         cnn(filters=(4,), padding=["same"] * 5).fit(X, y)
     # The default names three; it applies to any number of convolutions.
     cnn(filters=(4,), padding=("same", "valid", "valid"), max_iter=1).fit(X, y)
+
+
+# ------------------------------------------------------------- clear errors
+
+
+def test_labels_of_several_kinds_are_named():
+    X, y = make_images(8)
+    mixed = np.array([0, "a"] * 4, dtype=object)
+    with pytest.raises(ValueError, match="one kind.*number, string labels"):
+        mlp().fit(X, mixed)
+    sets = np.empty(8, dtype=object)
+    sets[:] = [frozenset({i % 2}) for i in range(8)]
+    with pytest.raises(ValueError, match="one kind.*frozenset labels"):
+        mlp().fit(X, sets)
+
+
+def test_a_callback_that_cannot_be_copied_is_named():
+    import threading
+
+    import keras
+
+    class Locked(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.lock = threading.Lock()
+
+    X, y = make_images(8)
+    with pytest.raises(TypeError, match="Locked cannot be copied.*fresh copies"):
+        mlp(max_iter=1, callbacks=[Locked()]).fit(X, y)

@@ -384,3 +384,12 @@ def test_an_optimizer_instance_rate_in_phase_one_and_fine_tune_rate_in_phase_two
     clone(clf).fit(X, y)  # reuses the model, compiled for phase 2 last
     np.testing.assert_allclose(Rates.seen, [0.01, 1e-4] * 2, rtol=1e-6)
     assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(0.01)
+
+
+def test_images_of_other_channel_counts_are_refused_before_training(data):
+    X, y = data
+    four = np.repeat(X[..., None], 4, axis=-1)
+    clf = TransferImageClassifier("mobilenet_v2", weights=None, **TINY)
+    with pytest.raises(ValueError, match=r"gray \(1 channel\) or RGB.*4 channels"):
+        clf.fit(four, y)
+    assert not hasattr(clf, "model_")

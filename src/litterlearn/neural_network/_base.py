@@ -64,6 +64,7 @@ import copy
 import math
 import numbers
 import os
+import re
 import warnings
 from abc import ABCMeta, abstractmethod
 
@@ -506,9 +507,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     x = layer(x)
                 model = keras.Model(inputs, body(x), name=name)
         except ValueError as exc:
+            # Keras' messages carry terminal colour codes.
+            message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
             raise ValueError(
                 f"{name} cannot build its network for images of shape "
-                f"{tuple(image_shape)}: {exc}"
+                f"{tuple(image_shape)}: {message}"
             ) from exc
         _check_output_shapes(model, image_shape, name)
         return model
@@ -693,7 +696,16 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     f"callbacks must be a list of keras.callbacks.Callback; got "
                     f"{callback!r}."
                 )
-            callback = copy.deepcopy(callback)
+            try:
+                callback = copy.deepcopy(callback)
+            except Exception as exc:  # a lock, a file, an open connection...
+                raise TypeError(
+                    f"callbacks: {type(callback).__name__} cannot be copied "
+                    f"({type(exc).__name__}: {exc}). Every fit trains with fresh "
+                    f"copies (copy.deepcopy) of the callbacks, so that fits never "
+                    f"share their state; give the callback a __deepcopy__, or keep "
+                    f"what it must not copy outside it."
+                ) from exc
             run = data.run
             if run is not None and isinstance(callback, keras.callbacks.TensorBoard):
                 # Each fit (and phase) writes its own run, so that refits and

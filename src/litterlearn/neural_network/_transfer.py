@@ -252,6 +252,14 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         255, resized to ``input_size``, gray repeated to RGB, then the
         backbone's own ``preprocess_input``.
         """
+        if input_shape[-1] not in (1, 3):
+            raise ValueError(
+                f"{type(self).__name__} takes gray (1 channel) or RGB (3 "
+                f"channels) images, which its backbone reads as RGB; got images "
+                f"of shape {tuple(input_shape)} ({input_shape[-1]} channels). "
+                f"Convert them first, e.g. with ImageResizer(color='rgb') "
+                f"or by dropping the alpha channel."
+            )
         spec = self._spec()
         layer_cls = _backbones.preprocessing_layer_class()
         scale = 1.0 if np.dtype(input_dtype) == np.uint8 else 255.0

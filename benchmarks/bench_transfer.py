@@ -2,7 +2,7 @@
 
 With a frozen backbone and no on-the-fly augmentation, the transfer
 classifiers compute the backbone's features once per fit and train only the
-head on them (issue 12, outcome 5). This script compares, on the same data
+head on them. This script compares, on the same data
 (64x64 RGB uint8 images, 2 classes), VGG16 with weights from a file (seeded
 random weights: ImageNet's cannot be downloaded here; the cost is the same)
 and a ``Dense(256)`` head, ``max_iter`` epochs of phase 1 on the CPU:

@@ -129,7 +129,7 @@ def test_sample_weight_equals_repeating_rows():
     )
     for key in ("balanced_accuracy", "roc_auc", "average_precision"):
         assert weighted[key] == pytest.approx(repeated[key])
-    for label in ("0", "1"):  # imbalanced-learn 0.14 gets these wrong (#1180)
+    for label in ("0", "1"):  # imbalanced-learn 0.14 gets these wrong
         assert weighted[label]["specificity"] == pytest.approx(
             repeated[label]["specificity"]
         )

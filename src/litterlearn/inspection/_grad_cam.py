@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..neural_network._inputs import _as_model_dtype
-from ..neural_network._keras import _sublayers
+from ..neural_network._keras import _import_tensorflow, _sublayers
 from ..utils._images import validate_images
 from ..utils._sklearn_compat import run_through_graph
 
@@ -333,7 +333,7 @@ def _softmax_head(model):
 
 
 def _batch_grad_cam(keras, model, images, target_idx, conv, head, out_hw):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     captured = {}
 
@@ -409,7 +409,7 @@ def _run(model, x, replace):
 
 
 def _cast(x, dtype):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     dtype = tf.as_dtype(dtype)
     return x if x.dtype == dtype else tf.cast(x, dtype)

@@ -9,6 +9,7 @@ without the estimators.
 import importlib
 
 _WHERE = {
+    "BackboneSpec": "._backbones",
     "CNNImageClassifier": "._cnn",
     "MLPImageClassifier": "._mlp",
     "TransferImageClassifier": "._transfer",

@@ -33,6 +33,7 @@ import numbers
 import os
 import re
 import urllib.error
+from collections.abc import Callable
 
 import numpy as np
 
@@ -68,8 +69,12 @@ class BackboneSpec:
     ----------
     name : str
         The catalogue name, e.g. ``"vgg16"``.
-    constructor : str
-        Name of the ``keras.applications`` function, e.g. ``"VGG16"``.
+    constructor : str or callable
+        Name of the ``keras.applications`` function, e.g. ``"VGG16"``, or a
+        callable with the same keyword arguments (``include_top``,
+        ``weights``, ``input_shape``, ``name``) that returns a new Keras model
+        of the body: how a network outside ``keras.applications`` joins the
+        catalogue's machinery (a spec can be passed as ``backbone=``).
     preprocessing : {"caffe", "tf", "torch", "none"}
         The mode of the backbone's ``preprocess_input`` (inputs 0..255 RGB):
         "caffe" flips RGB to BGR and subtracts the ImageNet channel means;
@@ -98,7 +103,7 @@ class BackboneSpec:
     """
 
     name: str
-    constructor: str
+    constructor: str | Callable
     preprocessing: str
     default_size: int
     min_size: int
@@ -107,6 +112,20 @@ class BackboneSpec:
     weights_file: str
     weights_url: str
     weights_hash: str | None
+
+    def __repr__(self):
+        # Short and the same in every process (no function addresses): it
+        # names the estimator's parameter in reprs and test ids.
+        return (
+            f"BackboneSpec(name={self.name!r}, constructor={self.constructor_name!r})"
+        )
+
+    @property
+    def constructor_name(self):
+        """The constructor's name, as a user would type it after ``keras.applications.``."""
+        if isinstance(self.constructor, str):
+            return self.constructor
+        return getattr(self.constructor, "__qualname__", repr(self.constructor))
 
     def weights_filename(self, size):
         """The cache file name of the ImageNet weights at input ``size``.
@@ -207,11 +226,15 @@ BACKBONES: dict[str, BackboneSpec] = {
 def get_backbone(name):
     """Return the :class:`BackboneSpec` of catalogue name ``name``.
 
+    A :class:`BackboneSpec` given as ``name`` is returned as it is.
+
     Examples
     --------
     >>> get_backbone("vgg16").constructor
     'VGG16'
     """
+    if isinstance(name, BackboneSpec):
+        return name
     try:
         return BACKBONES[name]
     except (KeyError, TypeError):
@@ -282,7 +305,7 @@ def _prefetch_help(spec, size):
     fname = spec.weights_filename(size)
     return (
         f"To work offline, pre-fetch the file on a machine with internet:\n"
-        f'    python -c "import keras; keras.applications.{spec.constructor}('
+        f'    python -c "import keras; keras.applications.{spec.constructor_name}('
         f"include_top=False, weights='imagenet'"
         + (
             # The square size of the file's name: the file Keras downloads
@@ -361,7 +384,7 @@ def resolve_weights(spec, weights, size=None):
         raise WeightsUnavailableError(
             f"weights={weights!r} for backbone {spec.name!r} is not a file. Pass "
             f"'imagenet', None, or the path of the weights file of "
-            f"keras.applications.{spec.constructor} without its top.\n"
+            f"keras.applications.{spec.constructor_name} without its top.\n"
             f"{_prefetch_help(spec, size)}"
         )
     return path
@@ -383,7 +406,7 @@ def _load_weights(spec, model, path):
     except Exception as exc:  # h5py and Keras raise many kinds
         raise ValueError(
             f"Cannot load the weights file {path!r} into backbone {spec.name!r} "
-            f"(keras.applications.{spec.constructor} without its top): {exc}. "
+            f"(keras.applications.{spec.constructor_name} without its top): {exc}. "
             f"The file must hold the weights of that network, e.g. "
             f"{spec.weights_filename(spec.default_size)} from Keras' cache or a "
             f"file saved with backbone.save_weights('name.weights.h5')."
@@ -426,7 +449,9 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
         Name of the backbone model (the catalogue name by default).
     """
     keras = _import_keras()
-    constructor = getattr(keras.applications, spec.constructor)
+    constructor = spec.constructor
+    if isinstance(constructor, str):
+        constructor = getattr(keras.applications, constructor)
     model = constructor(
         include_top=False,
         weights=None,

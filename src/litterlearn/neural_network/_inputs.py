@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from ..utils._images import to_unit_float
-from ._keras import _import_keras
+from ._keras import _import_keras, _import_tensorflow
 
 
 def _as_model_dtype(rows, dtype):
@@ -47,7 +47,7 @@ def _shuffled_batches(arrays, batch_size, seed):
     loses when it rewrites the pipeline for its devices (seeded fits under a
     ``distribute`` strategy would then differ from run to run).
     """
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     n = len(arrays[0])
     data = tuple(tf.convert_to_tensor(a) for a in arrays)

@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..utils._sklearn_compat import early_stopping_restored_epoch
-from ._keras import _import_keras, _leaf_layers
+from ._keras import _import_keras, _import_tensorflow, _leaf_layers
 
 
 class _Seeds:
@@ -108,7 +108,7 @@ def _statistics_step(model, layers, image_shape, dtype):
 
     Under a ``tf.distribute`` strategy the pass runs eagerly instead.
     """
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     key = (tuple(image_shape), np.dtype(dtype).name, tuple(id(x) for x in layers))
     with _STEPS_LOCK:

@@ -426,7 +426,7 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         return (
             "litterlearn.TransferImageClassifier features v1",
             _import_keras().__version__,
-            spec.name,
+            spec,
             _backbones.weights_key(path) if path else ("random", seeds.weights),
             self._size(),
             self.pooling,
@@ -468,9 +468,11 @@ class TransferImageClassifier(_BaseTransferClassifier):
 
     Parameters
     ----------
-    backbone : str, default="vgg16"
+    backbone : str or BackboneSpec, default="vgg16"
         "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0" or
-        "densenet121": the ``keras.applications`` network, without its top.
+        "densenet121": the ``keras.applications`` network, without its top;
+        or a ``litterlearn.neural_network.BackboneSpec`` describing another
+        network (its constructor, preprocessing, sizes and blocks).
     %(transfer_parameters)s
     %(training_parameters)s
 
@@ -514,7 +516,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
 
     _parameter_constraints: dict = {
         **_BaseTransferClassifier._parameter_constraints,
-        "backbone": [StrOptions(set(_backbones.BACKBONES))],
+        "backbone": [StrOptions(set(_backbones.BACKBONES)), _backbones.BackboneSpec],
         "fine_tune_layers": [
             None,
             StrOptions({"all"}),

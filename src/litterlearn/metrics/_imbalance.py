@@ -9,6 +9,7 @@ one table.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -286,6 +287,16 @@ def imbalance_report(
             )
     if pos_label is None:
         pos_label = labels[-1]
+    elif pos_label not in list(labels):
+        raise ValueError(
+            f"pos_label={pos_label!r} is not one of the labels {list(labels)}."
+        )
+    if (
+        isinstance(digits, bool)
+        or not isinstance(digits, numbers.Integral)
+        or digits < 0
+    ):
+        raise ValueError(f"digits must be an int >= 0; got {digits!r}.")
 
     with warnings.catch_warnings():
         if zero_division != "warn":

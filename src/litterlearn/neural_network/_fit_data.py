@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import os
 
 import numpy as np
@@ -98,32 +97,8 @@ def _validate_y(est, y, rows):
     y = column_or_1d(y, warn=True)
     check_consistent_length(rows, y)
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-    _check_label_types(y)
     check_classification_targets(y)
     return y
-
-
-def _check_label_types(y):
-    """Labels must be all numbers (bools) or all strings, one kind of them.
-
-    scikit-learn calls anything else "Unknown label type: unknown"; say what
-    the labels are instead.
-    """
-    if y.dtype != object:
-        return
-    kinds = {
-        "string"
-        if isinstance(v, str)
-        else "number"
-        if isinstance(v, numbers.Number)
-        else type(v).__name__
-        for v in y
-    }
-    if len(kinds) > 1 or not kinds <= {"string", "number"}:
-        raise ValueError(
-            f"y must hold labels of one kind, all strings or all numbers; got "
-            f"{', '.join(sorted(kinds))} labels."
-        )
 
 
 def _validate_sample_weight(est, sample_weight, rows):

@@ -48,10 +48,8 @@ from litterlearn.neural_network._base import _BaseImageClassifier
 class PlainKerasFit(VGGTransferClassifier):
     """The same estimator, training phase 1 on images in every epoch."""
 
-    def _train_phase(self, model, phase, images, y, sample_weight, validation, seeds):
-        return _BaseImageClassifier._train_phase(
-            self, model, phase, images, y, sample_weight, validation, seeds
-        )
+    def _train_phase(self, model, phase, data):
+        return _BaseImageClassifier._train_phase(self, model, phase, data)
 
 
 def make_data(n, side=64, seed=0):

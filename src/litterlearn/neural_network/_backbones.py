@@ -37,7 +37,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._base import _import_keras
+from ..utils._sklearn_compat import keras_home
+from ._keras import _import_keras
+from ._weights import _initialize_weights
 
 __all__ = [
     "BACKBONES",
@@ -293,13 +295,7 @@ def keras_cache_dir():
     ``/tmp/.keras`` when that is not writable).
     """
     _import_keras()
-    try:  # what keras.utils.get_file uses; not in Keras' public API
-        from keras.src.backend.config import keras_home
-
-        home = keras_home()
-    except ImportError:
-        home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
-    home = os.path.expanduser(home)
+    home = os.path.expanduser(keras_home())
     if not os.access(home, os.W_OK):
         home = os.path.join("/tmp", ".keras")
     return os.path.join(home, "models")
@@ -312,8 +308,10 @@ def _prefetch_help(spec, size):
         f'    python -c "import keras; keras.applications.{spec.constructor_name}('
         f"include_top=False, weights='imagenet'"
         + (
-            f", input_shape=({size}, {size}, 3)"
-            if "{rows}" in spec.weights_file
+            # The square size of the file's name: the file Keras downloads
+            # depends on it (an int in the file name, not the pair ``size``).
+            f", input_shape=({rows}, {rows}, 3)"
+            if (rows := _weights_file_rows(spec, fname)) is not None
             else ""
         )
         + f')"\n'
@@ -323,6 +321,14 @@ def _prefetch_help(spec, size):
         f"as weights='/path/to/{fname}'. A mirror directory holding the file "
         f"can also be named by the {WEIGHTS_URL_ENV} environment variable."
     )
+
+
+def _weights_file_rows(spec, fname):
+    """The input size in the weights file name ``fname``, or None."""
+    if "{rows}" not in spec.weights_file:
+        return None
+    prefix, suffix = spec.weights_file.split("{rows}")
+    return int(fname[len(prefix) : len(fname) - len(suffix)])
 
 
 def _close_http_errors(exc):
@@ -454,46 +460,12 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
     )
     if weights_path is None:
         if seed is not None:
-            initialize_weights(model, seed)
+            reason = _initialize_weights(model, seed)
+            if reason is not None:  # every catalogue backbone is seeded
+                raise RuntimeError(f"Backbone {spec.name!r}: {reason}.")
     else:
         _load_weights(spec, model, weights_path)
     return model
-
-
-def _leaf_layers(layer):
-    sublayers = getattr(layer, "layers", None)
-    if not sublayers:
-        yield layer
-        return
-    for sub in sublayers:
-        yield from _leaf_layers(sub)
-
-
-def initialize_weights(model, seed, layers=None):
-    """(Re)initialise weights from each layer's initializer, seeded by ``seed``.
-
-    Only ``layers`` (default: all leaf layers of ``model``) are touched.
-    Returns False (touching nothing) when a weight has no known initializer.
-    """
-    keras = _import_keras()
-    plan = []
-    for layer in _leaf_layers(model) if layers is None else layers:
-        for weight in layer.weights:
-            initializer = getattr(layer, f"{weight.name}_initializer", None)
-            if initializer is None:
-                if not weight.trainable:
-                    continue  # a constant (e.g. a Normalization's statistics)
-                return False
-            plan.append((weight, initializer))
-    seeds = np.random.SeedSequence(seed).spawn(len(plan))
-    for (weight, initializer), child in zip(plan, seeds, strict=True):
-        config = keras.initializers.serialize(initializer)
-        if "seed" in config.get("config", {}):
-            config["config"]["seed"] = int(child.generate_state(1)[0] >> 1)
-        weight.assign(
-            keras.initializers.deserialize(config)(weight.shape, dtype=weight.dtype)
-        )
-    return True
 
 
 _PREPROCESSING_LAYER = None

@@ -47,14 +47,25 @@ def _import_tensorflow():
     return tf
 
 
+def _sublayers(layer):
+    """Every layer inside ``layer`` (nested models included), depth first.
+
+    The one walk over a model's layers: each layer comes before its own
+    sublayers, in the order of ``layer.layers``.
+    """
+    for sub in getattr(layer, "layers", None) or []:
+        yield sub
+        yield from _sublayers(sub)
+
+
 def _leaf_layers(layer):
-    """The layers of ``layer`` that hold no sublayers, depth first."""
-    sublayers = getattr(layer, "layers", None)
-    if not sublayers:
+    """The layers of ``layer`` that hold no sublayers (or ``layer`` itself)."""
+    if not getattr(layer, "layers", None):
         yield layer
         return
-    for sub in sublayers:
-        yield from _leaf_layers(sub)
+    for sub in _sublayers(layer):
+        if not getattr(sub, "layers", None):
+            yield sub
 
 
 def _inner_optimizer(optimizer):

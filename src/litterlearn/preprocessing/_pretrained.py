@@ -12,17 +12,17 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-# The catalogue lives with the estimators that share it; importing it does
-# not import Keras.
+# The catalogue lives with the estimators that share it; importing it loads
+# neither Keras nor the estimators.
 from ..neural_network import _backbones
+from ..neural_network._inputs import _as_model_dtype
 from ..neural_network._predict import _predict
-from ..utils._images import rows_to_images, to_unit_float, validate_images
+from ..utils._images import rows_to_images, validate_images
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 
 # Built extractors, shared by every PretrainedFeatures with the same backbone,
 # weights (file and its modification time), sizes, pooling and input dtype:
@@ -233,11 +233,7 @@ class PretrainedFeatures(
             image_shape=self.image_shape,
             fitted_image_shape=self.image_shape_,
         )
-        if rows.dtype != self.input_dtype_:
-            if self.input_dtype_ == np.uint8:
-                rows = np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
-            else:
-                rows = to_unit_float(rows)
+        rows = _as_model_dtype(rows, self.input_dtype_)
         model = self._extractor()
         images = rows_to_images(rows, self.image_shape_)
         # The estimators' inference path: batch_size images per call, each

@@ -445,7 +445,7 @@ def plot_channel_histograms(image, *, bins=64, ax=None):
 
 
 # --------------------------------------------------------------------------
-# Seeing why (DESIGN.md section 3.4): Grad-CAM overlays and the top losses.
+# Seeing why: Grad-CAM overlays and the top losses.
 
 
 def _overlay(ax, image, heatmap, title, color, alpha, cmap):

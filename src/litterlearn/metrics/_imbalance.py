@@ -85,8 +85,8 @@ def specificity_score(
         )
         return float(score) if np.ndim(score) == 0 else score
     # imbalanced-learn 0.14 mixes a sample count with weighted sums when
-    # sample_weight is given (specificities above 1; imbalanced-learn issue
-    # #1180): compute the weighted case from scikit-learn's confusion matrices.
+    # sample_weight is given (specificities above 1, a known bug there):
+    # compute the weighted case from scikit-learn's confusion matrices.
     if average not in ("binary", "micro", "macro", "weighted", None):
         raise ValueError(
             f"average must be 'binary', 'micro', 'macro', 'weighted' or None; "

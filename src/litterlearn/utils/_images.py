@@ -1,4 +1,4 @@
-"""The image contract (DESIGN.md section 2.1), written once for every step.
+"""The image contract, written once for every step.
 
 Between steps a batch of images is a 2D array of rows ``(n_samples, H*W*C)``
 in C order (row, column, channel). Every step also accepts ``(n, H, W)`` and

@@ -8,9 +8,13 @@ nox.options.sessions = ["lint", "tests"]
 
 @nox.session
 def tests(session):
-    """Install litterlearn with the CPU TensorFlow and run the test suite."""
+    """Install litterlearn with the CPU TensorFlow and run the test suite.
+
+    One pytest-xdist worker per core (``-n auto``); arguments after ``--`` go
+    to pytest (``nox -s tests -- -n 0 -k resize`` runs in this process).
+    """
     session.install(".[cpu,test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session

@@ -16,7 +16,7 @@ fresh subprocess:
 Keras never gives back the memory of a built model (about 7 MB each for the
 course CNN; ``keras.backend.clear_session()`` does not recover it), so the
 estimators reuse a built model of the same architecture that no live
-estimator holds. Target (issues 3 and 11): at most 2 MB per fit over fits 5-20 with
+estimator holds. Target: at most 2 MB per fit over fits 5-20 with
 the same architecture.
 
 Run: ``python benchmarks/bench_memory.py [--fits 20] [--n-images 300]``.

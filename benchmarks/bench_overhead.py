@@ -20,7 +20,7 @@ the course CNN (the estimator's defaults), times:
 
 Every variant is fitted ``--repeat`` times, interleaved, and predicts 3
 times after each fit (the fastest counts); the median and the best fit and
-predict times are printed with their ratios to raw Keras. Target (issue 3): fit and predict at
+predict times are printed with their ratios to raw Keras. Target: fit and predict at
 most 1.05x raw Keras.
 
 Run: ``python benchmarks/bench_overhead.py [--n-images 1000] [--epochs 3]``.

@@ -12,7 +12,7 @@ predicts 1, 10, 100 and 1000 images three ways:
 
 Each is timed ``--repeat`` times after a warm-up call; the best time counts
 (predictions are short and the machine is shared). Printed: milliseconds and
-the ratio of litterlearn to the model call. Target (issue 11): within 2x of
+the ratio of litterlearn to the model call. Target: within 2x of
 the model's call for small batches.
 
 Run: ``python benchmarks/bench_predict.py [--repeat 20]``.

@@ -11,7 +11,7 @@ quality 90) in a temporary folder, then, on the same files:
   without any reduction shortcut; prints the mean absolute difference in
   grey levels (0..255).
 
-Two cases: 50x50 gray and 224x224 RGB. Target (issue 2): on 2 cores, at
+Two cases: 50x50 gray and 224x224 RGB. Target: on 2 cores, at
 least 4x the naive loop at 50x50 gray, with a mean difference under 2 grey
 levels.
 

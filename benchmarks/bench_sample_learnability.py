@@ -1,6 +1,6 @@
 """Is the bottle learnable in load_taco_sample()? (and how fast is the sample)
 
-Trains the design's default CNN (DESIGN.md 3.1: three 16-filter convolutions,
+Trains the default CNN (three 16-filter convolutions,
 50x50 gray input, class weights "balanced") on the synthetic sample, with an
 80/10/10 stratified split, for a few seeds, and prints the test F1 of the
 bottle class against the F1 of always answering "bottle" (chance). Also

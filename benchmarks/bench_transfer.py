@@ -2,7 +2,7 @@
 
 With a frozen backbone and no on-the-fly augmentation, the transfer
 classifiers compute the backbone's features once per fit and train only the
-head on them (issue 12, outcome 5). This script compares, on the same data
+head on them. This script compares, on the same data
 (64x64 RGB uint8 images, 2 classes), VGG16 with weights from a file (seeded
 random weights: ImageNet's cannot be downloaded here; the cost is the same)
 and a ``Dense(256)`` head, ``max_iter`` epochs of phase 1 on the CPU:
@@ -48,10 +48,8 @@ from litterlearn.neural_network._base import _BaseImageClassifier
 class PlainKerasFit(VGGTransferClassifier):
     """The same estimator, training phase 1 on images in every epoch."""
 
-    def _train_phase(self, model, phase, images, y, sample_weight, validation, seeds):
-        return _BaseImageClassifier._train_phase(
-            self, model, phase, images, y, sample_weight, validation, seeds
-        )
+    def _train_phase(self, model, phase, data):
+        return _BaseImageClassifier._train_phase(self, model, phase, data)
 
 
 def make_data(n, side=64, seed=0):

@@ -12,7 +12,7 @@ on a real cluster only the line that makes the client changes. The
 pipeline starts from file paths, so the workers must see the same files: on a
 cluster, keep ``data_home`` on the shared file system.
 
-This needs ``pip install "litterlearn[distributed]"``. It runs offline on the
+This needs ``pip install ".[distributed]"`` (from a checkout). It runs offline on the
 synthetic TACO sample; set the environment variable
 ``LITTERLEARN_EXAMPLES_DATA=taco`` to run it on real TACO.
 """

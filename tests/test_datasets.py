@@ -884,3 +884,27 @@ def test_split_sizes_and_errors():
         train_val_test_split(X, test_size=1.5)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         train_val_test_split(X, np.arange(5))
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("127.0.0.1:9/taco", "must be an http:// or https:// URL"),
+        ("file:///srv/taco", "must be an http:// or https:// URL"),
+        ("ftp://example.org/taco", "must be an http:// or https:// URL"),
+        ("http://127.0.0.1:99999/", "is not a valid URL"),
+        ("http://[::1", "is not a valid URL"),
+        ("http://127.0.0.1:9/sub?token=abc", "must not have a query string"),
+    ],
+)
+def test_a_malformed_mirror_url_is_named_before_any_work(url, message, tmp_path):
+    with pytest.raises(_taco.MirrorURLError, match=message):
+        fetch_taco(mirror=url, data_home=tmp_path / "data", progressbar=False)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_dangling_symlink_data_home_says_where_it_points(tmp_path):
+    link = tmp_path / "data"
+    link.symlink_to(tmp_path / "gone")
+    with pytest.raises(FileNotFoundError, match=r"symbolic link to .*gone.*not exist"):
+        get_data_home(link)

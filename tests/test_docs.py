@@ -120,3 +120,68 @@ def test_check_html_finds_cdn_scripts_and_placeholders(tmp_path):
     assert "placeholder thumbnail" in proc.stdout
     assert "gallery order" in proc.stdout
     assert "no API page" in proc.stdout
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Text a reader of the repository cannot follow: files that are not in it
+# (the project's design notes and reviews live elsewhere) and issue numbers
+# (of this project's tracker, or another project's, "#" and digits). Written in
+# pieces so that this file does not match itself.
+_OUTSIDE = [
+    r"\b(?:DESIGN|STYLE|CONTRACT|DEVELOPERS)" + r"\.md\b",
+    r"\.\./" + r"shared\b",
+    r"\breviews/" + r"[\w-]+\.md\b",
+    r"\b[Ii]ssues?" + r"[ -]#?\d+\b",
+    r"(?<![\w&/])#" + r"\d{2,6}\b(?![0-9a-fA-F])",
+]
+
+
+def _project_text_files():
+    for pattern in (
+        "README.md",
+        "noxfile.py",
+        "pyproject.toml",
+        ".ci/*",
+        "src/**/*.py",
+        "src/**/*.txt",
+        "docs/*.rst",
+        "docs/*.py",
+        "docs/user_guide/*.rst",
+        "docs/sphinxext/*.py",
+        "docs/_templates/**/*",
+        "examples/*.py",
+        "examples/*.txt",
+        "benchmarks/*.py",
+        "benchmarks/*.md",
+        "tests/*.py",
+        "tests/*.md",
+    ):
+        yield from (p for p in ROOT.glob(pattern) if p.is_file())
+
+
+def test_no_text_cites_files_outside_the_repository_or_issue_numbers():
+    import re
+
+    found = []
+    pattern = re.compile("|".join(_OUTSIDE))
+    for path in sorted(set(_project_text_files())):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if pattern.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+def test_the_scan_finds_what_it_is_for():
+    import re
+
+    pattern = re.compile("|".join(_OUTSIDE))
+    for text in [
+        "see DESIGN" + ".md section 3",
+        "fixed in issue " + "11",
+        "imbalanced-learn gets it wrong (#" + "1180)",
+        "as in ../" + "shared/data",
+    ]:
+        assert pattern.search(text), text
+    for text in ["color='#1f77b4'", "&#8212;", "step 11 of the issue tracker"]:
+        assert not pattern.search(text), text

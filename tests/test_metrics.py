@@ -129,7 +129,7 @@ def test_sample_weight_equals_repeating_rows():
     )
     for key in ("balanced_accuracy", "roc_auc", "average_precision"):
         assert weighted[key] == pytest.approx(repeated[key])
-    for label in ("0", "1"):  # imbalanced-learn 0.14 gets these wrong (#1180)
+    for label in ("0", "1"):  # imbalanced-learn 0.14 gets these wrong
         assert weighted[label]["specificity"] == pytest.approx(
             repeated[label]["specificity"]
         )
@@ -200,3 +200,11 @@ def test_missing_labels_are_named(missing):
     y_pred[4] = missing
     with pytest.raises(ValueError, match=r"y_pred has missing labels.*\b4\b"):
         specificity_score(Y_TRUE, y_pred)
+
+
+def test_pos_label_and_digits_are_checked():
+    y = [0, 1, 1, 0]
+    with pytest.raises(ValueError, match=r"pos_label='c' is not one of the labels"):
+        imbalance_report(y, y, [0.1, 0.9, 0.8, 0.2], pos_label="c")
+    with pytest.raises(ValueError, match="digits must be an int >= 0; got -1"):
+        imbalance_report(y, y, output_dict=False, digits=-1)

@@ -810,3 +810,139 @@ def test_early_stopping_judges_batch_normalization_with_its_statistics():
     assert loss == pytest.approx(clf2.history_["val_loss"][best], rel=1e-4)
     assert clf.n_iter_ > 5  # did not stop on statistics of untrained epochs
     assert clf.score(X_test, y_test) > 0.75
+
+
+# ------------------------------------------------- warm starts and histories
+
+
+def test_warm_start_then_early_stopping_commits_one_history():
+    """A warm fit that adds validation (early stopping) after one without:
+    the fit succeeds, every history list has one entry per epoch (NaN where a
+    fit had no validation), and the best score is of this fit's epochs."""
+    X, y = make_images(40)
+    clf = mlp(max_iter=2, warm_start=True).fit(X, y)
+    clf.set_params(early_stopping=True, max_iter=3, n_iter_no_change=1)
+    clf.fit(X, y)
+    n = clf.n_iter_
+    assert 3 < n <= 5
+    assert {len(v) for v in clf.history_.values()} == {n}
+    assert np.isnan(clf.history_["val_loss"][:2]).all()
+    assert np.isfinite(clf.history_["val_loss"][2:]).all()
+    assert clf.validation_scores_ is clf.history_["val_accuracy"]
+    assert clf.best_validation_score_ in clf.validation_scores_[2:]
+
+    # And back: a warm fit without validation pads the validation lists, and
+    # has no best validation score of its own.
+    clf.set_params(early_stopping=False, max_iter=1).fit(X, y)
+    assert {len(v) for v in clf.history_.values()} == {n + 1}
+    assert np.isnan(clf.history_["val_accuracy"][-1])
+    assert clf.best_validation_score_ is None
+
+
+# -------------------------------------------------------------- learning rate
+
+
+def _learning_rates():
+    import keras
+
+    class Rates(keras.callbacks.Callback):
+        seen = []  # through the class: every fit uses copies of the callbacks
+
+        def on_epoch_begin(self, epoch, logs=None):
+            rate = self.model.optimizer.learning_rate
+            type(self).seen.append(float(np.asarray(rate)))
+
+    return Rates()
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_an_optimizer_instance_keeps_its_rate_on_refits_and_reused_models(make):
+    import keras
+
+    X, y = make_images()
+    rates = _learning_rates()
+    optimizer = keras.optimizers.Adam(learning_rate=0.005)
+    clf = make(optimizer=optimizer, max_iter=1, callbacks=[rates])
+    proba = clf.fit(X, y).predict_proba(X)
+    other = clone(clf)
+    del clf
+    gc.collect()
+    other.fit(X, y)  # a clone gets the pooled model: the same rate, same result
+    np.testing.assert_array_equal(other.predict_proba(X), proba)
+    other.set_params(warm_start=True).fit(X, y)  # a warm start too
+    np.testing.assert_allclose(type(rates).seen, [0.005] * 3, rtol=1e-6)
+    assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(0.005)
+
+
+def test_an_optimizer_with_a_schedule_keeps_it_on_a_reused_model():
+    import keras
+
+    X, y = make_images()
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5)
+    clf = mlp(optimizer=keras.optimizers.SGD(schedule), max_iter=2)
+    proba = clf.fit(X, y).predict_proba(X)
+    model = clf.model_
+    del clf
+    gc.collect()
+    reused = mlp(optimizer=keras.optimizers.SGD(schedule), max_iter=2).fit(X, y)
+    assert reused.model_ is model
+    np.testing.assert_array_equal(reused.predict_proba(X), proba)
+    config = reused.model_.optimizer.get_config()["learning_rate"]
+    assert config["class_name"] == "ExponentialDecay"
+
+
+def test_a_loss_blowing_up_is_divergence_even_while_finite():
+    """adam at a huge learning rate: a finite but exploding loss stops the
+    fit with the divergence advice, and changes nothing."""
+    X, y = make_images(40)
+    clf = mlp(max_iter=2).fit(X, y)
+    proba, before = clf.predict_proba(X), _fitted_state(clf)
+    clf.set_params(learning_rate_init=1e10, max_iter=3)
+    with pytest.raises(ValueError, match="diverged.*over 1000 times .*first batch"):
+        clf.fit(X, y)
+    _assert_unchanged(clf, before, X, proba)
+
+
+def test_large_sample_weights_are_not_divergence():
+    """A large loss from the start (large sample weights) is not a blow-up."""
+    X, y = make_images(40)
+    clf = mlp(max_iter=3, learning_rate_init=0.001)
+    clf.fit(X, y, sample_weight=np.full(len(y), 1e6))
+    assert min(clf.loss_curve_) > 1e4
+
+
+def test_more_paddings_than_convolutions_is_an_error():
+    X, y = make_images(16)
+    with pytest.raises(ValueError, match="padding has 5 entries for 1 convolution"):
+        cnn(filters=(4,), padding=["same"] * 5).fit(X, y)
+    # The default names three; it applies to any number of convolutions.
+    cnn(filters=(4,), padding=("same", "valid", "valid"), max_iter=1).fit(X, y)
+
+
+# ------------------------------------------------------------- clear errors
+
+
+def test_labels_of_several_kinds_are_named():
+    X, y = make_images(8)
+    mixed = np.array([0, "a"] * 4, dtype=object)
+    with pytest.raises(ValueError, match="mixes numbers and strings"):
+        mlp().fit(X, mixed)
+    sets = np.empty(8, dtype=object)
+    sets[:] = [frozenset({i % 2}) for i in range(8)]
+    with pytest.raises(ValueError, match="frozenset.*numbers or strings"):
+        mlp().fit(X, sets)
+
+
+def test_a_callback_that_cannot_be_copied_is_named():
+    import threading
+
+    import keras
+
+    class Locked(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.lock = threading.Lock()
+
+    X, y = make_images(8)
+    with pytest.raises(TypeError, match="Locked cannot be copied.*fresh copies"):
+        mlp(max_iter=1, callbacks=[Locked()]).fit(X, y)

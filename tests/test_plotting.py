@@ -185,3 +185,11 @@ def test_plot_history_labels_axes_and_names_model_and_data():
     assert [ax.get_ylabel() for ax in fig.axes] == ["loss (cross-entropy)", "accuracy"]
     assert {ax.get_xlabel() for ax in fig.axes} == {"epoch"}
     _assert_no_overlap(fig, [fig._suptitle] + [ax.title for ax in fig.axes])
+
+
+def test_channel_histograms_of_a_non_finite_image_say_so():
+    from litterlearn.plotting import plot_channel_histograms
+
+    image = np.full((4, 4), np.nan, np.float32)
+    with pytest.raises(ValueError, match="finite pixel values.*16 NaN"):
+        plot_channel_histograms(image)

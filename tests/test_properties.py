@@ -326,3 +326,169 @@ def test_image_resizer_on_corrupted_files(scratch, sample, n_jobs):
     out = outcome(lambda: ImageResizer(6, n_jobs=n_jobs).fit_transform(paths), (path,))
     if out is not None:  # some damage leaves a decodable image
         assert out.shape == (3, 6 * 6 * 3) and out.dtype == np.uint8
+
+
+# ------------------------------------------- refits: all or nothing, at random
+
+
+@PROPERTY
+@given(batches=st.lists(image_batches(max_side=6), min_size=2, max_size=5))
+def test_a_failed_refit_keeps_the_last_successful_fit(batches):
+    # Any sequence of fits, valid or not: after each one that fails, the
+    # step transforms exactly as after the last one that succeeded.
+    for make in (
+        lambda: GrayscaleNormalizer(standardize=True),
+        lambda: ImageResizer(3),
+    ):
+        step, last = make(), None
+        for X in batches:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                try:
+                    step.fit(X)
+                except (ValueError, TypeError):
+                    if last is None:
+                        assert not [k for k in vars(step) if k.endswith("_")]
+                    else:
+                        fitted_on, expected = last
+                        np.testing.assert_array_equal(
+                            step.transform(fitted_on), expected
+                        )
+                    continue
+                last = (X, step.transform(X))
+
+
+# ------------------------------------------------------------ mode conversions
+
+
+@st.composite
+def pillow_images(draw):
+    """(Pillow image of some mode, file format that keeps that mode)."""
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    mode = draw(st.sampled_from(["L", "LA", "RGB", "RGBA", "P", "PA", "I;16", "1"]))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    if mode == "I;16":
+        data = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+        return Image.fromarray(data), "PNG"
+    if mode == "1":
+        return Image.fromarray(
+            rng.integers(0, 2, (h, w), dtype=np.uint8) * 255
+        ).convert("1"), "PNG"
+    rgba = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+    # Alpha fully opaque, fully transparent, or between.
+    rgba[..., 3] = rng.choice(np.array([0, 255, 128], np.uint8), size=(h, w))
+    image = Image.fromarray(rgba, "RGBA")
+    if mode in ("P", "PA"):
+        image = image.convert("RGB").quantize(8)
+        if mode == "PA":
+            image.info["transparency"] = 0  # palette entry 0 is transparent
+        return image, "PNG"
+    return image.convert(mode), "PNG"
+
+
+def _expected_rgb(image, background):
+    """The module's documented rules, written out with numpy."""
+    mode = image.mode
+    if mode == "I;16":
+        gray = (np.asarray(image).astype(np.int64) * 255 + 32767) // 65535
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if mode == "1":
+        return np.repeat(np.asarray(image.convert("L"))[..., None], 3, axis=-1)
+    rgba = np.asarray(image.convert("RGBA")).astype(np.float64)
+    alpha = rgba[..., 3:] / 255
+    return rgba[..., :3] * alpha + np.asarray(background) * (1 - alpha)
+
+
+@PROPERTY
+@given(sample=pillow_images(), background=st.tuples(*[st.integers(0, 255)] * 3))
+def test_modes_follow_the_one_set_of_rules(scratch, sample, background):
+    from litterlearn.datasets._base import store_image
+
+    image, fmt = sample
+    path = os.path.join(scratch, f"mode.{fmt.lower()}")
+    image.save(path, format=fmt)
+    with Image.open(path) as reread:
+        reread.load()
+        expected = _expected_rgb(reread, background)
+    h, w = expected.shape[:2]
+    resizer = ImageResizer((h, w), fit_mode="stretch", background=background)
+    got = resizer.fit_transform([path]).reshape(h, w, 3).astype(np.float64)
+    # Pillow composites alpha in 8-bit integers: within a gray level.
+    assert np.abs(got - expected).max() <= 1.0
+    # fetch_taco stores by the same rules, on black, as a JPEG (whose coding
+    # moves values: bounded on average).
+    stored_path = os.path.join(scratch, "stored.jpg")
+    store_image(path, stored_path)
+    with Image.open(stored_path) as stored:
+        stored_rgb = np.asarray(stored.convert("RGB"), dtype=np.float64)
+    on_black = _expected_rgb(reread, (0, 0, 0))
+    assert stored_rgb.shape == on_black.shape
+    assert np.abs(stored_rgb - on_black).mean() <= 40  # JPEG on random pixels
+
+
+# ---------------------------------------------------------------- COCO records
+
+
+@st.composite
+def coco_records(draw):
+    n = draw(st.integers(1, 6))
+    id_kind = draw(st.sampled_from(["int", "str"]))
+    ids = draw(st.lists(st.integers(0, 50), min_size=n, max_size=n, unique=True))
+    ids = [str(i) if id_kind == "str" else i for i in ids]
+    names = draw(
+        st.lists(
+            st.sampled_from(["a.jpg", "b.jpg", "d/c.jpg", "e.jpg"]),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    categories = [
+        {"id": 0, "name": "Glass bottle", "supercategory": "Bottle"},
+        {"id": 1, "name": "Drink can", "supercategory": "Can"},
+        {"id": 2, "name": "Plastic bottle", "supercategory": "Bottle"},
+    ]
+    pairs = draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, 2)), max_size=8)
+    )
+    annotations = [
+        {"id": k, "image_id": ids[i], "category_id": c}
+        for k, (i, c) in enumerate(pairs)
+    ]
+    images = [{"id": i, "file_name": f} for i, f in zip(ids, names, strict=True)]
+    return {"images": images, "categories": categories, "annotations": annotations}
+
+
+@PROPERTY
+@given(coco=coco_records(), positive=st.sampled_from(["Bottle", "Can"]))
+def test_coco_labels_match_the_records(coco, positive):
+    from litterlearn.preprocessing import CocoBinaryLabeler
+
+    supers = {c["id"]: c["supercategory"] for c in coco["categories"]}
+    expected = {
+        img["id"]: int(
+            any(
+                a["image_id"] == img["id"] and supers[a["category_id"]] == positive
+                for a in coco["annotations"]
+            )
+        )
+        for img in coco["images"]
+    }
+    labeler = CocoBinaryLabeler(positive)
+    labels = labeler.fit_transform(coco)
+    assert labels.tolist() == [expected[img["id"]] for img in coco["images"]]
+    ids = [img["id"] for img in coco["images"]]
+    if all(isinstance(i, int) for i in ids):
+        assert labeler.transform(ids[::-1]).tolist() == [expected[i] for i in ids[::-1]]
+    counts = {}
+    for img in coco["images"]:
+        counts[img["file_name"]] = counts.get(img["file_name"], 0) + 1
+    for img in coco["images"]:
+        name = img["file_name"]
+        if counts[name] == 1:
+            assert labeler.transform([f"/data/{name}"]).tolist() == [
+                expected[img["id"]]
+            ]
+        else:  # shared by several images: never silently the first one
+            with pytest.raises(ValueError, match="ambiguous"):
+                labeler.transform([name])

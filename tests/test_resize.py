@@ -722,3 +722,16 @@ def test_sklearn_checks_cover_image_resizer():
     from litterlearn.utils.discovery import all_estimators
 
     assert dict(all_estimators())["ImageResizer"] is ImageResizer
+
+
+def test_a_2d_array_of_paths_says_to_pass_a_1d_sequence(tmp_path):
+    paths = np.array([["a.jpg", "b.jpg"], ["c.jpg", "d.jpg"]])
+    with pytest.raises(ValueError, match=r"shape \(2, 2\).*1-D sequence"):
+        ImageResizer(8).fit_transform(paths)
+
+
+def test_file_paths_given_to_an_array_step_say_to_decode_them():
+    from litterlearn.preprocessing import GrayscaleNormalizer
+
+    with pytest.raises(TypeError, match=r"not file paths.*ImageResizer\(50\)"):
+        GrayscaleNormalizer().fit(["a.jpg", "b.jpg"])

@@ -140,14 +140,17 @@ def test_configure_tensorflow_is_idempotent_and_says_when_too_late():
         configure_tensorflow(n_threads=-1)
 
 
-def test_first_model_build_configures_threads_from_the_environment():
+@pytest.mark.parametrize("distribute", [None, "auto"])
+def test_first_model_build_configures_threads_from_the_environment(distribute):
     # As in a joblib (loky) worker, which gets OMP_NUM_THREADS=cores//n_jobs.
+    # distribute="auto" looks for GPUs, which starts TensorFlow's runtime:
+    # only after litterlearn configured it.
     probe = f"""
 import json, sys
 sys.path.insert(0, {SRC!r})
 import numpy as np, tensorflow as tf
 from litterlearn.neural_network import MLPImageClassifier
-MLPImageClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(
+MLPImageClassifier(hidden_layer_sizes=(2,), max_iter=1, distribute={distribute!r}).fit(
     np.zeros((4, 4), np.float32), [0, 1, 0, 1])
 print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(),
                   tf.config.threading.get_inter_op_parallelism_threads()]))

@@ -289,3 +289,107 @@ def test_bad_weights_leave_the_estimator_as_it_was(tmp_path, data):
         clf.fit(X, y)
     with pytest.raises(ValueError, match="backbone"):
         TransferImageClassifier("vgg").fit(X, y)
+
+
+@pytest.mark.parametrize("backbone", sorted(_backbones.BACKBONES))
+def test_every_catalogue_backbone_is_seeded_from_random_state(backbone):
+    """With weights=None, every weight of every catalogue backbone comes from
+    the seed (depthwise kernels and normalisation statistics included): two
+    builds with one seed hold the same values (unseeded weights would differ)."""
+    spec = _backbones.get_backbone(backbone)
+    first = _backbones.build_backbone(spec, None, (32, 32), seed=0)
+    again = _backbones.build_backbone(spec, None, (32, 32), seed=0)
+    for w, w0 in zip(again.weights, first.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(w), np.asarray(w0), err_msg=w.path)
+
+
+@pytest.mark.parametrize(
+    "backbone",
+    ["mobilenet_v2", pytest.param("efficientnet_b0", marks=pytest.mark.slow)],
+)
+def test_a_seeded_fit_is_reproducible_on_new_and_reused_models(backbone, data):
+    """Two fits with one random_state give the same model, whether the second
+    builds its own model or reuses the first one's (these backbones hold
+    depthwise convolutions, and EfficientNet a Normalization layer)."""
+    from litterlearn.neural_network import set_model_reuse
+
+    X, y = data
+    params = {**TINY, "max_iter": 2, "hidden_layer_sizes": (4,)}
+    make = lambda: TransferImageClassifier(  # noqa: E731
+        backbone, weights=None, fine_tune_max_iter=0, **params
+    )
+    first = make().fit(X, y)
+    previous = set_model_reuse(False)
+    try:
+        new = make().fit(X, y)
+    finally:
+        set_model_reuse(previous)
+    assert new.model_ is not first.model_
+    proba = first.predict_proba(X)
+    first_model = first.model_
+    del first
+    reused = make().fit(X, y)
+    for clf in (new, reused):
+        assert clf.loss_curve_ == new.loss_curve_
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    del first_model
+
+
+def test_offline_advice_gives_a_command_that_runs(tmp_path, data):
+    """The pre-fetch command in the error of a missing weights file is valid
+    Python that builds the backbone (run here with weights=None, offline)."""
+    import re
+
+    X, y = data
+    clf = TransferImageClassifier(
+        "mobilenet_v2", input_size=32, weights=tmp_path / "missing.h5"
+    )
+    with pytest.raises(_backbones.WeightsUnavailableError) as info:
+        clf.fit(X, y)
+    command = re.search(r'python -c "(.*)"', str(info.value)).group(1)
+    assert "input_shape=(224, 224, 3)" in command  # the size of the file named
+    assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5" in (
+        str(info.value)
+    )
+    offline = command.replace("weights='imagenet'", "weights=None")
+    assert offline != command
+    exec(offline, {})
+
+
+def test_an_optimizer_instance_rate_in_phase_one_and_fine_tune_rate_in_phase_two(
+    data,
+):
+    """An optimizer instance gives phase 1 its own learning rate, and phase 2
+    (fine-tuning) fine_tune_learning_rate, on a new and on a reused model."""
+    import keras
+
+    class Rates(keras.callbacks.Callback):
+        seen = []  # through the class: every fit uses copies of the callbacks
+
+        def on_epoch_begin(self, epoch, logs=None):
+            rate = self.model.optimizer.learning_rate
+            type(self).seen.append(float(np.asarray(rate)))
+
+    X, y = data
+    optimizer = keras.optimizers.Adam(learning_rate=0.01)
+    clf = VGGTransferClassifier(
+        weights=None,
+        optimizer=optimizer,
+        fine_tune_max_iter=1,
+        fine_tune_learning_rate=1e-4,
+        callbacks=[Rates()],
+        **TINY,
+    )
+    clf.fit(X, y)
+    clone(clf).fit(X, y)  # reuses the model, compiled for phase 2 last
+    np.testing.assert_allclose(Rates.seen, [0.01, 1e-4] * 2, rtol=1e-6)
+    assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(0.01)
+
+
+def test_images_of_other_channel_counts_are_refused_before_training(data):
+    X, y = data
+    four = np.repeat(X[..., None], 4, axis=-1)
+    clf = TransferImageClassifier("mobilenet_v2", weights=None, **TINY)
+    with pytest.raises(ValueError, match=r"gray \(1 channel\) or RGB.*4 channels"):
+        clf.fit(four, y)
+    assert not hasattr(clf, "model_")

@@ -166,7 +166,7 @@ def load_data(source, n_images, timeout, out, *, progressbar=True):
         With ``source="taco"``, when TACO cannot be reached or used.
     """
     from .datasets import fetch_taco, load_taco_sample
-    from .datasets._taco import DownloadTooLargeError
+    from .datasets._taco import DownloadTooLargeError, MirrorURLError
 
     if source in ("auto", "taco"):
         try:
@@ -180,6 +180,8 @@ def load_data(source, n_images, timeout, out, *, progressbar=True):
                         n_retries=1,
                         progressbar=progressbar,
                     )
+                except MirrorURLError as exc:
+                    raise DemoError(str(exc).rstrip(".")) from exc
                 except ValueError as exc:
                     if "not the pinned TACO annotations" not in str(exc):
                         raise  # not the mirror's doing: a bug, with its traceback

@@ -412,6 +412,12 @@ def plot_channel_histograms(image, *, bins=64, ax=None):
             f"plot_channel_histograms takes one image (H, W) or (H, W, C); got "
             f"an array of shape {image.shape}."
         )
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError(
+            f"plot_channel_histograms needs finite pixel values; the image "
+            f"holds {int(np.isnan(image).sum())} NaN and "
+            f"{int(np.isinf(image).sum())} infinite value(s)."
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     channels = image.shape[-1]
@@ -439,7 +445,7 @@ def plot_channel_histograms(image, *, bins=64, ax=None):
 
 
 # --------------------------------------------------------------------------
-# Seeing why (DESIGN.md section 3.4): Grad-CAM overlays and the top losses.
+# Seeing why: Grad-CAM overlays and the top losses.
 
 
 def _overlay(ax, image, heatmap, title, color, alpha, cmap):

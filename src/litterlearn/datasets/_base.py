@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -49,6 +50,14 @@ def get_data_home(data_home=None):
     if data_home is None:
         data_home = os.environ.get(DATA_ENV) or pooch.os_cache("litterlearn")
     path = Path(data_home).expanduser().absolute()
+    if path.is_symlink() and not path.exists():
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"The data folder {str(path)!r} is a symbolic link to "
+            f"{os.readlink(path)!r}, which does not exist; create that folder, "
+            f"or pass data_home= or set {DATA_ENV} to another one",
+            str(path),
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

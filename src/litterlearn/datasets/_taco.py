@@ -15,7 +15,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pooch
@@ -110,6 +110,10 @@ Please cite:
     Pedro F. Proença and Pedro Simões. "TACO: Trash Annotations in Context
     for Litter Detection". arXiv:2003.06975, 2020.
 """
+
+
+class MirrorURLError(ValueError):
+    """The mirror's URL (``mirror=`` or ``LITTERLEARN_TACO_URL``) is malformed."""
 
 
 class DownloadTooLargeError(ValueError):
@@ -304,8 +308,30 @@ def _remove_stale_parts(root):
 
 
 def _mirror_url(mirror):
+    """The mirror's base URL ending with "/", or None; a clear error if malformed."""
+    from_env = not mirror
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
-    if mirror is not None and not mirror.endswith("/"):
+    if mirror is None:
+        return None
+    name = f"the {MIRROR_ENV} environment variable" if from_env else "mirror"
+    try:
+        parts = urlsplit(mirror)
+        parts.port  # noqa: B018 (raises for a port out of range)
+    except ValueError as exc:
+        raise MirrorURLError(
+            f"{name} is not a valid URL ({exc}); got {mirror!r}."
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise MirrorURLError(
+            f"{name} must be an http:// or https:// URL with a host, such as "
+            f"'http://127.0.0.1:8000/taco/'; got {mirror!r}."
+        )
+    if parts.query or parts.fragment:
+        raise MirrorURLError(
+            f"{name} must not have a query string or fragment (file names are "
+            f"appended to its path); got {mirror!r}."
+        )
+    if not mirror.endswith("/"):
         mirror += "/"
     return mirror
 
@@ -535,7 +561,8 @@ def fetch_taco(
         If the annotations cannot be downloaded, or no image could be
         because of network errors. The message says what to do.
     ValueError
-        If the annotations served do not match the pinned sha256.
+        If the annotations served do not match the pinned sha256, or the
+        mirror URL is malformed (not http(s), no host, a query string).
     OSError
         If ``download_if_missing=False`` and ``data_home`` holds no data.
     PermissionError
@@ -561,8 +588,8 @@ def fetch_taco(
     >>> y = CocoBinaryLabeler("Bottle").fit_transform(taco.annotations)  # doctest: +SKIP
     """
     _check_parameters(n_images, timeout, n_retries, n_jobs)
-    root = Path(get_data_home(data_home))
     mirror = _mirror_url(mirror)
+    root = Path(get_data_home(data_home))
     if download_if_missing:
         if not (root / ANNOTATIONS).is_file():
             _check_writable(root)

@@ -1,4 +1,4 @@
-"""Ensembles of predictions: test-time augmentation (DESIGN.md section 3.4)."""
+"""Ensembles of predictions: test-time augmentation."""
 
 from ._tta import TestTimeAugmentationClassifier
 

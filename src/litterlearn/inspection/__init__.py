@@ -1,4 +1,4 @@
-"""Seeing why a model decides: Grad-CAM heatmaps (DESIGN.md section 3.4)."""
+"""Seeing why a model decides: Grad-CAM heatmaps."""
 
 from ._grad_cam import grad_cam
 

@@ -20,7 +20,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._images import to_unit_float, validate_images
+from ..neural_network._inputs import _as_model_dtype
+from ..neural_network._keras import _import_tensorflow, _sublayers
+from ..utils._images import validate_images
+from ..utils._sklearn_compat import run_through_graph
 
 __all__ = ["grad_cam"]
 
@@ -120,7 +123,7 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     images = _model_input(clf, X)
     classes = np.asarray(clf.classes_)
     target_idx = _target_indices(target, classes, len(images))
-    leaves = list(_walk(model))
+    leaves = list(_sublayers(model))
     conv = _resolve_layer(layer, model, leaves, type(clf).__name__)
     head = _softmax_head(model)
     out_hw = tuple(int(s) for s in clf.image_shape_[:2])
@@ -183,7 +186,7 @@ def _final_classifier(estimator, X):
 
 
 def _keras():
-    from ..neural_network._base import _import_keras
+    from ..neural_network._keras import _import_keras
 
     keras = _import_keras()
     if keras.backend.backend() != "tensorflow":
@@ -207,12 +210,7 @@ def _model_input(clf, X):
     dtype = getattr(clf, "input_dtype_", None)
     if dtype is None:
         dtype = clf.model_.inputs[0].dtype
-    dtype = np.dtype(dtype)
-    if rows.dtype != dtype:
-        if dtype == np.uint8:
-            rows = np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
-        else:
-            rows = to_unit_float(rows).astype(dtype, copy=False)
+    rows = _as_model_dtype(rows, np.dtype(dtype))
     return rows.reshape((len(rows), *shape))
 
 
@@ -246,15 +244,8 @@ def _target_indices(target, classes, n):
 # The network.
 
 
-def _walk(layer):
-    """Every layer in ``layer`` (nested models included), in call order."""
-    for sub in getattr(layer, "layers", None) or []:
-        yield sub
-        yield from _walk(sub)
-
-
 def _contains(model, layer):
-    return any(sub is layer for sub in _walk(model))
+    return any(sub is layer for sub in _sublayers(model))
 
 
 def _is_conv(layer):
@@ -320,7 +311,7 @@ def _is_pooling(layer):
 
 
 def _container_of(model, layer):
-    for sub in [model, *_walk(model)]:
+    for sub in [model, *_sublayers(model)]:
         if any(child is layer for child in getattr(sub, "layers", None) or []):
             return sub
     return model
@@ -342,7 +333,7 @@ def _softmax_head(model):
 
 
 def _batch_grad_cam(keras, model, images, target_idx, conv, head, out_hw):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     captured = {}
 
@@ -403,19 +394,22 @@ def _run(model, x, replace):
     Keras' own graph executor (``Functional._run_through_graph``, the loop of
     ``Functional.call``) with ``replace`` as its per-operation hook.
     """
-    if type(model).__name__ == "Sequential" or not hasattr(model, "_run_through_graph"):
+    outputs = None
+    if type(model).__name__ != "Sequential":
+        outputs = run_through_graph(
+            model, [_cast(x, model.inputs[0].dtype)], operation_fn=replace
+        )
+    if outputs is None:
         for sub in model.layers:
             x = replace(sub)(x)
         return x
-    x = _cast(x, model.inputs[0].dtype)
-    outputs = model._run_through_graph([x], operation_fn=replace)
     if isinstance(outputs, list | tuple) and len(outputs) == 1:
         outputs = outputs[0]
     return outputs
 
 
 def _cast(x, dtype):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     dtype = tf.as_dtype(dtype)
     return x if x.dtype == dtype else tf.cast(x, dtype)

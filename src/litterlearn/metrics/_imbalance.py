@@ -9,6 +9,7 @@ one table.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -84,8 +85,8 @@ def specificity_score(
         )
         return float(score) if np.ndim(score) == 0 else score
     # imbalanced-learn 0.14 mixes a sample count with weighted sums when
-    # sample_weight is given (specificities above 1; imbalanced-learn issue
-    # #1180): compute the weighted case from scikit-learn's confusion matrices.
+    # sample_weight is given (specificities above 1, a known bug there):
+    # compute the weighted case from scikit-learn's confusion matrices.
     if average not in ("binary", "micro", "macro", "weighted", None):
         raise ValueError(
             f"average must be 'binary', 'micro', 'macro', 'weighted' or None; "
@@ -286,6 +287,16 @@ def imbalance_report(
             )
     if pos_label is None:
         pos_label = labels[-1]
+    elif pos_label not in list(labels):
+        raise ValueError(
+            f"pos_label={pos_label!r} is not one of the labels {list(labels)}."
+        )
+    if (
+        isinstance(digits, bool)
+        or not isinstance(digits, numbers.Integral)
+        or digits < 0
+    ):
+        raise ValueError(f"digits must be an int >= 0; got {digits!r}.")
 
     with warnings.catch_warnings():
         if zero_division != "warn":

@@ -33,10 +33,13 @@ import numbers
 import os
 import re
 import urllib.error
+from collections.abc import Callable
 
 import numpy as np
 
-from ._base import _import_keras
+from ..utils._sklearn_compat import keras_home
+from ._keras import _import_keras
+from ._weights import _initialize_weights
 
 __all__ = [
     "BACKBONES",
@@ -66,8 +69,12 @@ class BackboneSpec:
     ----------
     name : str
         The catalogue name, e.g. ``"vgg16"``.
-    constructor : str
-        Name of the ``keras.applications`` function, e.g. ``"VGG16"``.
+    constructor : str or callable
+        Name of the ``keras.applications`` function, e.g. ``"VGG16"``, or a
+        callable with the same keyword arguments (``include_top``,
+        ``weights``, ``input_shape``, ``name``) that returns a new Keras model
+        of the body: how a network outside ``keras.applications`` joins the
+        catalogue's machinery (a spec can be passed as ``backbone=``).
     preprocessing : {"caffe", "tf", "torch", "none"}
         The mode of the backbone's ``preprocess_input`` (inputs 0..255 RGB):
         "caffe" flips RGB to BGR and subtracts the ImageNet channel means;
@@ -96,7 +103,7 @@ class BackboneSpec:
     """
 
     name: str
-    constructor: str
+    constructor: str | Callable
     preprocessing: str
     default_size: int
     min_size: int
@@ -105,6 +112,20 @@ class BackboneSpec:
     weights_file: str
     weights_url: str
     weights_hash: str | None
+
+    def __repr__(self):
+        # Short and the same in every process (no function addresses): it
+        # names the estimator's parameter in reprs and test ids.
+        return (
+            f"BackboneSpec(name={self.name!r}, constructor={self.constructor_name!r})"
+        )
+
+    @property
+    def constructor_name(self):
+        """The constructor's name, as a user would type it after ``keras.applications.``."""
+        if isinstance(self.constructor, str):
+            return self.constructor
+        return getattr(self.constructor, "__qualname__", repr(self.constructor))
 
     def weights_filename(self, size):
         """The cache file name of the ImageNet weights at input ``size``.
@@ -205,11 +226,15 @@ BACKBONES: dict[str, BackboneSpec] = {
 def get_backbone(name):
     """Return the :class:`BackboneSpec` of catalogue name ``name``.
 
+    A :class:`BackboneSpec` given as ``name`` is returned as it is.
+
     Examples
     --------
     >>> get_backbone("vgg16").constructor
     'VGG16'
     """
+    if isinstance(name, BackboneSpec):
+        return name
     try:
         return BACKBONES[name]
     except (KeyError, TypeError):
@@ -270,13 +295,7 @@ def keras_cache_dir():
     ``/tmp/.keras`` when that is not writable).
     """
     _import_keras()
-    try:  # what keras.utils.get_file uses; not in Keras' public API
-        from keras.src.backend.config import keras_home
-
-        home = keras_home()
-    except ImportError:
-        home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
-    home = os.path.expanduser(home)
+    home = os.path.expanduser(keras_home())
     if not os.access(home, os.W_OK):
         home = os.path.join("/tmp", ".keras")
     return os.path.join(home, "models")
@@ -286,11 +305,13 @@ def _prefetch_help(spec, size):
     fname = spec.weights_filename(size)
     return (
         f"To work offline, pre-fetch the file on a machine with internet:\n"
-        f'    python -c "import keras; keras.applications.{spec.constructor}('
+        f'    python -c "import keras; keras.applications.{spec.constructor_name}('
         f"include_top=False, weights='imagenet'"
         + (
-            f", input_shape=({size}, {size}, 3)"
-            if "{rows}" in spec.weights_file
+            # The square size of the file's name: the file Keras downloads
+            # depends on it (an int in the file name, not the pair ``size``).
+            f", input_shape=({rows}, {rows}, 3)"
+            if (rows := _weights_file_rows(spec, fname)) is not None
             else ""
         )
         + f')"\n'
@@ -300,6 +321,14 @@ def _prefetch_help(spec, size):
         f"as weights='/path/to/{fname}'. A mirror directory holding the file "
         f"can also be named by the {WEIGHTS_URL_ENV} environment variable."
     )
+
+
+def _weights_file_rows(spec, fname):
+    """The input size in the weights file name ``fname``, or None."""
+    if "{rows}" not in spec.weights_file:
+        return None
+    prefix, suffix = spec.weights_file.split("{rows}")
+    return int(fname[len(prefix) : len(fname) - len(suffix)])
 
 
 def _close_http_errors(exc):
@@ -355,7 +384,7 @@ def resolve_weights(spec, weights, size=None):
         raise WeightsUnavailableError(
             f"weights={weights!r} for backbone {spec.name!r} is not a file. Pass "
             f"'imagenet', None, or the path of the weights file of "
-            f"keras.applications.{spec.constructor} without its top.\n"
+            f"keras.applications.{spec.constructor_name} without its top.\n"
             f"{_prefetch_help(spec, size)}"
         )
     return path
@@ -377,7 +406,7 @@ def _load_weights(spec, model, path):
     except Exception as exc:  # h5py and Keras raise many kinds
         raise ValueError(
             f"Cannot load the weights file {path!r} into backbone {spec.name!r} "
-            f"(keras.applications.{spec.constructor} without its top): {exc}. "
+            f"(keras.applications.{spec.constructor_name} without its top): {exc}. "
             f"The file must hold the weights of that network, e.g. "
             f"{spec.weights_filename(spec.default_size)} from Keras' cache or a "
             f"file saved with backbone.save_weights('name.weights.h5')."
@@ -420,7 +449,9 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
         Name of the backbone model (the catalogue name by default).
     """
     keras = _import_keras()
-    constructor = getattr(keras.applications, spec.constructor)
+    constructor = spec.constructor
+    if isinstance(constructor, str):
+        constructor = getattr(keras.applications, constructor)
     model = constructor(
         include_top=False,
         weights=None,
@@ -429,46 +460,12 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
     )
     if weights_path is None:
         if seed is not None:
-            initialize_weights(model, seed)
+            reason = _initialize_weights(model, seed)
+            if reason is not None:  # every catalogue backbone is seeded
+                raise RuntimeError(f"Backbone {spec.name!r}: {reason}.")
     else:
         _load_weights(spec, model, weights_path)
     return model
-
-
-def _leaf_layers(layer):
-    sublayers = getattr(layer, "layers", None)
-    if not sublayers:
-        yield layer
-        return
-    for sub in sublayers:
-        yield from _leaf_layers(sub)
-
-
-def initialize_weights(model, seed, layers=None):
-    """(Re)initialise weights from each layer's initializer, seeded by ``seed``.
-
-    Only ``layers`` (default: all leaf layers of ``model``) are touched.
-    Returns False (touching nothing) when a weight has no known initializer.
-    """
-    keras = _import_keras()
-    plan = []
-    for layer in _leaf_layers(model) if layers is None else layers:
-        for weight in layer.weights:
-            initializer = getattr(layer, f"{weight.name}_initializer", None)
-            if initializer is None:
-                if not weight.trainable:
-                    continue  # a constant (e.g. a Normalization's statistics)
-                return False
-            plan.append((weight, initializer))
-    seeds = np.random.SeedSequence(seed).spawn(len(plan))
-    for (weight, initializer), child in zip(plan, seeds, strict=True):
-        config = keras.initializers.serialize(initializer)
-        if "seed" in config.get("config", {}):
-            config["config"]["seed"] = int(child.generate_state(1)[0] >> 1)
-        weight.assign(
-            keras.initializers.deserialize(config)(weight.shape, dtype=weight.dtype)
-        )
-    return True
 
 
 _PREPROCESSING_LAYER = None

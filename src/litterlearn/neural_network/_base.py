@@ -1,4 +1,4 @@
-"""The estimator core shared by the image classifiers (DESIGN.md section 3.1).
+"""The estimator core shared by the image classifiers.
 
 :class:`_BaseImageClassifier` is the scikit-learn estimator around a Keras
 model. Read top to bottom, a fit:
@@ -15,16 +15,17 @@ model. Read top to bottom, a fit:
    the estimator as it was: a fitted one predicts exactly as before, an
    unfitted one stays unfitted.
 
-The machinery lives beside it, one job per module: ``_keras.py`` (lazy Keras
-import), ``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
+The machinery lives beside it, one job per module: ``_fit_data.py`` (the
+checks of a fit's data), ``_phases.py`` (training phases and what they train
+on), ``_keras.py`` (lazy Keras import, the layer walker), ``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
 initialisation, optimizer reset, snapshots), ``_inputs.py`` (training input
 pipelines), ``_training.py`` (what runs at every epoch's end: BatchNorm
 statistics, validation, divergence), ``_predict.py`` (the compiled prediction
 function), ``_serialization.py`` (pickling in Keras' format) and ``_docs.py``
 (shared docstrings).
 
-The training contract for subclasses (CONTRACT.md). The hooks, in the order
-a fit meets them:
+The contract for subclasses ("Writing an estimator" in docs/developers.rst)
+is six hooks, in the order a fit meets them:
 
 - :meth:`_input_stage`: layers that prepare raw images inside the model
   (here a ``Rescaling(1/255)`` for uint8 input);
@@ -32,27 +33,25 @@ a fit meets them:
   list of layers (a ``keras.Sequential``) or a callable / ``keras.Model``
   applied to the input stage's output (a functional model);
 - :meth:`_pretrained_layers`: names of the layers whose weights come from a
-  pretrained source; weight (re)initialisation never touches them, and a
-  reused model gets their values as built back;
-- :meth:`_initialize_weights`: seeded initialisation of the other weights;
+  pretrained source; seeded initialisation never touches them, and a reused
+  model gets their values as built back;
 - :meth:`_phases`: the list of :class:`TrainingPhase` (default: one phase,
-  ``max_iter`` epochs at ``learning_rate_init``, everything trainable);
-- :meth:`_compile`: compile the model for one phase (called after the
-  phase's ``trainable`` function);
-- :meth:`_train_phase`: train one phase; it calls :meth:`_training_input`
-  (the single place where training data becomes a Keras input) and
-  :meth:`_fit_keras` (the single call site of ``keras.Model.fit``);
+  ``max_iter`` epochs at the estimator's learning rate, everything
+  trainable);
+- :meth:`_train_phase`: train one phase on a :class:`PhaseData`; returns a
+  ``keras`` ``History`` (whose ``best_epoch`` attribute, when set, is the
+  epoch of the phase whose weights were restored) or a dict of per-epoch
+  lists;
 - :meth:`_custom_objects`: custom Keras classes to find when loading a
   pickled model.
 
+The rest (:meth:`_compile`, :meth:`_learning_rate`, :meth:`_training_input`,
+:meth:`_fit_keras`, :meth:`_initialize_weights`) are the base's helpers.
 Fitted attributes from the phases: ``history_`` (concatenated over phases,
 the same keys in each), ``phase_starts_`` (``{phase name: index of its first
 epoch in history_}``) and ``n_iter_`` (epochs over all phases). Early
 stopping runs in each phase, on the validation data made once per fit, and
-restores the phase's best weights. Additions to CONTRACT.md made here:
-``_custom_objects``, and ``_train_phase`` may return a ``keras`` ``History``
-(whose ``best_epoch`` attribute, when set, is the epoch of the phase whose
-weights were restored) or a plain dict of per-epoch lists.
+restores the phase's best weights.
 
 Keras (and TensorFlow) are imported the first time a model is built, never
 when this module is imported.
@@ -62,53 +61,51 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
-import itertools
 import math
 import numbers
 import os
-import time
+import re
+import warnings
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
     check_is_fitted,
-    column_or_1d,
 )
 
 from ..utils._images import (
-    check_label_values,
     rows_to_images,
-    to_unit_float,
     validate_images,
 )
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
 )
 from ._distribute import _is_strategy, resolve_strategy, strategy_key
 from ._docs import _fill_doc  # noqa: F401  (subclasses import it from here)
-from ._inputs import _augmented_batches_class, _shuffled_batches
+from ._fit_data import validate_fit
+from ._inputs import _as_model_dtype, _augmented_batches_class, _shuffled_batches
 from ._keras import (
     OPTIMIZERS,
     PRECISIONS,
     _import_keras,
     _inner_optimizer,
 )
+from ._phases import (
+    PhaseData,
+    TrainingPhase,
+    _check_phases,
+    _make_trainable,
+    _new_run_name,
+    _PhaseResults,
+)
 from ._pool import _MODEL_POOL
 from ._predict import _predict
 from ._serialization import _load_model_bytes, _save_model_bytes
-from ._training import _epoch_end_callback, _note_best_epoch, _Seeds
+from ._training import _epoch_end_callback, _note_best_epoch
 from ._weights import (
     _initialize_weights,
     _model_state,
@@ -119,67 +116,10 @@ from ._weights import (
     _restore,
     _restore_pretrained,
     _snapshot,
+    _weights_of_layers,
 )
 
-__all__ = ["TrainingPhase"]
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingPhase:
-    """One phase of training: how long, how fast, and what is trainable.
-
-    Parameters
-    ----------
-    name : str
-        Name of the phase (e.g. "train", "head", "fine_tune"), the key of
-        ``phase_starts_``.
-    epochs : int
-        Maximum number of epochs (early stopping may end the phase sooner).
-    learning_rate : float
-        Learning rate of the optimizer in this phase.
-    trainable : callable or None, default=None
-        Called on the model before the phase is compiled, to set the layers'
-        ``trainable`` flags. None: every layer is trainable.
-    """
-
-    name: str
-    epochs: int
-    learning_rate: float
-    trainable: Callable | None = None
-
-
-def _check_not_paths(X_val):
-    """Raise a clear error if ``X_val`` holds file paths, not images."""
-    if isinstance(X_val, (str, os.PathLike)):
-        first = X_val
-    elif isinstance(X_val, (list, tuple)) and X_val:
-        first = X_val[0]
-    elif isinstance(X_val, np.ndarray) and X_val.dtype.kind in "OUS" and X_val.size:
-        first = X_val.flat[0]
-    else:
-        return
-    if isinstance(first, (str, bytes, os.PathLike)):
-        raise ValueError(
-            f"X_val must be images (arrays like X after the pipeline's steps); "
-            f"got file paths such as {first!r}. Paths passed as clf__X_val reach "
-            f"the classifier untouched: to send X_val through the steps, use "
-            f'Pipeline(..., transform_input=["X_val"]) with metadata routing '
-            f"and clf.set_fit_request(X_val=True, y_val=True) (see the user "
-            f"guide, 'Validation data through a Pipeline')."
-        )
-
-
-_RUN_COUNTER = itertools.count()
-
-
-def _new_run_name():
-    """A run folder name unique per fit: time, process id and a counter.
-
-    The process id and counter keep it unique across fits in threads and
-    in joblib's worker processes that start in the same second.
-    """
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"fit-{stamp}-pid{os.getpid()}-{next(_RUN_COUNTER)}"
+__all__ = ["PhaseData", "TrainingPhase"]
 
 
 class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
@@ -338,29 +278,35 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     def _phases(self):
         """The phases of training, in order (a list of :class:`TrainingPhase`).
 
-        Here one phase, "train": ``max_iter`` epochs at
-        ``learning_rate_init``, everything trainable.
+        Here one phase, "train": ``max_iter`` epochs at the estimator's own
+        learning rate (see :meth:`_learning_rate`), everything trainable.
         """
-        return [TrainingPhase("train", self.max_iter, self.learning_rate_init)]
+        return [TrainingPhase("train", self.max_iter, None)]
 
     def _compile(self, model, phase):
         """Compile ``model`` for ``phase`` (after its ``trainable`` function).
 
-        The optimizer comes from ``optimizer`` at ``phase.learning_rate``, the
-        loss is the sparse categorical cross-entropy, the metric accuracy. A
-        model already compiled with the same optimizer and the same trainable
-        weights is not compiled again (which would trace Keras' training
-        function anew, about a second): its learning rate is set, and its
-        optimizer state continues. Overrides may call ``model.compile``
-        themselves.
+        The optimizer comes from ``optimizer`` at the phase's learning rate
+        (:meth:`_learning_rate`), the loss is the sparse categorical
+        cross-entropy, the metric accuracy. A model already compiled with the
+        same optimizer and the same trainable weights is not compiled again
+        (which would trace Keras' training function anew, about a second):
+        its learning rate is set, and its optimizer state continues.
+        Overrides may call ``model.compile`` themselves.
         """
         state = _model_state(model)
         key = self._compile_key(model)
+        rate = self._learning_rate(phase)
         if state.compile_key == key and getattr(model, "optimizer", None) is not None:
-            _inner_optimizer(model.optimizer).learning_rate = float(phase.learning_rate)
-            return
+            inner = _inner_optimizer(model.optimizer)
+            current = inner.get_config()["learning_rate"]
+            # A schedule cannot be assigned over a rate, nor the reverse.
+            if isinstance(current, dict) == isinstance(rate, dict):
+                if not isinstance(rate, dict):  # the same schedule stays
+                    inner.learning_rate = rate
+                return
         model.compile(
-            optimizer=self._make_optimizer(phase.learning_rate),
+            optimizer=self._make_optimizer(rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
@@ -368,7 +314,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         state.compile_key = key
         state.optimizer_fill = _optimizer_fill(model.optimizer)
 
-    def _train_phase(self, model, phase, images, y, sample_weight, validation, seeds):
+    def _train_phase(self, model, phase, data):
         """Train ``model`` for one phase; return Keras' ``History``.
 
         Parameters
@@ -376,16 +322,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         model : keras.Model
             Compiled for ``phase``.
         phase : TrainingPhase
-        images : ndarray of shape (n, H, W, C)
-            Training images, in the model's input dtype.
-        y : ndarray of shape (n,)
-            Encoded labels (indices into ``classes_``).
-        sample_weight : ndarray of shape (n,) or None
-            Per-image weights (class weights included).
-        validation : tuple or None
-            ``(images, y[, sample_weight])`` evaluated every epoch.
-        seeds : _Seeds
-            This phase's seeds (``seeds.shuffle`` orders its batches).
+        data : PhaseData
+            What the phase trains on: images, encoded labels, sample
+            weights, validation data, seeds, classes and the run's name.
 
         Returns
         -------
@@ -394,24 +333,24 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             ``best_epoch`` attribute, when set, is the epoch whose weights
             early stopping restored).
         """
-        training_input = self._training_input(images, y, sample_weight, seeds.shuffle)
+        training_input = self._training_input(data)
         steps = training_input.get("steps_per_epoch") or len(training_input["x"])
         epoch_end = _epoch_end_callback(
             model,
-            images=images,
+            images=data.images,
             batch_size=self.batch_size,
             steps=steps,
-            validation=validation,
+            validation=data.validation,
             name=type(self).__name__,
             phase=phase.name,
-            learning_rate=float(phase.learning_rate),
+            learning_rate=self._learning_rate(phase),
         )
-        callbacks = [epoch_end, *self._make_callbacks(validation is not None)]
+        callbacks = [epoch_end, *self._make_callbacks(data)]
         history = self._fit_keras(
             model,
             training_input,
             epochs=int(phase.epochs),
-            validation_data=validation,
+            validation_data=data.validation,
             callbacks=callbacks,
         )
         _note_best_epoch(history, callbacks)
@@ -461,220 +400,17 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             The fitted classifier.
         """
         with _all_or_nothing(self):
-            data = self._validate_fit(X, y, sample_weight, X_val, y_val)
+            data = validate_fit(self, X, y, sample_weight, X_val, y_val)
             model, entry, undo = self._model_for_fit(data)
             try:
-                self._fit_classes_ = data.classes  # for _training_input only
                 result = self._run_phases(model, data)
+                self._commit(data, model, result)
             except BaseException:
                 undo()
                 raise
-            finally:
-                self.__dict__.pop("_fit_classes_", None)
-                self.__dict__.pop("_fit_run_", None)
-            self._commit(data, model, result)
             if entry is not None:
                 _MODEL_POOL.release(entry)
         return self
-
-    # Validation: everything that can be checked, before any state changes
-    # (validate_images records n_features_in_, which _all_or_nothing undoes).
-
-    def _validate_fit(self, X, y, sample_weight, X_val, y_val):
-        warm = self.warm_start and hasattr(self, "model_")
-        rows, shape = validate_images(
-            self,
-            X,
-            reset=not warm,
-            image_shape=self.image_shape,
-            fitted_image_shape=self.image_shape_ if warm else None,
-        )
-        y = self._validate_y(y, rows)
-        sample_weight = self._validate_sample_weight(sample_weight, rows)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        y_enc = y_enc.astype(np.int32)
-        per_class = self._validate_class_weight(classes)
-        self._check_classes(classes, y_enc, sample_weight, per_class)
-        if warm:
-            self._check_warm_start(classes)
-            rows = self._as_input_dtype(rows, self.input_dtype_)
-        data = _FitData(
-            warm=warm,
-            classes=classes,
-            image_shape=shape,
-            input_dtype=rows.dtype,
-            seeds=_Seeds(self.random_state),
-        )
-        validation = None
-        if X_val is not None or y_val is not None:
-            validation = self._validation_data(X_val, y_val, data)
-        elif self.early_stopping:
-            rows, y_enc, sample_weight, validation = self._split_validation(
-                rows, y_enc, sample_weight, data
-            )
-        data.images = rows_to_images(rows, shape)
-        data.y = y_enc
-        data.sample_weight = self._combine_class_weight(
-            per_class, y_enc, sample_weight, len(classes)
-        )
-        data.validation = validation
-        data.key = self._model_key(shape, rows.dtype, len(classes))
-        return data
-
-    def _validate_y(self, y, rows):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target "
-                f"y is None."
-            )
-        # Before sklearn's checks, which say "Input y contains NaN" or
-        # "Unknown label type: unknown" for a None.
-        check_label_values(y)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(rows, y)
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        check_classification_targets(y)
-        return y
-
-    def _validate_sample_weight(self, sample_weight, rows):
-        if sample_weight is None:
-            return None
-        return _check_sample_weight(
-            sample_weight, rows, dtype=np.float32, ensure_non_negative=True
-        )
-
-    def _validate_class_weight(self, classes):
-        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
-        if not isinstance(self.class_weight, dict):
-            return None
-        unknown = set(self.class_weight) - set(classes.tolist())
-        if unknown:
-            raise ValueError(
-                f"class_weight has labels that are not classes of y: "
-                f"{sorted(unknown, key=str)}; the classes are {classes.tolist()}."
-            )
-        try:
-            per_class = np.array(
-                [self.class_weight.get(c, 1.0) for c in classes.tolist()],
-                dtype=np.float64,
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"class_weight values must be numbers; got {self.class_weight!r}."
-            ) from exc
-        if not np.isfinite(per_class).all() or (per_class < 0).any():
-            raise ValueError(
-                f"class_weight values must be finite and non-negative; got "
-                f"{self.class_weight!r}."
-            )
-        if not (per_class > 0).any():
-            raise ValueError(
-                f"class_weight must give at least one class a positive weight; "
-                f"got {self.class_weight!r}."
-            )
-        return per_class
-
-    def _check_classes(self, classes, y_enc, sample_weight, per_class):
-        name = type(self).__name__
-        if len(classes) < 2:
-            raise ValueError(
-                f"{name} needs samples of at least 2 classes in y; got only one "
-                f"class: {classes[0]!r}."
-            )
-        if sample_weight is None and per_class is None:
-            return
-        weights = np.ones(len(y_enc)) if sample_weight is None else sample_weight
-        if per_class is not None:
-            weights = weights * per_class[y_enc]
-        weighted = np.bincount(y_enc, weights=weights, minlength=len(classes))
-        if np.count_nonzero(weighted > 0) < 2:
-            totals = dict(zip(classes.tolist(), weighted.tolist(), strict=True))
-            raise ValueError(
-                f"{name} needs at least 2 classes with a positive total "
-                f"sample_weight (times class_weight); got {totals}."
-            )
-
-    def _check_warm_start(self, classes):
-        if not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start can only continue training on the same classes as "
-                f"the previous fit, {self.classes_.tolist()}; got {classes.tolist()}."
-            )
-        key = self._model_key(self.image_shape_, self.input_dtype_, len(classes))
-        if key != getattr(self, "_model_key_", key):
-            raise ValueError(
-                "warm_start=True, but parameters that define the network changed "
-                "since the previous fit; set warm_start=False to build a new model."
-            )
-
-    def _validation_data(self, X_val, y_val, data):
-        if X_val is None or y_val is None:
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        _check_not_paths(X_val)
-        try:
-            rows, _ = validate_images(
-                self,  # its n_features_in_ was just recorded (or kept, warm)
-                X_val,
-                reset=False,
-                image_shape=self.image_shape,
-                fitted_image_shape=data.image_shape,
-            )
-        except ValueError as exc:
-            # validate_images speaks of "X"; say which input it was.
-            raise ValueError(
-                f"X_val (the validation images, checked against the training "
-                f"images X): {exc}"
-            ) from exc
-        check_label_values(y_val, input_name="y_val")
-        y_val = column_or_1d(y_val, warn=True)
-        check_consistent_length(rows, y_val)
-        unknown = np.setdiff1d(np.unique(y_val), data.classes)
-        if unknown.size:
-            raise ValueError(
-                f"y_val has labels not in y: {unknown.tolist()}; the classes are "
-                f"{data.classes.tolist()}."
-            )
-        y_enc = np.searchsorted(data.classes, y_val).astype(np.int32)
-        rows = self._as_input_dtype(rows, data.input_dtype)
-        return rows_to_images(rows, data.image_shape), y_enc
-
-    def _split_validation(self, rows, y_enc, sample_weight, data):
-        counts = np.bincount(y_enc)
-        n_val = math.ceil(self.validation_fraction * len(y_enc))
-        if counts.min() < 2 or n_val < len(counts) or len(y_enc) - n_val < len(counts):
-            raise ValueError(
-                f"early_stopping holds out a stratified validation_fraction="
-                f"{self.validation_fraction} of the training data, which needs at "
-                f"least 2 samples of each class and a validation set with room for "
-                f"every class; got class counts {counts.tolist()} in "
-                f"{len(y_enc)} samples. Pass X_val and y_val, raise "
-                f"validation_fraction, or set early_stopping=False."
-            )
-        idx_train, idx_val = train_test_split(
-            np.arange(len(y_enc)),
-            test_size=self.validation_fraction,
-            stratify=y_enc,
-            random_state=data.seeds.split,
-        )
-        idx_train.sort()
-        idx_val.sort()
-        validation = (rows_to_images(rows[idx_val], data.image_shape), y_enc[idx_val])
-        if sample_weight is not None:
-            validation = (*validation, sample_weight[idx_val])
-            sample_weight = sample_weight[idx_train]
-        return rows[idx_train], y_enc[idx_train], sample_weight, validation
-
-    def _combine_class_weight(self, per_class, y_enc, sample_weight, n_classes):
-        if self.class_weight is None:
-            return sample_weight
-        if isinstance(self.class_weight, str):  # "balanced", on the training part
-            present = np.unique(y_enc)
-            per_class = np.ones(n_classes)
-            per_class[present] = compute_class_weight(
-                "balanced", classes=present, y=y_enc
-            )
-        weights = per_class.astype(np.float32)[y_enc]
-        return weights if sample_weight is None else weights * sample_weight
 
     # Models: the estimator's own (warm start), a reused one, or a new one.
 
@@ -714,15 +450,22 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             )
         pretrained = self._pretrained_layers(model)
         _record_pretrained(model, pretrained)
-        initialized = self._initialize_weights(model, data.seeds.weights)
+        reason = self._initialize_weights(model, data.seeds.weights)
         _reseed_generators(model, data.seeds.layers)
-        return model, initialized
+        if reason is not None:
+            warnings.warn(
+                f"{type(self).__name__}: {reason}; the model is not reproducible "
+                f"under random_state, and later fits do not reuse it.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return model, reason is None
 
     def _reset_model(self, model, seeds):
         """Re-initialise a reused model as a new build would (False: cannot)."""
         state = _model_state(model)
         _restore_pretrained(model)
-        if not self._initialize_weights(model, seeds.weights):
+        if self._initialize_weights(model, seeds.weights) is not None:
             return False
         _reseed_generators(model, seeds.layers)
         if not _reset_optimizer(
@@ -736,14 +479,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
         Each random initializer is re-seeded from ``seed``, so a new model
         and a reused one get identical weights. The weights of
-        :meth:`_pretrained_layers` are left alone. Returns False when a weight
-        has no known initializer (the model is then not reused).
+        :meth:`_pretrained_layers` are left alone. Returns None, or the reason
+        a weight cannot be seeded (the model is then not reused).
         """
         pretrained = self._pretrained_layers(model)
         skip = set()
         if pretrained:
-            from ._weights import _weights_of_layers
-
             skip = {id(w) for w in _weights_of_layers(model, set(pretrained))}
         return _initialize_weights(model, seed, skip)
 
@@ -766,9 +507,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     x = layer(x)
                 model = keras.Model(inputs, body(x), name=name)
         except ValueError as exc:
+            # Keras' messages carry terminal colour codes.
+            message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
             raise ValueError(
                 f"{name} cannot build its network for images of shape "
-                f"{tuple(image_shape)}: {exc}"
+                f"{tuple(image_shape)}: {message}"
             ) from exc
         _check_output_shapes(model, image_shape, name)
         return model
@@ -785,42 +528,51 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             model.add(layer)
         return model
 
-    def _make_optimizer(self, learning_rate=None):
+    def _learning_rate(self, phase):
+        """The learning rate of ``phase``, decided here and only here.
+
+        The phase's own rate when it has one (fine-tuning's
+        ``fine_tune_learning_rate``, whatever ``optimizer`` is); else that of
+        the ``optimizer`` instance (a float, or a schedule as its serialized
+        config, a dict), or ``learning_rate_init`` when ``optimizer`` is a
+        name. Applied on a new model, a reused one and a warm start alike.
+        """
+        if phase.learning_rate is not None:
+            return float(phase.learning_rate)
+        if isinstance(self.optimizer, str):
+            return float(self.learning_rate_init)
         keras = _import_keras()
-        if learning_rate is None:
-            learning_rate = self.learning_rate_init
+        rate = keras.optimizers.serialize(self.optimizer)["config"]["learning_rate"]
+        return rate if isinstance(rate, dict) else float(rate)
+
+    def _make_optimizer(self, learning_rate):
+        """A new optimizer of ``optimizer`` at ``learning_rate`` (see above)."""
+        keras = _import_keras()
         if isinstance(self.optimizer, str):
             optimizer = keras.optimizers.get(
                 {
                     "class_name": self.optimizer,
-                    "config": {"learning_rate": float(learning_rate)},
+                    "config": {"learning_rate": learning_rate},
                 }
             )
         else:  # a copy, so the user's instance never holds our variables
-            optimizer = keras.optimizers.deserialize(
-                keras.optimizers.serialize(self.optimizer)
-            )
+            config = keras.optimizers.serialize(self.optimizer)
+            config["config"]["learning_rate"] = learning_rate
+            optimizer = keras.optimizers.deserialize(config)
         if self.precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
     def _compile_key(self, model):
         """What a compiled model depends on: optimizer and trainable weights."""
-        if isinstance(self.optimizer, str):
-            optimizer = self.optimizer
-        else:
-            config = _import_keras().optimizers.serialize(self.optimizer)
-            optimizer = repr(config)
         trainable = tuple(id(v) for v in model.trainable_variables)
-        return (optimizer, self.precision, trainable)
+        return (_optimizer_key(self.optimizer), self.precision, trainable)
 
     def _model_key(self, image_shape, input_dtype, n_outputs):
         """What identifies the architecture and optimizer of the model."""
         params = self.get_params(deep=False)
         arch = {k: v for k, v in params.items() if k not in self._training_params}
-        if not isinstance(arch.get("optimizer"), str):
-            keras = _import_keras()
-            arch["optimizer"] = repr(keras.optimizers.serialize(arch["optimizer"]))
+        arch["optimizer"] = _optimizer_key(arch["optimizer"])
         return (
             type(self).__module__,
             type(self).__qualname__,
@@ -847,8 +599,6 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         history, starts, best = {}, {}, None
         run = _new_run_name()
         for index, phase in enumerate(phases):
-            # TensorBoard's subfolder of log_dir (see _make_callbacks).
-            self._fit_run_ = run if len(phases) == 1 else f"{run}/{phase.name}"
             if phase.trainable is None:
                 _make_trainable(model)
             else:
@@ -857,15 +607,17 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             # come from an estimator holding an equal strategy object).
             with model.distribute_strategy.scope():
                 self._compile(model, phase)
-            result = self._train_phase(
-                model,
-                phase,
-                data.images,
-                data.y,
-                data.sample_weight,
-                data.validation,
-                data.seeds.for_phase(index),
+            phase_data = PhaseData(
+                images=data.images,
+                y=data.y,
+                sample_weight=data.sample_weight,
+                validation=data.validation,
+                seeds=data.seeds.for_phase(index),
+                classes=data.classes,
+                # TensorBoard's subfolder of log_dir (see _make_callbacks).
+                run=run if len(phases) == 1 else f"{run}/{phase.name}",
             )
+            result = self._train_phase(model, phase, phase_data)
             epochs = {
                 k: [float(v) for v in values]
                 for k, values in getattr(result, "history", result).items()
@@ -895,17 +647,19 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             verbose=min(int(self.verbose), 2),
         )
 
-    def _training_input(self, images, y, sample_weight, seed):
-        """Turn the training data into the Keras input of ``model.fit``.
+    def _training_input(self, data):
+        """Turn a phase's data into the Keras input of ``model.fit``.
 
         The single place where this happens. Returns keyword arguments of
         ``model.fit``: ``{"x": dataset}``, where the dataset yields shuffled
         batches ``(images, y[, sample_weight])`` in a new order every epoch,
-        seeded by ``seed``. Without augmentation it is a ``tf.data`` pipeline
+        seeded by ``data.seeds.shuffle``. Without augmentation it is a ``tf.data`` pipeline
         gathering batches from the arrays (as Keras does for arrays, but with
         its own seed instead of TensorFlow's global one); with augmentation a
         ``keras.utils.PyDataset`` that augments each batch in every epoch.
         """
+        images, y, sample_weight = data.images, data.y, data.sample_weight
+        seed = data.seeds.shuffle
         if self.augmentation is not None:
             dataset_cls = _augmented_batches_class()
             return {
@@ -914,7 +668,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     images,
                     y,
                     sample_weight,
-                    labels=self._fit_classes_[y],
+                    labels=data.classes[y],
                     batch_size=self.batch_size,
                     augmentation=self.augmentation,
                     seed=seed,
@@ -927,7 +681,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             "shuffle": False,
         }
 
-    def _make_callbacks(self, has_validation):
+    def _make_callbacks(self, data):
         """Fresh copies of the user's callbacks, and early stopping.
 
         A copy of a ``keras.callbacks.TensorBoard`` writes into a subfolder
@@ -942,14 +696,23 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     f"callbacks must be a list of keras.callbacks.Callback; got "
                     f"{callback!r}."
                 )
-            callback = copy.deepcopy(callback)
-            run = getattr(self, "_fit_run_", None)
+            try:
+                callback = copy.deepcopy(callback)
+            except Exception as exc:  # a lock, a file, an open connection...
+                raise TypeError(
+                    f"callbacks: {type(callback).__name__} cannot be copied "
+                    f"({type(exc).__name__}: {exc}). Every fit trains with fresh "
+                    f"copies (copy.deepcopy) of the callbacks, so that fits never "
+                    f"share their state; give the callback a __deepcopy__, or keep "
+                    f"what it must not copy outside it."
+                ) from exc
+            run = data.run
             if run is not None and isinstance(callback, keras.callbacks.TensorBoard):
                 # Each fit (and phase) writes its own run, so that refits and
                 # searches never draw over one another in the user's log_dir.
                 callback.log_dir = os.path.join(callback.log_dir, *run.split("/"))
             callbacks.append(callback)
-        if self.early_stopping and has_validation:
+        if self.early_stopping and data.validation is not None:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
@@ -963,26 +726,31 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     # Commit: the fitted attributes, all at once, after training succeeded.
 
     def _commit(self, data, model, result):
-        previous = self.n_iter_ if data.warm and hasattr(self, "history_") else 0
-        history = result.history
-        starts = {name: previous + start for name, start in result.starts.items()}
-        if data.warm and getattr(self, "history_", None):
-            merged = {k: list(v) for k, v in self.history_.items()}
-            for k, values in history.items():
-                merged.setdefault(k, []).extend(values)
-            history = merged
-        n_epochs = len(result.history.get("loss", []))
+        old = self.history_ if data.warm else {}
+        previous = len(old.get("loss", ()))
+        n_epochs = len(result.history.get("loss", ()))
+        # One entry per epoch in every list: a key that one of the fits did
+        # not record (validation in one warm fit, not in the other) is NaN at
+        # that fit's epochs.
+        history = {
+            k: [*old.get(k, [math.nan] * previous)]
+            + [*result.history.get(k, [math.nan] * n_epochs)]
+            for k in {**old, **result.history}
+        }
         self.classes_ = data.classes
         self.image_shape_ = data.image_shape
         self.input_dtype_ = data.input_dtype
         self.model_ = model
         self._model_key_ = data.key
         self.history_ = history
-        self.phase_starts_ = starts
+        self.phase_starts_ = {
+            name: previous + start for name, start in result.starts.items()
+        }
         self.n_iter_ = previous + n_epochs
         self.loss_curve_ = history["loss"]
-        if "val_accuracy" in history:
-            self.validation_scores_ = history["val_accuracy"]
+        self.validation_scores_ = history.get("val_accuracy")
+        self.best_validation_score_ = None
+        if "val_accuracy" in result.history:  # this fit was validated
             if result.best is not None:  # the epoch early stopping restored
                 best = previous + result.best
             else:
@@ -991,20 +759,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     int(np.nanargmin(val_loss)) if np.isfinite(val_loss).any() else -1
                 )
             self.best_validation_score_ = self.validation_scores_[best]
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
 
     # ------------------------------------------------------------ prediction
 
     def _as_input_dtype(self, rows, dtype=None):
         """Rows in the model's input dtype (see ``input_dtype_``)."""
-        dtype = self.input_dtype_ if dtype is None else np.dtype(dtype)
-        if rows.dtype == dtype:
-            return rows
-        if dtype == np.uint8:
-            return np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
-        return to_unit_float(rows)
+        return _as_model_dtype(rows, self.input_dtype_ if dtype is None else dtype)
 
     def _to_model_input(self, rows):
         """Rows to images ``(n, H, W, C)`` of the model's input dtype."""
@@ -1093,29 +853,6 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 # Helpers of the fit.
 
 
-@dataclasses.dataclass
-class _FitData:
-    """Everything a fit validated, before the estimator changes."""
-
-    warm: bool
-    classes: np.ndarray
-    image_shape: tuple
-    input_dtype: np.dtype
-    seeds: _Seeds
-    images: np.ndarray = None
-    y: np.ndarray = None
-    sample_weight: np.ndarray = None
-    validation: tuple = None
-    key: tuple = None
-
-
-@dataclasses.dataclass
-class _PhaseResults:
-    history: dict
-    starts: dict
-    best: int | None
-
-
 @contextlib.contextmanager
 def _all_or_nothing(estimator):
     """Undo every change to ``estimator``'s attributes if the block raises."""
@@ -1128,31 +865,17 @@ def _all_or_nothing(estimator):
         raise
 
 
-def _check_phases(phases, name):
-    if not phases or not all(isinstance(p, TrainingPhase) for p in phases):
-        raise TypeError(
-            f"{name}._phases() must return a non-empty list of TrainingPhase."
-        )
-    names = [p.name for p in phases]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{name}: phase names must be unique; got {names}.")
-    for phase in phases:
-        if not isinstance(phase.epochs, numbers.Integral) or phase.epochs < 1:
-            raise ValueError(
-                f"{name}: phase {phase.name!r} needs at least 1 epoch; got "
-                f"{phase.epochs!r}."
-            )
+def _optimizer_key(optimizer):
+    """What identifies ``optimizer``: its name, or its configuration.
 
-
-def _make_trainable(layer):
-    """Make ``layer`` and all its sublayers trainable.
-
-    (``model.trainable = True`` does not reach the layers of a functional
-    model.)
+    An instance's own name ("adam_3", numbered by Keras) is left out: equal
+    optimizers made apart are interchangeable.
     """
-    layer.trainable = True
-    for sub in getattr(layer, "layers", None) or []:
-        _make_trainable(sub)
+    if isinstance(optimizer, str):
+        return optimizer
+    config = _import_keras().optimizers.serialize(optimizer)
+    config["config"].pop("name", None)
+    return repr(config)
 
 
 def _check_output_shapes(model, image_shape, name):

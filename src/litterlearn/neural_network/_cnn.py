@@ -12,6 +12,9 @@ from ._docs import _fill_doc
 from ._keras import _import_keras
 from ._mlp import ACTIVATIONS, _positive_ints
 
+# "same" for the first convolution, "valid" for the others.
+_DEFAULT_PADDING = ("same", "valid", "valid")
+
 
 @_fill_doc
 class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
@@ -37,10 +40,11 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
     padding : {"same", "valid"} or tuple of those, default=("same", "valid", \
 "valid")
         Padding of the convolutions: one for all, or one per convolution
-        (the last entry repeats for further convolutions; extra entries are
-        unused, so the default means "same" for the first convolution, "valid"
-        for the others). "same" keeps the feature map size; "valid" shrinks it
-        by ``kernel_size - 1``.
+        (the last entry repeats for further convolutions; more entries than
+        convolutions are an error, except in the default, which means "same"
+        for the first convolution, "valid" for the others, however many there
+        are). "same" keeps the feature map size; "valid" shrinks it by
+        ``kernel_size - 1``.
     global_pooling : {None, "avg", "max"}, default=None
         None flattens the last feature maps (the dense layer then depends on
         the image size); "avg" or "max" pools each map to one value, so the
@@ -114,7 +118,7 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
         filters=(16, 16, 16),
         kernel_size=3,
         pool_size=2,
-        padding=("same", "valid", "valid"),
+        padding=_DEFAULT_PADDING,
         global_pooling=None,
         hidden_layer_sizes=(),
         activation="relu",
@@ -176,6 +180,12 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
             raise ValueError(
                 f'padding must be "same", "valid", or a tuple of those; got '
                 f"{self.padding!r}."
+            )
+        if len(paddings) > n_convs and paddings != _DEFAULT_PADDING:
+            raise ValueError(
+                f"padding has {len(paddings)} entries for {n_convs} "
+                f"convolution(s) (filters={self.filters!r}); give one padding, "
+                f"or at most one per convolution."
             )
         return (paddings + paddings[-1:] * n_convs)[:n_convs]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 
+from ._keras import _import_tensorflow
+
 _LOCK = threading.Lock()
 _MIRRORED = {}  # device names -> the process's MirroredStrategy over them
 
@@ -40,7 +42,7 @@ def resolve_strategy(distribute):
     """
     if distribute is None:
         return None
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     if _is_strategy(distribute):
         return None if distribute is tf.distribute.get_strategy() else distribute

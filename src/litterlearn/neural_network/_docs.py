@@ -35,7 +35,10 @@ _DOCS = {
         Name of a Keras optimizer ("adam", "adamw", "adamax", "nadam", "sgd",
         "rmsprop", "adagrad", "adadelta"), created with learning rate
         ``learning_rate_init``; or an optimizer instance, whose configuration
-        (learning rate included) is copied for every fit.
+        (learning rate or schedule included) is copied for every fit, refits
+        and reused models alike; ``learning_rate_init`` is then unused.
+        Training phases with a rate of their own (fine-tuning) use it with a
+        copy of the instance.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, ``{label: weight}`` (labels not
         listed weigh 1); "balanced" weighs each class inversely to its
@@ -115,11 +118,14 @@ default=None
     loss_curve_ : list of float
         Training loss per epoch (``history_["loss"]``).
     validation_scores_ : list of float or None
-        Validation accuracy per epoch, or None without validation data.
+        Validation accuracy per epoch (``history_["val_accuracy"]``), or None
+        without validation data. After warm-started fits of which only some
+        had validation data, the epochs of the others are NaN, in every
+        validation list of ``history_``.
     best_validation_score_ : float or None
         Validation accuracy of the best epoch: the one whose weights early
         stopping restored, else the one with the lowest validation loss.
-        None without validation data.
+        None when the last fit had no validation data.
     n_iter_ : int
         Number of epochs run (in total, over warm-started fits).""",
     "notes": """\

@@ -4,6 +4,8 @@
 ``keras.utils.PyDataset`` of :func:`_augmented_batches_class` augments each
 batch in every epoch. The estimator's ``_training_input`` chooses between
 them; nothing else turns training data into a Keras input.
+:func:`_as_model_dtype` converts images to a model's input dtype, for
+training, prediction, features and Grad-CAM alike.
 """
 
 from __future__ import annotations
@@ -13,7 +15,22 @@ import threading
 
 import numpy as np
 
-from ._keras import _import_keras
+from ..utils._images import to_unit_float
+from ._keras import _import_keras, _import_tensorflow
+
+
+def _as_model_dtype(rows, dtype):
+    """``rows`` in a model's input ``dtype``: the one conversion.
+
+    To uint8: floats (in [0, 1]) times 255, rounded and clipped. To a float
+    dtype: scaled to [0, 1] as the image contract says (uint8 / 255).
+    """
+    dtype = np.dtype(dtype)
+    if rows.dtype == dtype:
+        return rows
+    if dtype == np.uint8:
+        return np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
+    return to_unit_float(rows).astype(dtype, copy=False)
 
 
 def _shuffled_batches(arrays, batch_size, seed):
@@ -30,7 +47,7 @@ def _shuffled_batches(arrays, batch_size, seed):
     loses when it rewrites the pipeline for its devices (seeded fits under a
     ``distribute`` strategy would then differ from run to run).
     """
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     n = len(arrays[0])
     data = tuple(tf.convert_to_tensor(a) for a in arrays)

@@ -28,12 +28,14 @@ import weakref
 
 import numpy as np
 
+from ._keras import _import_tensorflow
+
 _FUNCTIONS = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
 def _call_in_inference(model_ref, images):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     model = model_ref()
 
@@ -46,7 +48,7 @@ def _call_in_inference(model_ref, images):
 
 
 def _inference_function(model, image_shape, dtype):
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     key = (tuple(image_shape), np.dtype(dtype).name)
     with _LOCK:

@@ -32,7 +32,8 @@ import weakref
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._keras import _import_keras, _leaf_layers
+from ..utils._sklearn_compat import early_stopping_restored_epoch
+from ._keras import _import_keras, _import_tensorflow, _leaf_layers
 
 
 class _Seeds:
@@ -107,7 +108,7 @@ def _statistics_step(model, layers, image_shape, dtype):
 
     Under a ``tf.distribute`` strategy the pass runs eagerly instead.
     """
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     key = (tuple(image_shape), np.dtype(dtype).name, tuple(id(x) for x in layers))
     with _STEPS_LOCK:
@@ -127,6 +128,13 @@ def _statistics_step(model, layers, image_shape, dtype):
         return forward, momentum
 
 
+# An epoch's training loss this many times that of its phase's first batch
+# (the loss before any step) means the weights blew up (a learning rate far too high): no fit that trains does
+# that, so the fit stops with an error, as for a loss that is not finite.
+# Relative, so that large sample weights (a large loss from the start) pass.
+DIVERGENCE_FACTOR = 1e3
+
+
 def _epoch_end_callback(
     model, *, images, batch_size, steps, validation, name, phase, learning_rate
 ):
@@ -137,23 +145,48 @@ def _epoch_end_callback(
       step (``steps`` per epoch), before Keras evaluates the epoch, so the
       validation loss, early stopping and the weights it restores use the
       statistics the model predicts with; without, once, when the phase ends.
-    - A non-finite training loss raises a ValueError that says what to try.
+    - A training loss that is not finite, or grew above ``DIVERGENCE_FACTOR``
+      times the phase's first batch's, raises a ValueError that says what
+      to try.
     """
     keras = _import_keras()
     layers = _batch_norm_layers(model)
     every_epoch = validation is not None and bool(layers)
 
+    if isinstance(learning_rate, dict):
+        rate = f"schedule {learning_rate.get('class_name', '')}".rstrip()
+    else:
+        rate = f"{learning_rate:g}"
+
     class _EpochEnd(keras.callbacks.Callback):
+        first_loss = None  # of the phase's first batch, before any step
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.first_loss is None and "loss" in (logs or {}):
+                self.first_loss = float(logs["loss"])
+
         def on_epoch_end(self, epoch, logs=None):
             loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(loss):
-                raise ValueError(
-                    f"{name} diverged: the training loss is {loss} after epoch "
-                    f"{epoch + 1} of phase {phase!r} (learning rate "
-                    f"{learning_rate:g}). Try a lower learning_rate_init, inputs "
-                    f"scaled to [0, 1] (floats) or uint8 images (scaled inside "
-                    f"the model), or smaller class_weight / sample_weight values."
+            if loss is None:
+                return
+            if self.first_loss is None:
+                self.first_loss = loss
+            if not math.isfinite(loss):
+                what = ""
+            elif self.first_loss > 0 and loss > DIVERGENCE_FACTOR * self.first_loss:
+                what = (
+                    f", over {DIVERGENCE_FACTOR:g} times that of the phase's "
+                    f"first batch ({self.first_loss:.4g})"
                 )
+            else:
+                return
+            raise ValueError(
+                f"{name} diverged: the training loss is {loss:.4g} after epoch "
+                f"{epoch + 1} of phase {phase!r}{what} (learning rate {rate}). "
+                f"Try a lower learning_rate_init (or the phase's own rate), inputs "
+                f"scaled to [0, 1] (floats) or uint8 images (scaled inside the "
+                f"model), or smaller class_weight / sample_weight values."
+            )
 
         def on_train_end(self, logs=None):
             if layers and not every_epoch:
@@ -161,6 +194,7 @@ def _epoch_end_callback(
 
     class _EpochEndWithStatistics(_EpochEnd):
         def on_train_batch_end(self, batch, logs=None):
+            super().on_train_batch_end(batch, logs)
             if batch == steps - 1:  # the epoch's last step: Keras evaluates next
                 _recompute_batch_statistics(model, layers, images, batch_size)
 
@@ -169,10 +203,9 @@ def _epoch_end_callback(
 
 def _note_best_epoch(history, callbacks):
     """Record on ``history`` the epoch whose weights early stopping restored."""
+    keras = _import_keras()
     for callback in callbacks:
-        if (
-            type(callback).__name__ == "EarlyStopping"
-            and callback.restore_best_weights
-            and callback.best_weights is not None
-        ):
-            history.best_epoch = int(callback.best_epoch)
+        if isinstance(callback, keras.callbacks.EarlyStopping):
+            epoch = early_stopping_restored_epoch(callback)
+            if epoch is not None:
+                history.best_epoch = epoch

@@ -10,6 +10,7 @@ of a frozen backbone on features computed once instead of once per epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 import re
@@ -108,8 +109,10 @@ _TRANSFER_DOCS = """\
         Epochs of phase 2, fine-tuning; 0 trains the head only.
     %(fine_tune_what)s
     fine_tune_learning_rate : float, default=1e-5
-        Learning rate of phase 2 (a fresh optimizer of the same kind). Keep it
-        small: large steps destroy the pretrained features.
+        Learning rate of phase 2 (a fresh optimizer of the same kind), also
+        when ``optimizer`` is an instance (whose own rate or schedule applies
+        to phase 1). Keep it small: large steps destroy the pretrained
+        features.
     fine_tune_batchnorm : bool, default=False
         False: the backbone's BatchNormalization layers stay frozen in both
         phases, in inference mode (their moving statistics, scale and offset
@@ -249,6 +252,14 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         255, resized to ``input_size``, gray repeated to RGB, then the
         backbone's own ``preprocess_input``.
         """
+        if input_shape[-1] not in (1, 3):
+            raise ValueError(
+                f"{type(self).__name__} takes gray (1 channel) or RGB (3 "
+                f"channels) images, which its backbone reads as RGB; got images "
+                f"of shape {tuple(input_shape)} ({input_shape[-1]} channels). "
+                f"Convert them first, e.g. with ImageResizer(color='rgb') "
+                f"or by dropping the alpha channel."
+            )
         spec = self._spec()
         layer_cls = _backbones.preprocessing_layer_class()
         scale = 1.0 if np.dtype(input_dtype) == np.uint8 else 255.0
@@ -319,11 +330,7 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         return {"litterlearn>BackbonePreprocessing": cls}
 
     def _phases(self):
-        phases = [
-            TrainingPhase(
-                "head", self.max_iter, self.learning_rate_init, self._freeze_backbone
-            )
-        ]
+        phases = [TrainingPhase("head", self.max_iter, None, self._freeze_backbone)]
         if self.fine_tune_max_iter > 0:
             phases.append(
                 TrainingPhase(
@@ -358,7 +365,7 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
                 self.fine_tune_batchnorm or not is_bn
             )
 
-    def _train_phase(self, model, phase, images, y, sample_weight, validation, seeds):
+    def _train_phase(self, model, phase, data):
         """Phase 1 on a frozen backbone: train the head on features.
 
         Without on-the-fly augmentation the images are the same in every
@@ -369,14 +376,13 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         ``model`` on the images.
         """
         if phase.name != "head" or self.augmentation is not None:
-            return super()._train_phase(
-                model, phase, images, y, sample_weight, validation, seeds
-            )
+            return super()._train_phase(model, phase, data)
         extractor, head = self._split(model)
-        features = self._features(extractor, images, seeds)
+        features = self._features(extractor, data.images, data.seeds)
+        validation = data.validation
         if validation is not None:
             validation = (
-                self._features(extractor, validation[0], seeds),
+                self._features(extractor, validation[0], data.seeds),
                 *validation[1:],
             )
         self._compile(head, phase)
@@ -387,7 +393,9 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
             state.compile_key = None
             self._compile(head, phase)
         return super()._train_phase(
-            head, phase, features, y, sample_weight, validation, seeds
+            head,
+            phase,
+            dataclasses.replace(data, images=features, validation=validation),
         )
 
     # ------------------------------------------------------------ features
@@ -418,7 +426,7 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         return (
             "litterlearn.TransferImageClassifier features v1",
             _import_keras().__version__,
-            spec.name,
+            spec,
             _backbones.weights_key(path) if path else ("random", seeds.weights),
             self._size(),
             self.pooling,
@@ -460,9 +468,11 @@ class TransferImageClassifier(_BaseTransferClassifier):
 
     Parameters
     ----------
-    backbone : str, default="vgg16"
+    backbone : str or BackboneSpec, default="vgg16"
         "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0" or
-        "densenet121": the ``keras.applications`` network, without its top.
+        "densenet121": the ``keras.applications`` network, without its top;
+        or a ``litterlearn.neural_network.BackboneSpec`` describing another
+        network (its constructor, preprocessing, sizes and blocks).
     %(transfer_parameters)s
     %(training_parameters)s
 
@@ -506,7 +516,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
 
     _parameter_constraints: dict = {
         **_BaseTransferClassifier._parameter_constraints,
-        "backbone": [StrOptions(set(_backbones.BACKBONES))],
+        "backbone": [StrOptions(set(_backbones.BACKBONES)), _backbones.BackboneSpec],
         "fine_tune_layers": [
             None,
             StrOptions({"all"}),

@@ -19,7 +19,7 @@ import weakref
 
 import numpy as np
 
-from ._keras import _import_keras, _leaf_layers
+from ._keras import _import_keras, _leaf_layers, _sublayers
 
 
 class _ModelState:
@@ -47,21 +47,11 @@ def _model_state(model):
 
 def _weights_of_layers(model, names):
     """The weights of the layers of ``model`` named in ``names`` (any depth)."""
-    found, seen = [], set()
-
-    def visit(layer):
+    found = {}
+    for layer in _sublayers(model):
         if layer.name in names:
-            for weight in layer.weights:
-                if id(weight) not in seen:
-                    seen.add(id(weight))
-                    found.append(weight)
-            return
-        for sub in getattr(layer, "layers", None) or []:
-            visit(sub)
-
-    for layer in model.layers:
-        visit(layer)
-    return found
+            found.update((id(weight), weight) for weight in layer.weights)
+    return list(found.values())
 
 
 def _record_pretrained(model, names):
@@ -75,25 +65,79 @@ def _restore_pretrained(model):
         weight.assign(value)
 
 
+# How the seeded initialiser finds the initializer of a weight: the name of
+# the weight (as Keras names it) -> the attribute of its layer that holds the
+# initializer. Listed, not guessed from the name: some layers break the
+# ``<weight>_initializer`` pattern.
+_INITIALIZER_ATTRIBUTES = {
+    "kernel": "kernel_initializer",
+    "bias": "bias_initializer",
+    "depthwise_kernel": "depthwise_initializer",  # SeparableConv
+    "pointwise_kernel": "pointwise_initializer",  # SeparableConv
+    "gamma": "gamma_initializer",  # BatchNormalization, LayerNormalization
+    "beta": "beta_initializer",
+    "moving_mean": "moving_mean_initializer",
+    "moving_variance": "moving_variance_initializer",
+    "embeddings": "embeddings_initializer",
+}
+# Layers whose weights follow another rule, by layer class name in Keras:
+# a weight -> the attribute holding its initializer, or None for statistics
+# that are constants of the layer (set when it is built or adapted, never
+# changed by training), which the initialiser leaves as they are.
+_LAYER_INITIALIZER_ATTRIBUTES = {
+    # DepthwiseConv names its kernel "kernel" but keeps depthwise_initializer.
+    "DepthwiseConv1D": {"kernel": "depthwise_initializer"},
+    "DepthwiseConv2D": {"kernel": "depthwise_initializer"},
+    "Normalization": {"mean": None, "variance": None, "count": None},
+}
+
+
+def _initializer_plan(model, skip):
+    """``[(weight, initializer)]`` for the weights of ``model`` not in ``skip``.
+
+    Returns ``(plan, None)``, or ``(None, reason)`` naming the first weight
+    whose initializer is not known (see ``_INITIALIZER_ATTRIBUTES``).
+    """
+    plan = []
+    for layer in _leaf_layers(model):
+        special = {}
+        for cls in type(layer).__mro__:
+            special = _LAYER_INITIALIZER_ATTRIBUTES.get(cls.__name__, special)
+            if special:
+                break
+        for weight in layer.weights:
+            if id(weight) in skip:
+                continue
+            if weight.name in special:
+                attribute = special[weight.name]
+                if attribute is None:
+                    continue  # a constant of the layer
+            else:
+                attribute = _INITIALIZER_ATTRIBUTES.get(weight.name)
+            initializer = getattr(layer, attribute, None) if attribute else None
+            if initializer is None:
+                return None, (
+                    f"the weight {weight.name!r} of layer {layer.name!r} "
+                    f"({type(layer).__name__}) has no initializer litterlearn "
+                    f"knows, so it cannot be seeded from random_state"
+                )
+            plan.append((weight, initializer))
+    return plan, None
+
+
 def _initialize_weights(model, seed, skip=()):
     """Initialise every weight of ``model`` from its layer's initializer.
 
     Each random initializer is re-seeded from ``seed``, so a new model and a
     reused one get identical weights. Weights whose ``id`` is in ``skip``
-    (pretrained ones) are left alone. Returns False when a weight has no known
-    initializer (the model then cannot be reset exactly, nor reused).
+    (pretrained ones) and layer constants (a ``Normalization``'s statistics)
+    are left alone. Returns None, or (touching nothing) the reason a weight
+    cannot be seeded: the model is then neither reproducible nor reusable.
     """
     keras = _import_keras()
-    skip = set(skip)
-    plan = []
-    for layer in _leaf_layers(model):
-        for weight in layer.weights:
-            if id(weight) in skip:
-                continue
-            initializer = getattr(layer, f"{weight.name}_initializer", None)
-            if initializer is None:
-                return False
-            plan.append((weight, initializer))
+    plan, reason = _initializer_plan(model, set(skip))
+    if reason is not None:
+        return reason
     seeds = np.random.SeedSequence(seed).spawn(len(plan))
     for (weight, initializer), child in zip(plan, seeds, strict=True):
         config = keras.initializers.serialize(initializer)
@@ -101,16 +145,21 @@ def _initialize_weights(model, seed, skip=()):
             config["config"]["seed"] = int(child.generate_state(1)[0] >> 1)
         value = keras.initializers.deserialize(config)(weight.shape, dtype=weight.dtype)
         weight.assign(value)
-    return True
+    return None
 
 
 def _reseed_generators(model, seed):
-    """Reset the state of every seed generator (dropout...) from ``seed``."""
+    """Reset the state of every seed generator (dropout...) from ``seed``.
+
+    A seed generator's state is the variable Keras names
+    ``seed_generator_state``; other variables that are not weights are left
+    alone.
+    """
     seeds = np.random.SeedSequence(seed)
     for layer in _leaf_layers(model):
         weight_ids = {id(w) for w in layer.weights}
         for variable in layer.variables:
-            if id(variable) in weight_ids:
+            if id(variable) in weight_ids or variable.name != "seed_generator_state":
                 continue
             child = int(seeds.spawn(1)[0].generate_state(1)[0] >> 1)
             variable.assign(np.array([child, 0], dtype=variable.dtype))

@@ -382,7 +382,25 @@ class Augmenter(BaseOverSampler):
         """
         if y is not None:
             check_label_values(y)  # before imbalanced-learn's own check
-        return super().fit_resample(X, y, **params)
+        if callable(self.sampling_strategy):
+            counts = self.sampling_strategy(np.asarray(y))
+            if not isinstance(counts, dict):
+                raise TypeError(
+                    f"A callable sampling_strategy must return a dict "
+                    f"{{class: number of samples}}; {self.sampling_strategy!r} "
+                    f"returned {counts!r:.80}."
+                )
+        # Overflow is checked below, once, with a message saying what to do.
+        with np.errstate(over="ignore", invalid="ignore"):
+            X_res, y_res = super().fit_resample(X, y, **params)
+        new_rows = np.asarray(X_res)[_n_samples(X) :]
+        if new_rows.dtype.kind == "f" and not np.isfinite(new_rows).all():
+            raise ValueError(
+                "The augmented images hold inf or NaN: brightness or contrast "
+                "pushed float values past float32's range. Floats are taken as "
+                "already scaled: scale the images (e.g. to [0, 1]) first."
+            )
+        return X_res, y_res
 
     def _check_X_y(self, X, y):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
@@ -643,3 +661,8 @@ class Augmenter(BaseOverSampler):
 Augmenter.__doc__ = Augmenter.__doc__.replace(
     "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
 )
+
+
+def _n_samples(X):
+    """Number of samples of an array-like (a DataFrame or a list too)."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)

@@ -12,16 +12,17 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-# The catalogue lives with the estimators that share it; importing it does
-# not import Keras.
+# The catalogue lives with the estimators that share it; importing it loads
+# neither Keras nor the estimators.
 from ..neural_network import _backbones
-from ..utils._images import rows_to_images, to_unit_float, validate_images
+from ..neural_network._inputs import _as_model_dtype
+from ..neural_network._predict import _predict
+from ..utils._images import rows_to_images, validate_images
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 
 # Built extractors, shared by every PretrainedFeatures with the same backbone,
 # weights (file and its modification time), sizes, pooling and input dtype:
@@ -55,9 +56,10 @@ class PretrainedFeatures(
 
     Parameters
     ----------
-    backbone : str, default="vgg16"
+    backbone : str or BackboneSpec, default="vgg16"
         "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0" or
-        "densenet121".
+        "densenet121"; or a ``litterlearn.neural_network.BackboneSpec``
+        describing another network.
     weights : "imagenet", path or None, default="imagenet"
         "imagenet": Keras' ImageNet weights, downloaded by Keras into its
         cache (``$KERAS_HOME/models``) or found there; offline, pre-fetch the
@@ -111,7 +113,7 @@ class PretrainedFeatures(
     """
 
     _parameter_constraints: dict = {
-        "backbone": [StrOptions(set(_backbones.BACKBONES))],
+        "backbone": [StrOptions(set(_backbones.BACKBONES)), _backbones.BackboneSpec],
         "weights": [None, str, os.PathLike],
         "input_size": [
             None,
@@ -186,7 +188,7 @@ class PretrainedFeatures(
         size = _backbones.resolve_input_size(spec, self.input_size)
         path = _backbones.resolve_weights(spec, self.weights, size)
         key = (
-            spec.name,
+            spec,
             _backbones.weights_key(path),
             size,
             self.pooling,
@@ -231,16 +233,15 @@ class PretrainedFeatures(
             image_shape=self.image_shape,
             fitted_image_shape=self.image_shape_,
         )
-        if rows.dtype != self.input_dtype_:
-            if self.input_dtype_ == np.uint8:
-                rows = np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
-            else:
-                rows = to_unit_float(rows)
+        rows = _as_model_dtype(rows, self.input_dtype_)
         model = self._extractor()
         images = rows_to_images(rows, self.image_shape_)
-        # Keras feeds the backbone batch_size images at a time.
-        features = model.predict(images, batch_size=self.batch_size, verbose=0)
-        return np.asarray(features, dtype=np.float32)
+        # The estimators' inference path: batch_size images per call, each
+        # image through the backbone alone, so an image's features do not
+        # depend on the images it is transformed with (batched CPU kernels
+        # round a row by its position in the batch).
+        features = _predict(model, images, self.batch_size)
+        return features.reshape(len(images), -1).astype(np.float32)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,4 +1,4 @@
-"""The image contract (DESIGN.md section 2.1), written once for every step.
+"""The image contract, written once for every step.
 
 Between steps a batch of images is a 2D array of rows ``(n_samples, H*W*C)``
 in C order (row, column, channel). Every step also accepts ``(n, H, W)`` and
@@ -231,6 +231,36 @@ def _check_not_sparse(X, estimator):
         )
 
 
+def _check_not_paths(X, estimator):
+    """File paths given to a step that takes image arrays: say what to do.
+
+    (scikit-learn's own message speaks of a "2D array" or a "dtype".)
+    """
+    if isinstance(X, (list, tuple)):
+        first = X[0] if len(X) else None
+    elif isinstance(X, np.ndarray) and X.dtype.kind in "USO" and X.size:
+        first = X.flat[0]
+    elif isinstance(X, (str, os.PathLike)):
+        first = X
+    else:
+        return
+    if not isinstance(first, (str, os.PathLike)):
+        return
+    name = type(estimator).__name__ if estimator is not None else "This step"
+    shape = getattr(X, "shape", None)
+    if name == "ImageResizer" and shape is not None and len(shape) > 1:
+        raise ValueError(
+            f"X is an array of file paths of shape {shape}; ImageResizer takes "
+            f"file paths as a 1-D sequence (e.g. X.ravel())."
+        )
+    raise TypeError(
+        f"{name} takes images as arrays, not file paths (X starts with "
+        f"{os.fspath(first)!r:.80}). Decode the files first with "
+        f"litterlearn.preprocessing.ImageResizer, e.g. "
+        f"make_pipeline(ImageResizer(50), {name}(...))."
+    )
+
+
 def _check_same_shapes(X):
     """A list of images of different sizes fails with a clear error.
 
@@ -290,6 +320,8 @@ def check_label_values(y, *, input_name="y"):
         missing = np.flatnonzero(np.isnan(y.ravel())).tolist()
     else:
         missing = []
+    if not missing and y.dtype.kind == "O" and y.ndim == 1:
+        _check_label_types(y, input_name)
     if missing:
         shown = ", ".join(str(i) for i in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -298,6 +330,30 @@ def check_label_values(y, *, input_name="y"):
             f"{shown}{more}; every sample needs a label."
         )
     return y
+
+
+def _check_label_types(y, input_name):
+    """Object labels are numbers or strings, of one kind (sklearn's rule),
+    or a clear error naming the first odd one."""
+    kinds = {}
+    for i, v in enumerate(y.tolist()):
+        if isinstance(v, str):
+            kind = "str"
+        elif isinstance(v, numbers.Number) and not isinstance(v, complex):
+            kind = "number"
+        else:
+            raise ValueError(
+                f"{input_name}[{i}] is {v!r:.60} (a {type(v).__name__}): class "
+                f"labels must be numbers or strings."
+            )
+        kinds.setdefault(kind, i)
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{input_name} mixes numbers and strings as labels ({input_name}"
+            f"[{kinds['number']}] is {y[kinds['number']]!r}, {input_name}"
+            f"[{kinds['str']}] is {y[kinds['str']]!r}); use one kind, e.g. "
+            f"all strings."
+        )
 
 
 def validate_images(
@@ -336,6 +392,7 @@ def validate_images(
     shape : tuple (H, W, C)
     """
     _check_not_sparse(X, estimator)
+    _check_not_paths(X, estimator)
     _check_same_shapes(X)
     original = X
     X = check_array(

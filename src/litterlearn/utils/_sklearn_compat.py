@@ -1,8 +1,10 @@
-"""Every private scikit-learn and joblib name litterlearn's core uses, in one place.
+"""Private names of scikit-learn, Keras and joblib that litterlearn uses, in one place.
 
-scikit-learn and joblib do not promise to keep their private modules. Their
-names are imported here only, so a release that moves one breaks this file,
-not the estimators (imbalanced-learn keeps the same kind of module).
+These libraries do not promise to keep their private modules and names.
+They are imported (or reached) here only, so a release that moves one breaks
+this file, not the estimators (imbalanced-learn keeps the same kind of
+module); ``tests/test_seams.py`` checks that no other module imports them.
+Keras is imported inside the functions only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "early_stopping_restored_epoch",
     "joblib_dask_backend_class",
+    "keras_home",
+    "run_through_graph",
 ]
 
 
@@ -32,3 +37,41 @@ def joblib_dask_backend_class():
     from joblib._dask import DaskDistributedBackend
 
     return DaskDistributedBackend
+
+
+def keras_home():
+    """Keras' home folder (``$KERAS_HOME``, ``~/.keras`` by default).
+
+    What ``keras.utils.get_file`` uses; not in Keras' public API, so the
+    documented default is the fallback.
+    """
+    import os
+
+    try:
+        from keras.src.backend.config import keras_home as home
+    except ImportError:
+        return os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
+    return home()
+
+
+def run_through_graph(model, inputs, operation_fn):
+    """Keras' graph executor of a functional ``model`` (``Functional.call``'s
+    loop) with ``operation_fn(operation)`` giving the callable of each
+    operation; None when ``model`` has no such executor."""
+    run = getattr(model, "_run_through_graph", None)
+    if run is None:
+        return None
+    return run(inputs, operation_fn=operation_fn)
+
+
+def early_stopping_restored_epoch(callback):
+    """The epoch whose weights a ``keras.callbacks.EarlyStopping`` restored.
+
+    None when it restores nothing (Keras keeps ``best_weights`` and
+    ``best_epoch`` as undocumented attributes).
+    """
+    if not getattr(callback, "restore_best_weights", False):
+        return None
+    if getattr(callback, "best_weights", None) is None:
+        return None
+    return int(callback.best_epoch)

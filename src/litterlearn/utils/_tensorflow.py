@@ -4,18 +4,139 @@ litterlearn calls :func:`configure_tensorflow` itself, with its defaults, the
 first time a process builds a model (``neural_network._base._import_keras``),
 so every process that trains, a Dask or joblib worker included, is configured
 exactly once, before TensorFlow initialises its runtime. TensorFlow is
-imported inside the functions, never when this module is imported.
+imported inside the functions, never when this module is imported, and only
+through :func:`_import_tensorflow`, which keeps its C++ start-up lines off
+the console.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
+import re
 import sys
+import tempfile
 import threading
 
 _LOCK = threading.RLock()
 _CONFIGURED = False
+
+
+# TensorFlow's C++ logging (absl) writes lines such as
+#   I0000 00:00:1796157673.340157   14595 port.cc:153] oneDNN custom operations ...
+# straight to the process's stderr while TensorFlow is imported, before absl
+# is initialised; some of them (the oneDNN notice) ignore TF_CPP_MIN_LOG_LEVEL.
+_LOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ [^\]\s]+\] ")
+_ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called"
+_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+# litterlearn's default when the user has not set TF_CPP_MIN_LOG_LEVEL:
+# errors only, as TensorFlow's level 2.
+DEFAULT_TF_LOG_LEVEL = 2
+
+
+def _user_log_level():
+    value = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return 0  # TensorFlow reads an unparsable level as 0 (log everything)
+
+
+def filter_start_up_lines(text, level):
+    r"""The lines of ``text`` TensorFlow's logging would print at ``level``.
+
+    Log lines (and the lines that continue them) below ``level`` (0 info,
+    1 warnings, 2 errors, 3 fatal) are dropped, as is absl's notice that logs
+    go to stderr (a warning); every other line is kept.
+
+    Examples
+    --------
+    >>> text = (
+    ...     "WARNING: All log messages before absl::InitializeLog() is called "
+    ...     "are written to STDERR\n"
+    ...     "I0000 00:00:1.5   9 port.cc:153] oneDNN custom operations are on.\n"
+    ...     "To enable them, ...\n"
+    ...     "E0000 00:00:1.6   9 cuda.cc:1] no GPU\n"
+    ...     "a line of the user's\n"
+    ... )
+    >>> print(filter_start_up_lines(text, 2), end="")
+    E0000 00:00:1.6   9 cuda.cc:1] no GPU
+    a line of the user's
+    >>> filter_start_up_lines(text, 0) == text
+    True
+    """
+    kept = []
+    dropping = False
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_ABSL_NOTICE):
+            if level <= 1:
+                kept.append(line)
+            dropping = False
+            continue
+        match = _LOG_LINE.match(line)
+        if match:
+            dropping = _SEVERITY[match.group(1)] < level
+        if not dropping:  # a kept log line, its continuation, or other text
+            kept.append(line)
+    return "".join(kept)
+
+
+@contextlib.contextmanager
+def _quiet_start_up():
+    """Keep TensorFlow's start-up log lines below the log level off stderr.
+
+    The level is ``TF_CPP_MIN_LOG_LEVEL`` when the user set it, else 2
+    (errors only). While TensorFlow is imported, file descriptor 2 goes to a
+    temporary file; afterwards the lines at or above the level (and anything
+    else written meanwhile) are written to stderr. ``TF_CPP_MIN_LOG_LEVEL``
+    is set for the import only when the user has not set it, and removed
+    again: the environment is left as it was. Numerical settings (oneDNN
+    included) are not touched.
+    """
+    user_level = _user_log_level()
+    level = DEFAULT_TF_LOG_LEVEL if user_level is None else user_level
+    if level <= 0:
+        yield
+        return
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.flush()  # what Python buffered goes out before, in order
+    try:
+        saved_fd = os.dup(2)
+    except OSError:  # no stderr to redirect (a daemon): nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        if user_level is None:
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = str(DEFAULT_TF_LOG_LEVEL)
+        try:
+            yield
+        finally:
+            if user_level is None:
+                os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            kept = filter_start_up_lines(text, level)
+            if kept:
+                os.write(2, kept.encode("utf-8"))
+
+
+def _import_tensorflow():
+    """Import and return ``tensorflow`` (and Keras), quietly the first time.
+
+    See :func:`_quiet_start_up` for what is hidden and what is kept.
+    """
+    if "tensorflow" in sys.modules and "keras" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _LOCK, _quiet_start_up():
+        import keras  # noqa: F401  (it imports TensorFlow's modules it needs)
+        import tensorflow as tf
+    return tf
 
 
 def _dask_worker_threads():
@@ -105,7 +226,7 @@ def configure_tensorflow(*, n_threads=None, gpu_memory_growth=True):
             f"n_threads must be None or an int >= 0 (0: TensorFlow's default); "
             f"got {n_threads!r}."
         )
-    import tensorflow as tf
+    tf = _import_tensorflow()
 
     with _LOCK:
         threads = _default_n_threads() if n_threads is None else int(n_threads)

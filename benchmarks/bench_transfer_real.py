@@ -337,7 +337,12 @@ def run(args):
                     )
 
 
+def _cell(rs, method, k):
+    return [r for r in rs if r["method"] == method and r["per_class"] == k]
+
+
 def report(args):
+    """Markdown tables (mean +- std over seeds, fit seconds) and margins."""
     rows = load_rows(args.results)
     if not rows:
         print(f"no results in {args.results}")
@@ -348,25 +353,55 @@ def report(args):
     for (dataset, s), rs in sorted(groups.items()):
         ks = sorted({r["per_class"] for r in rs})
         methods = [m for m in METHODS if any(r["method"] == m for r in rs)]
-        print(f"\n{dataset}, input size {s} (accuracy mean +- std over seeds; fit s)")
-        print(f"{'method':>20} " + " ".join(f"{str(k) + '/class':>22}" for k in ks))
+        print(
+            f"\n**{dataset}, backbone input {s} px: test accuracy, mean ± std "
+            "over seeds (fit seconds) [seeds]**\n"
+        )
+        print("| method | " + " | ".join(f"{k}/class" for k in ks) + " |")
+        print("|---" * (len(ks) + 1) + "|")
         for m in methods:
             cells = []
             for k in ks:
-                acc = [
-                    r["accuracy"]
-                    for r in rs
-                    if r["method"] == m and r["per_class"] == k
-                ]
-                fit = [
-                    r["fit_s"] for r in rs if r["method"] == m and r["per_class"] == k
-                ]
+                cell = _cell(rs, m, k)
+                acc = [r["accuracy"] for r in cell]
+                fit = [r["fit_s"] for r in cell]
                 cells.append(
-                    f"{np.mean(acc):.3f}+-{np.std(acc):.3f} ({np.mean(fit):5.1f}s) n{len(acc)}"
+                    f"{np.mean(acc):.3f} ± {np.std(acc):.3f} "
+                    f"({np.mean(fit):.0f} s) [{len(acc)}]"
                     if acc
                     else "-"
                 )
-            print(f"{m:>20} " + " ".join(f"{c:>22}" for c in cells))
+            print(f"| {m} | " + " | ".join(cells) + " |")
+        # Margin over the best of the pixel baselines and the small-data CNN,
+        # seed by seed.
+        rivals = ("logreg", "svc", "small_data_cnn")
+        print(
+            "\nAccuracy minus the best of logreg, svc and small_data_cnn of "
+            "the same seed, mean (worst seed):\n"
+        )
+        for m in methods:
+            if m in rivals:
+                continue
+            parts = []
+            for k in ks:
+                gaps = []
+                for r in _cell(rs, m, k):
+                    best = [
+                        x["accuracy"]
+                        for x in rs
+                        if x["method"] in rivals
+                        and x["per_class"] == k
+                        and x["seed"] == r["seed"]
+                    ]
+                    if len(best) == len(rivals):
+                        gaps.append(r["accuracy"] - max(best))
+                if gaps:
+                    parts.append(
+                        f"{k}/class {np.mean(gaps):+.3f} ({min(gaps):+.3f}, "
+                        f"{len(gaps)} seeds)"
+                    )
+            if parts:
+                print(f"- {m}: " + "; ".join(parts))
     if args.plot:
         plot(groups, args.plot)
 

@@ -42,16 +42,7 @@ def _private_imports(path):
 
 # Modules that still import private names directly, to be routed through
 # the compatibility module; a module leaves this list once it is.
-NOT_YET_ROUTED = {
-    "datasets/_split.py",
-    "ensemble/_tta.py",
-    "metrics/_imbalance.py",
-    "plotting.py",
-    "preprocessing/_augment.py",
-    "preprocessing/_coco_labeler.py",
-    "preprocessing/_grayscale.py",
-    "preprocessing/_resize.py",
-}
+NOT_YET_ROUTED: set[str] = set()
 
 
 @pytest.mark.parametrize(

@@ -660,8 +660,9 @@ def plot_top_losses(
     >>> fig.axes[0].get_title().splitlines()[1].startswith("true ")
     True
     """
-    from sklearn.utils import _safe_indexing
     from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+    from .utils._sklearn_compat import _safe_indexing
 
     plt = _pyplot()
     check_is_fitted(estimator)

@@ -7,8 +7,9 @@ import numbers
 
 import numpy as np
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, check_random_state, indexable
-from sklearn.utils.validation import _num_samples
+from sklearn.utils import check_random_state, indexable
+
+from ..utils._sklearn_compat import _num_samples, _safe_indexing
 
 
 def _as_count(size, n_samples, name):

@@ -9,15 +9,14 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     MetaEstimatorMixin,
-    _fit_context,
     clone,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import all_or_nothing
 from ..utils._images import rows_to_images, validate_images
+from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
 
 __all__ = ["TestTimeAugmentationClassifier"]
 

@@ -24,13 +24,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..utils._images import check_label_values
+from ..utils._sklearn_compat import _check_sample_weight
 
 __all__ = ["imbalance_report", "specificity_score"]
 

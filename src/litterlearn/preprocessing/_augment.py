@@ -16,7 +16,6 @@ import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy, check_target_type
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..utils._atomic import all_or_nothing
@@ -27,6 +26,7 @@ from ..utils._images import (
     rows_to_images,
     validate_images,
 )
+from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["Augmenter"]
 

@@ -8,12 +8,12 @@ import os
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..datasets._coco import index_coco
 from ..utils._atomic import all_or_nothing
+from ..utils._sklearn_compat import StrOptions, _fit_context
 
 
 def _is_annotations(X):

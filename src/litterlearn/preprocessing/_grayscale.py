@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import all_or_nothing
 from ..utils._images import to_unit_float, validate_images
 from ..utils._modes import LUMA_WEIGHTS
+from ..utils._sklearn_compat import StrOptions, _fit_context
 
 
 class GrayscaleNormalizer(TransformerMixin, BaseEstimator):

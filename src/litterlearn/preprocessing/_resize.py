@@ -44,8 +44,7 @@ import numpy as np
 from joblib import cpu_count
 from PIL import ExifTags, Image
 from PIL.JpegImagePlugin import JpegImageFile
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import all_or_nothing
@@ -56,6 +55,7 @@ from ..utils._images import (
     validate_images,
 )
 from ..utils._modes import LUMA_WEIGHTS, to_l_or_rgb, upright
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 
 _RESAMPLE = Image.Resampling.LANCZOS
 _REDUCING_GAP = 3.0

@@ -10,13 +10,14 @@ Keras is imported inside the functions only.
 from __future__ import annotations
 
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     InvalidParameterError,
     StrOptions,
 )
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, _num_samples
 
 __all__ = [
     "HasMethods",
@@ -25,6 +26,8 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "_num_samples",
+    "_safe_indexing",
     "early_stopping_restored_epoch",
     "joblib_dask_backend_class",
     "keras_home",

@@ -946,3 +946,13 @@ def test_a_callback_that_cannot_be_copied_is_named():
     X, y = make_images(8)
     with pytest.raises(TypeError, match="Locked cannot be copied.*fresh copies"):
         mlp(max_iter=1, callbacks=[Locked()]).fit(X, y)
+
+
+def test_a_network_too_big_for_memory_names_its_size_parameters():
+    # 2**40 units: the weights (2**40 x 4 floats, 16 TiB) cannot be
+    # allocated anywhere, so TensorFlow fails at once without using memory.
+    X = np.zeros((4, 2, 2), np.float32)
+    clf = MLPImageClassifier(hidden_layer_sizes=(2**40,), max_iter=1)
+    with pytest.raises(MemoryError, match=r"hidden_layer_sizes=\(1099511627776,\)"):
+        clf.fit(X, [0, 1, 0, 1])
+    assert not hasattr(clf, "model_")

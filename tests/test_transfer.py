@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_BACKBONE
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -393,3 +394,20 @@ def test_images_of_other_channel_counts_are_refused_before_training(data):
     with pytest.raises(ValueError, match=r"gray \(1 channel\) or RGB.*4 channels"):
         clf.fit(four, y)
     assert not hasattr(clf, "model_")
+
+
+def test_an_unusable_feature_cache_folder_names_memory(tmp_path, data):
+    X, y = data
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    clf = TransferImageClassifier(
+        backbone=TINY_BACKBONE,
+        weights=None,
+        input_size=16,
+        max_iter=1,
+        memory=str(blocker / "cache"),
+        random_state=0,
+    )
+    with pytest.raises(OSError, match=r"memory=.*a_file.*memory=None"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")  # the failed fit left nothing

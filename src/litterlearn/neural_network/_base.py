@@ -513,8 +513,23 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 f"{name} cannot build its network for images of shape "
                 f"{tuple(image_shape)}: {message}"
             ) from exc
+        except Exception as exc:
+            # TensorFlow's out-of-memory error while allocating the weights.
+            if type(exc).__name__ != "ResourceExhaustedError":
+                raise
+            raise MemoryError(
+                f"{name}'s network for images of shape {tuple(image_shape)} "
+                f"does not fit in memory: its weights could not be allocated. "
+                f"Choose smaller layers ({self._size_parameters()}) or "
+                f"smaller images."
+            ) from exc
         _check_output_shapes(model, image_shape, name)
         return model
+
+    def _size_parameters(self):
+        """The parameters that set the network's size, for error messages."""
+        names = ("hidden_layer_sizes", "filters", "input_size")
+        return ", ".join(f"{n}={getattr(self, n)!r}" for n in names if hasattr(self, n))
 
     def _sequential(self, keras, inputs, layers):
         if self.precision != "float32":

@@ -433,11 +433,20 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         )
 
     def _features(self, extractor, images, seeds):
-        memory = check_memory(self.memory)
-        compute = memory.cache(_compute_features, ignore=["extractor", "batch_size"])
-        return compute(
-            self._features_key(images, seeds), images, extractor, self.batch_size
-        )
+        try:
+            memory = check_memory(self.memory)
+            compute = memory.cache(
+                _compute_features, ignore=["extractor", "batch_size"]
+            )
+            return compute(
+                self._features_key(images, seeds), images, extractor, self.batch_size
+            )
+        except OSError as exc:  # the cache folder cannot be made or written
+            raise OSError(
+                f"memory={self.memory!r}: the folder of the feature cache "
+                f"cannot be used ({exc}). Pass a writable folder, or "
+                f"memory=None to compute the features without a cache."
+            ) from exc
 
 
 @_set_max_iter_default(20)

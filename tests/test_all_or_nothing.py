@@ -12,6 +12,7 @@ attributes.
 import keras
 import numpy as np
 import pytest
+from conftest import TINY_BACKBONE
 
 from litterlearn.ensemble import TestTimeAugmentationClassifier
 from litterlearn.neural_network import (
@@ -96,9 +97,9 @@ CASES = {
     "TransferImageClassifier": _keras_case(
         lambda cb: _tiny_net(
             TransferImageClassifier,
-            backbone="mobilenet_v2",
+            backbone=TINY_BACKBONE,
             weights=None,
-            input_size=32,
+            input_size=16,
             hidden_layer_sizes=(),
             fine_tune_max_iter=0,
             callbacks=cb,

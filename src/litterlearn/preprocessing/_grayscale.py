@@ -6,13 +6,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._atomic import all_or_nothing
+from ..utils._atomic import AtomicFitTransformMixin, all_or_nothing
 from ..utils._images import to_unit_float, validate_images
 from ..utils._modes import LUMA_WEIGHTS
 from ..utils._sklearn_compat import StrOptions, _fit_context
 
 
-class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
+class GrayscaleNormalizer(AtomicFitTransformMixin, TransformerMixin, BaseEstimator):
     """Convert image rows to luminance scaled to [0, 1], optionally standardized.
 
     RGB rows become gray with the ITU-R 601-2 weights used by Pillow's
@@ -112,25 +112,6 @@ class GrayscaleNormalizer(TransformerMixin, BaseEstimator):
             return images[..., :3] @ LUMA_WEIGHTS
         # Any other channel count: the plain mean of the channels.
         return images.mean(axis=-1, dtype=np.float32)
-
-    @all_or_nothing
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit to ``X``, then transform it; if either fails, nothing changes.
-
-        Parameters
-        ----------
-        X : array-like or sequence of paths
-            As for :meth:`fit` and :meth:`transform`.
-        y : None
-            Ignored.
-        **fit_params : dict
-            Passed to :meth:`fit`.
-
-        Returns
-        -------
-        Xt : ndarray of shape (n_samples, n_features_out)
-        """
-        return super().fit_transform(X, y, **fit_params)
 
     def transform(self, X):
         """Convert rows to float32 luminance.

@@ -47,7 +47,7 @@ from PIL.JpegImagePlugin import JpegImageFile
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._atomic import all_or_nothing
+from ..utils._atomic import AtomicFitTransformMixin, all_or_nothing
 from ..utils._images import (
     check_image_shape,
     load_image_fully,
@@ -365,7 +365,7 @@ def _resize_array(image, spec):
 # ------------------------------------------------------------------ estimator
 
 
-class ImageResizer(TransformerMixin, BaseEstimator):
+class ImageResizer(AtomicFitTransformMixin, TransformerMixin, BaseEstimator):
     """Decode image files (or resize image arrays) to fixed-size rows.
 
     The first step of an image pipeline: file paths (or arrays) in, rows of
@@ -546,25 +546,6 @@ class ImageResizer(TransformerMixin, BaseEstimator):
                     delattr(self, attr)
         self.image_shape_ = (spec.height, spec.width, 1 if spec.gray else 3)
         return self
-
-    @all_or_nothing
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit to ``X``, then transform it; if either fails, nothing changes.
-
-        Parameters
-        ----------
-        X : array-like or sequence of paths
-            As for :meth:`fit` and :meth:`transform`.
-        y : None
-            Ignored.
-        **fit_params : dict
-            Passed to :meth:`fit`.
-
-        Returns
-        -------
-        Xt : ndarray of shape (n_samples, n_features_out)
-        """
-        return super().fit_transform(X, y, **fit_params)
 
     def transform(self, X):
         """Decode and resize images to rows.

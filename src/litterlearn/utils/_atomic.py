@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["all_or_nothing"]
+__all__ = ["AtomicFitTransformMixin", "all_or_nothing"]
 
 
 def all_or_nothing(method):
@@ -28,3 +28,30 @@ def all_or_nothing(method):
             raise
 
     return wrapper
+
+
+class AtomicFitTransformMixin:
+    """``fit_transform`` under :func:`all_or_nothing`, for transformers.
+
+    Put it left of ``TransformerMixin``: a transformer whose ``transform``
+    fails right after ``fit`` then keeps its previous fitted state too.
+    """
+
+    @all_or_nothing
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X``, then transform it; if either fails, nothing changes.
+
+        Parameters
+        ----------
+        X : array-like or sequence of paths
+            As for :meth:`fit` and :meth:`transform`.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to :meth:`fit`.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_features_out)
+        """
+        return super().fit_transform(X, y, **fit_params)

@@ -5,7 +5,7 @@ first time a process builds a model (``neural_network._base._import_keras``),
 so every process that trains, a Dask or joblib worker included, is configured
 exactly once, before TensorFlow initialises its runtime. TensorFlow is
 imported inside the functions, never when this module is imported, and only
-through :func:`_import_tensorflow`, which keeps its C++ start-up lines off
+through :func:`_import_tensorflow_quietly`, which keeps its C++ start-up lines off
 the console.
 """
 
@@ -126,7 +126,7 @@ def _quiet_start_up():
                 os.write(2, kept.encode("utf-8"))
 
 
-def _import_tensorflow():
+def _import_tensorflow_quietly():
     """Import and return ``tensorflow`` (and Keras), quietly the first time.
 
     See :func:`_quiet_start_up` for what is hidden and what is kept.
@@ -226,7 +226,7 @@ def configure_tensorflow(*, n_threads=None, gpu_memory_growth=True):
             f"n_threads must be None or an int >= 0 (0: TensorFlow's default); "
             f"got {n_threads!r}."
         )
-    tf = _import_tensorflow()
+    tf = _import_tensorflow_quietly()
 
     with _LOCK:
         threads = _default_n_threads() if n_threads is None else int(n_threads)

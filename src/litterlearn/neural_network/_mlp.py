@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-from sklearn.base import ClassifierMixin
-
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier
+from ._base import _BaseImageClassifier, _ImageClassifierMixin
 from ._docs import _fill_doc
 from ._keras import _import_keras
 
@@ -28,7 +26,7 @@ ACTIVATIONS = {
 
 
 @_fill_doc
-class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
+class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Multilayer perceptron image classifier (a Keras model).
 
     The images are flattened and fed to fully connected hidden layers, each
@@ -111,6 +109,7 @@ class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        threshold=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -134,9 +133,10 @@ class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            threshold=threshold,
         )
 
-    def _build_model(self, input_shape, n_outputs):
+    def _build_model(self, input_shape):
         keras = _import_keras()
         layers = keras.layers
         sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
@@ -151,12 +151,7 @@ class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
             )
             if self.dropout:
                 stack.append(layers.Dropout(self.dropout))
-        stack.append(
-            layers.Dense(
-                n_outputs, activation="softmax", kernel_regularizer=regularizer
-            )
-        )
-        return stack
+        return stack  # the base adds the output layer
 
 
 def _positive_ints(values, name, *, allow_empty=True):

@@ -302,7 +302,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         Overrides may call ``model.compile`` themselves.
         """
         state = _model_state(model)
-        key = (*self._compile_key(model), target.key)
+        key = self._compile_key(model, target)
         rate = self._learning_rate(phase)
         if state.compile_key == key and getattr(model, "optimizer", None) is not None:
             inner = _inner_optimizer(model.optimizer)
@@ -599,10 +599,10 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
-    def _compile_key(self, model):
-        """What a compiled model depends on: optimizer and trainable weights."""
+    def _compile_key(self, model, target):
+        """What a compiled model depends on: optimizer, target, trainable weights."""
         trainable = tuple(id(v) for v in model.trainable_variables)
-        return (_optimizer_key(self.optimizer), self.precision, trainable)
+        return (_optimizer_key(self.optimizer), self.precision, target.key, trainable)
 
     def _model_key(self, image_shape, input_dtype, target):
         """What identifies the architecture and optimizer of the model."""
@@ -884,7 +884,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             )
             if getattr(model, "optimizer", None) is not None:
                 # Compiled as it was saved: a warm start continues its state.
-                _model_state(model).compile_key = self._compile_key(model)
+                _model_state(model).compile_key = self._compile_key(
+                    model, self._target_
+                )
             self.model_ = model
 
     def __sklearn_tags__(self):

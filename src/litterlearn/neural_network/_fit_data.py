@@ -90,8 +90,9 @@ def _validate_sample_weight(est, sample_weight, rows):
 def _check_warm_start(est, target):
     fitted = getattr(est, "_target_", None)
     if fitted is not None and not target.same_labels(fitted):
+        what = "classes" if fitted.kind == target.kind == "single-label" else "labels"
         raise ValueError(
-            f"warm_start can only continue training on the same labels as the "
+            f"warm_start can only continue training on the same {what} as the "
             f"previous fit, {fitted.describe()}; got {target.describe()}."
         )
     key = est._model_key(est.image_shape_, est.input_dtype_, target)

@@ -30,9 +30,10 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Multilayer perceptron image classifier (a Keras model).
 
     The images are flattened and fed to fully connected hidden layers, each
-    followed by dropout, and a softmax output layer. The defaults reproduce
-    the course's MLP for 50x50x1 images and 2 classes: ``Flatten ->
-    Dense(128, relu) -> Dropout(0.5) -> Dense(2, softmax)``.
+    followed by dropout, and an output layer: softmax over the classes, or a
+    sigmoid per label when ``y`` is a multi-label indicator. The defaults
+    reproduce the course's MLP for 50x50x1 images and 2 classes: ``Flatten ->
+    Dense(128, relu) -> Dropout(0.5) -> Dense(2) -> softmax``.
 
     Parameters
     ----------
@@ -75,7 +76,7 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     >>> clf.predict_proba(X[:3]).shape
     (3, 2)
     >>> [type(layer).__name__ for layer in clf.model_.layers]
-    ['Flatten', 'Dense', 'Dropout', 'Dense']
+    ['Flatten', 'Dense', 'Dropout', 'Dense', 'Activation']
     """
 
     _parameter_constraints: dict = {

@@ -82,7 +82,7 @@ class _SingleLabel:
         return type(other) is type(self) and np.array_equal(other.classes, self.classes)
 
     def describe(self):
-        return f"the classes {self.classes.tolist()}"
+        return f"{self.classes.tolist()}"
 
     # Weights.
 

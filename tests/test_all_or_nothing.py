@@ -24,6 +24,7 @@ from litterlearn.neural_network import (
 from litterlearn.preprocessing import (
     Augmenter,
     CocoBinaryLabeler,
+    CocoMultiLabeler,
     GrayscaleNormalizer,
     ImageResizer,
     PretrainedFeatures,
@@ -156,6 +157,12 @@ CASES = {
     ),
     "CocoBinaryLabeler": (
         lambda cb: CocoBinaryLabeler("Bottle"),
+        (COCO,),
+        [(None, (COCO_WITHOUT_BOTTLES,))],  # "Bottle" is no longer a name
+        lambda est: est.transform([f"{i}.jpg" for i in range(4)]),
+    ),
+    "CocoMultiLabeler": (
+        lambda cb: CocoMultiLabeler(classes=["Bottle", "Can"]),
         (COCO,),
         [(None, (COCO_WITHOUT_BOTTLES,))],  # "Bottle" is no longer a name
         lambda est: est.transform([f"{i}.jpg" for i in range(4)]),

@@ -1,4 +1,4 @@
-"""The COCO index and CocoBinaryLabeler, on the real TACO annotations."""
+"""The COCO index, CocoBinaryLabeler and CocoMultiLabeler, on the real TACO annotations."""
 
 import json
 import pickle
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.multiclass import type_of_target
 
 from litterlearn.datasets._coco import index_coco
-from litterlearn.preprocessing import CocoBinaryLabeler
+from litterlearn.preprocessing import CocoBinaryLabeler, CocoMultiLabeler
 
 TACO_PATH = Path(__file__).parent / "data" / "taco_annotations.json"
 TACO = json.loads(TACO_PATH.read_text())
@@ -249,3 +250,125 @@ def test_transform_of_a_single_string_says_to_pass_a_list(tmp_path):
     labeler = CocoBinaryLabeler("Bottle").fit(tiny())
     with pytest.raises(ValueError, match=r"pass a list.*transform\(\['b1/x.jpg'\]\)"):
         labeler.transform("b1/x.jpg")
+
+
+# --------------------------------------------------------------------------
+# CocoMultiLabeler
+# --------------------------------------------------------------------------
+
+
+def held_by_image(field):
+    """Per image (in the images list's order), the set of its ``field`` names."""
+    cats = {c["id"]: c[field] for c in TACO["categories"]}
+    held = defaultdict(set)
+    for a in TACO["annotations"]:
+        held[a["image_id"]].add(cats[a["category_id"]])
+    return [held[img["id"]] for img in TACO["images"]]
+
+
+@pytest.mark.parametrize(
+    "level, field, n_labels",
+    [("supercategory", "supercategory", 28), ("category", "name", 60)],
+)
+def test_multilabeler_on_real_annotations(level, field, n_labels):
+    held = held_by_image(field)
+    names = sorted({c[field] for c in TACO["categories"]})
+    assert len(names) == n_labels
+    for source in (TACO_PATH, str(TACO_PATH), TACO, {"annotations": TACO}):
+        labeler = CocoMultiLabeler(level=level)
+        Y = labeler.fit_transform(source)
+        assert labeler.classes_.tolist() == names
+        assert Y.shape == (1500, n_labels) and Y.dtype.kind == "i"
+        assert type_of_target(Y) == "multilabel-indicator"
+        assert [{names[j] for j in np.flatnonzero(row)} for row in Y] == held
+    several = np.mean([len(h) > 1 for h in held])
+    assert np.mean(Y.sum(axis=1) > 1) == several
+    if level == "supercategory":
+        assert several > 0.5  # TACO is multi-label by nature
+
+
+def test_multilabeler_given_classes_keep_their_order():
+    labeler = CocoMultiLabeler(classes=["Can", "Bottle"])
+    Y = labeler.fit_transform(TACO)
+    assert labeler.classes_.tolist() == ["Can", "Bottle"]
+    assert Y.shape == (1500, 2)
+    for column, name in enumerate(["Can", "Bottle"]):
+        expected = CocoBinaryLabeler(name).fit_transform(TACO)
+        assert Y[:, column].tolist() == expected.tolist()
+    glass = images_with("name", {"Glass bottle"})
+    Y = CocoMultiLabeler(level="category", classes=("Glass bottle",)).fit_transform(
+        TACO
+    )
+    assert Y[:, 0].tolist() == [int(img["id"] in glass) for img in TACO["images"]]
+
+
+def test_multilabeler_transform_ids_names_and_other_annotations():
+    labeler = CocoMultiLabeler().fit(tiny())
+    assert labeler.classes_.tolist() == ["Bottle", "Can"]
+    assert labeler.labels_.tolist() == [[0, 1], [1, 1], [0, 0]]
+    assert labeler.transform([12, 11, 10]).tolist() == [[0, 0], [1, 1], [0, 1]]
+    paths = ["/data/taco/b1/y.jpg", Path("/elsewhere/b2/x.jpg")]
+    assert labeler.transform(paths).tolist() == [[1, 1], [0, 0]]
+    other = tiny()
+    other["images"].reverse()
+    other["categories"].reverse()  # declared in another order: same columns
+    assert labeler.transform(other).tolist() == [[0, 0], [1, 1], [0, 1]]
+    with pytest.raises(ValueError, match=r"neither image ids nor file names.*99"):
+        labeler.transform([10, 99])
+    with pytest.raises(ValueError, match="1-D"):
+        labeler.transform(np.array([[10, 11]]))
+    with pytest.raises(ValueError, match=r"pass a list.*transform\(\['b1/x.jpg'\]\)"):
+        labeler.transform("b1/x.jpg")
+    without_bottles = tiny()
+    without_bottles["categories"] = without_bottles["categories"][1:]
+    without_bottles["annotations"] = [
+        a for a in without_bottles["annotations"] if a["category_id"] == 2
+    ]
+    with pytest.raises(
+        ValueError, match=r"Unknown supercategory name\(s\) \['Bottle'\]"
+    ):
+        labeler.transform(without_bottles)
+
+
+def test_multilabeler_unknown_and_bad_classes():
+    with pytest.raises(
+        ValueError,
+        match=r"'Botle': did you mean 'Bottle'.*Valid supercategory names: \[",
+    ) as info:
+        CocoMultiLabeler(classes=["Can", "Botle"]).fit(TACO)
+    assert "'Bottle cap'" in str(info.value)  # the valid names are listed
+    with pytest.raises(ValueError, match=r"are category names: use level='category'"):
+        CocoMultiLabeler(classes=["Glass bottle"]).fit(TACO)
+    with pytest.raises(ValueError, match="Unknown category name"):
+        CocoMultiLabeler(level="category", classes=["Bottle"]).fit(TACO)
+    with pytest.raises(ValueError, match="non-empty list of names"):
+        CocoMultiLabeler(classes=[]).fit(TACO)
+    with pytest.raises(ValueError, match=r"classes names \['Can'\] more than once"):
+        CocoMultiLabeler(classes=["Can", "Bottle", "Can"]).fit(TACO)
+    with pytest.raises(ValueError, match="classes"):  # a name, not a list
+        CocoMultiLabeler(classes="Bottle").fit(TACO)
+    with pytest.raises(ValueError, match="level"):
+        CocoMultiLabeler(level="color").fit(TACO)
+    with pytest.raises(TypeError, match="CocoMultiLabeler is fitted on COCO"):
+        CocoMultiLabeler().fit(np.zeros((3, 4)))
+
+
+def test_multilabeler_estimator_api():
+    labeler = CocoMultiLabeler(classes=["Bottle", "Can"])
+    assert clone(labeler).get_params() == {
+        "level": "supercategory",
+        "classes": ["Bottle", "Can"],
+    }
+    with pytest.raises(NotFittedError):
+        labeler.transform([0])
+    labeler.fit(TACO)
+    restored = pickle.loads(pickle.dumps(labeler))
+    ids = [0, 5, 7]
+    assert restored.transform(ids).tolist() == labeler.transform(ids).tolist()
+    assert restored.classes_.tolist() == ["Bottle", "Can"]
+    # A refit with other parameters gives other columns; set_params alone
+    # would leave classes_ naming columns transform no longer gives.
+    labeler.set_params(classes=["Can"])
+    with pytest.raises(ValueError, match="call fit again"):
+        labeler.transform(ids)
+    assert labeler.fit(TACO).transform(ids).shape == (3, 1)

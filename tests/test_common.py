@@ -152,6 +152,10 @@ NOT_ARRAY_INPUT = {
         "fitted on COCO annotations (a JSON path, dict or Bunch) and produces "
         "the target y, not rows of X; tested in tests/test_coco.py"
     ),
+    "CocoMultiLabeler": (
+        "fitted on COCO annotations (a JSON path, dict or Bunch) and produces "
+        "the multi-label target Y, not rows of X; tested in tests/test_coco.py"
+    ),
 }
 
 

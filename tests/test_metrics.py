@@ -208,3 +208,170 @@ def test_pos_label_and_digits_are_checked():
         imbalance_report(y, y, [0.1, 0.9, 0.8, 0.2], pos_label="c")
     with pytest.raises(ValueError, match="digits must be an int >= 0; got -1"):
         imbalance_report(y, y, output_dict=False, digits=-1)
+
+
+# -- multi-label indicators ---------------------------------------------------
+
+
+def multilabel_data(seed=0, n=60, n_labels=4):
+    """An indicator, predictions right ~80% of the time, and noisy scores."""
+    rng = np.random.default_rng(seed)
+    Y_true = (rng.random((n, n_labels)) < [0.1, 0.3, 0.5, 0.2][:n_labels]).astype(int)
+    Y_true[:n_labels, :] = np.eye(n_labels, dtype=int)  # every label present
+    score = np.clip(Y_true * 0.4 + rng.random((n, n_labels)) * 0.6, 0, 1)
+    Y_pred = (score > 0.5).astype(int)
+    return Y_true, Y_pred, score
+
+
+def test_multilabel_report_agrees_with_scikit_learn():
+    from sklearn.metrics import (
+        accuracy_score,
+        average_precision_score,
+        f1_score,
+        hamming_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    Y_true, Y_pred, score = multilabel_data()
+    names = ["Bottle", "Can", "Cigarette", "Paper"]
+    report = imbalance_report(
+        Y_true, Y_pred, score, target_names=names, zero_division=0
+    )
+    scorers = {"precision": precision_score, "recall": recall_score}
+    scorers["f1-score"] = f1_score
+    for key, scorer in scorers.items():
+        per_label = scorer(Y_true, Y_pred, average=None, zero_division=0)
+        for k, name in enumerate(names):
+            assert report[name][key] == pytest.approx(per_label[k])
+        for avg in ("micro", "macro", "samples"):
+            assert report[f"{avg} avg"][key] == pytest.approx(
+                scorer(Y_true, Y_pred, average=avg, zero_division=0)
+            ), (key, avg)
+    aps = average_precision_score(Y_true, score, average=None)
+    aucs = roc_auc_score(Y_true, score, average=None)
+    for k, name in enumerate(names):
+        assert report[name]["average_precision"] == pytest.approx(aps[k])
+        assert report[name]["average_precision"] == pytest.approx(
+            ap_by_definition(Y_true[:, k] == 1, score[:, k])
+        )
+        assert report[name]["roc_auc"] == pytest.approx(aucs[k])
+        tp, fp, fn, tn = counts(Y_true[:, k], Y_pred[:, k], 1)
+        assert report[name]["specificity"] == pytest.approx(tn / (tn + fp))
+        assert report[name]["support"] == Y_true[:, k].sum()
+    for avg in ("micro", "macro"):
+        assert report[f"{avg} avg"]["average_precision"] == pytest.approx(
+            average_precision_score(Y_true, score, average=avg)
+        )
+        assert report[f"{avg} avg"]["roc_auc"] == pytest.approx(
+            roc_auc_score(Y_true, score, average=avg)
+        )
+    assert report["average_precision"] == report["macro avg"]["average_precision"]
+    assert report["subset_accuracy"] == pytest.approx(accuracy_score(Y_true, Y_pred))
+    assert report["hamming_loss"] == pytest.approx(hamming_loss(Y_true, Y_pred))
+    assert report["macro avg"]["support"] == Y_true.sum()
+
+
+def test_multilabel_report_with_sample_weight_and_a_subset_of_labels():
+    from sklearn.metrics import f1_score
+
+    Y_true, Y_pred, score = multilabel_data(1)
+    weights = np.random.default_rng(1).integers(1, 4, len(Y_true))
+    report = imbalance_report(
+        Y_true, Y_pred, score, labels=[2, 0], sample_weight=weights, zero_division=0
+    )
+    assert list(report)[:2] == ["2", "0"]
+    assert "1" not in report
+    for avg in ("micro", "macro", "samples"):
+        assert report[f"{avg} avg"]["f1-score"] == pytest.approx(
+            f1_score(
+                Y_true,
+                Y_pred,
+                labels=[2, 0],
+                average=avg,
+                sample_weight=weights,
+                zero_division=0,
+            )
+        )
+    repeated = imbalance_report(
+        np.repeat(Y_true[:, [2, 0]], weights, axis=0),
+        np.repeat(Y_pred[:, [2, 0]], weights, axis=0),
+        np.repeat(score[:, [2, 0]], weights, axis=0),
+        zero_division=0,
+    )
+    for key in ("specificity", "average_precision", "roc_auc"):
+        assert report["2"][key] == pytest.approx(repeated["0"][key])
+        assert report["micro avg"][key] == pytest.approx(repeated["micro avg"][key])
+
+
+def test_multilabel_text_report_names_every_label_and_average():
+    Y_true, Y_pred, score = multilabel_data()
+    names = ["Bottle", "Can", "Cigarette", "Paper"]
+    kwargs = dict(target_names=names, zero_division=0)
+    text = imbalance_report(
+        Y_true, Y_pred, score, output_dict=False, digits=3, **kwargs
+    )
+    report = imbalance_report(Y_true, Y_pred, score, **kwargs)
+    lines = {line.strip().split("  ")[0]: line for line in text.splitlines()}
+    for row in [*names, "micro avg", "macro avg", "samples avg"]:
+        assert f"{report[row]['f1-score']:.3f}" in lines[row]
+        assert lines[row].split()[-1] == str(report[row]["support"])
+    assert f"{report['macro avg']['average_precision']:.3f}" in lines["macro avg"]
+    assert f"{report['subset_accuracy']:.3f}" in lines["subset acc"]
+    assert "pr_auc" in text.splitlines()[0]
+    assert "pr_auc" not in imbalance_report(
+        Y_true, Y_pred, output_dict=False, zero_division=0
+    )
+
+
+def test_multilabel_label_absent_from_y_true_has_nan_aucs_left_out_of_macro():
+    Y_true, Y_pred, score = multilabel_data()
+    Y_true[:, 3] = 0
+    report = imbalance_report(Y_true, Y_pred, score, zero_division=0)
+    assert math.isnan(report["3"]["average_precision"])
+    assert report["3"]["support"] == 0
+    assert report["macro avg"]["average_precision"] == pytest.approx(
+        np.mean([report[str(k)]["average_precision"] for k in range(3)])
+    )
+
+
+def test_bool_indicators_and_one_column_targets():
+    Y_true, Y_pred, score = multilabel_data()
+    as_bool = imbalance_report(Y_true == 1, Y_pred == 1, zero_division=0)
+    assert as_bool == imbalance_report(Y_true, Y_pred, zero_division=0)
+    # One column is a 1D binary target, as in scikit-learn.
+    column = imbalance_report(Y_true[:, [1]], Y_pred[:, [1]])
+    assert column == imbalance_report(Y_true[:, 1], Y_pred[:, 1])
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda yt, yp, s: (yt, yp[:, :3], s), "same shape"),
+        (lambda yt, yp, s: (yt, yp[:, 0], s), "same shape|0/1 indicator of shape"),
+        (lambda yt, yp, s: (yt, s, None), r"only 0 and 1.*row 0, column 0"),
+        (lambda yt, yp, s: (yt, yp, s[:, :3]), r"y_score .* shape \(60, 4\)"),
+        (lambda yt, yp, s: (yt, yp, s[:, 0]), r"y_score .* shape \(60, 4\)"),
+        (lambda yt, yp, s: (yt.astype(str), yp, s), "0/1 indicator"),
+        (lambda yt, yp, s: (yt[:0], yp[:0], None), "must not be empty"),
+    ],
+)
+def test_bad_multilabel_input_fails_clearly(change, match):
+    Y_true, Y_pred, score = change(*multilabel_data())
+    with pytest.raises(ValueError, match=match):
+        imbalance_report(Y_true, Y_pred, score)
+
+
+def test_multilabel_labels_target_names_and_pos_label_are_checked():
+    Y_true, Y_pred, _ = multilabel_data()
+    with pytest.raises(ValueError, match=r"column indices.*0\.\.3; got \[4\]"):
+        imbalance_report(Y_true, Y_pred, labels=[4])
+    with pytest.raises(ValueError, match="column indices"):
+        imbalance_report(Y_true, Y_pred, labels=["Bottle"])
+    with pytest.raises(ValueError, match="target_names has 2 names for 4 labels"):
+        imbalance_report(Y_true, Y_pred, target_names=["a", "b"])
+    with pytest.raises(ValueError, match="pos_label is for 1D targets"):
+        imbalance_report(Y_true, Y_pred, pos_label=1)
+    with pytest.raises(ValueError, match="sample_weight"):
+        imbalance_report(Y_true, Y_pred, sample_weight=-np.ones(len(Y_true)))

@@ -1,4 +1,9 @@
-"""train_val_test_split: one seeded, stratified three-way split."""
+"""train_val_test_split: one seeded, stratified three-way split.
+
+Single-label ``stratify`` goes through scikit-learn's ``train_test_split``;
+a 0/1 indicator matrix (multi-label) goes through iterative stratification
+(Sechidis, Tsoumakas and Vlahavas, 2011), which ``train_test_split`` lacks.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, indexable
 
 from ..utils._sklearn_compat import _num_samples, _safe_indexing
+
+try:  # scipy is a dependency of scikit-learn
+    from scipy import sparse as _sparse
+except ImportError:  # pragma: no cover
+    _sparse = None
 
 
 def _as_count(size, n_samples, name):
@@ -24,6 +34,179 @@ def _as_count(size, n_samples, name):
             raise ValueError(f"{name}={size} must be in [0, 1) as a fraction.")
         return math.ceil(size * n_samples)
     raise TypeError(f"{name} must be an int or a float, got {size!r}.")
+
+
+def _check_indicator(Y, name="Y"):
+    """Y as a boolean (n_samples, n_labels) array, or an error naming the problem."""
+    if _sparse is not None and _sparse.issparse(Y):
+        Y = Y.toarray()
+    Y = np.asarray(Y)
+    if Y.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D 0/1 indicator matrix (n_samples, n_labels), "
+            f"got an array of shape {Y.shape}."
+        )
+    if Y.shape[1] == 0:
+        raise ValueError(f"{name} has no label columns (shape {Y.shape}).")
+    try:
+        bad = ~np.isin(Y, (0, 1))
+    except TypeError:  # values that do not compare to numbers
+        bad = np.ones(Y.shape, dtype=bool)
+    if bad.any():
+        found = list(dict.fromkeys(Y[bad].tolist()))[:5]
+        raise ValueError(
+            f"{name} must be a 0/1 indicator matrix (one column per label, 1 "
+            f"where the sample holds the label); it holds other values, e.g. "
+            f"{found}."
+        )
+    return Y.astype(bool)
+
+
+def _pick(candidates, keys, rng):
+    """The candidate with the largest keys, compared in order; ties at random."""
+    for key in keys:
+        values = key[candidates]
+        candidates = candidates[np.isclose(values, values.max(), rtol=0, atol=1e-9)]
+        if len(candidates) == 1:
+            return candidates[0]
+    return candidates[rng.randint(len(candidates))]
+
+
+def _iterative_stratify(Y, sizes, rng):
+    """Assign each row of the boolean indicator Y to one of ``len(sizes)`` subsets.
+
+    Iterative stratification (Sechidis, Tsoumakas and Vlahavas, 2011): labels
+    are taken rarest first (among the samples not yet placed); each sample
+    holding the label goes to the subset that most lacks that label, ties to
+    the one that most lacks samples, then at random. Two changes to the
+    paper: a subset first takes the label if it holds none of it yet (so a
+    label with at least as many positives as subsets reaches every subset),
+    and a full subset takes nothing more (so the sizes are exact). Samples
+    with no label fill the remaining places.
+
+    Returns an int array of subset numbers, one per row.
+    """
+    n_samples, n_labels = Y.shape
+    sizes = np.asarray(sizes, dtype=int)
+    capacity = sizes.astype(float)
+    totals = Y.sum(axis=0)
+    wanted = np.outer(sizes / n_samples, totals)  # positives each subset still lacks
+    held = np.zeros((len(sizes), n_labels), dtype=int)
+    remaining = totals.astype(int)
+    assignment = np.full(n_samples, -1, dtype=int)
+    order = rng.permutation(n_samples)
+    shuffled = Y[order]
+
+    def place(row, keys):
+        subset = _pick(np.flatnonzero(capacity > 0), keys, rng)
+        assignment[row] = subset
+        labels = Y[row]
+        wanted[subset, labels] -= 1
+        held[subset, labels] += 1
+        remaining[labels] -= 1
+        capacity[subset] -= 1
+
+    while remaining.any():
+        counts = np.where(remaining > 0, remaining, n_samples + 1)
+        label = _pick(np.arange(n_labels), [-counts], rng)
+        for row in order[shuffled[:, label]]:
+            if assignment[row] < 0:
+                place(row, [held[:, label] == 0, wanted[:, label], capacity])
+    for row in order[assignment[order] < 0]:
+        place(row, [capacity])
+    _refine_by_swaps(Y, assignment, len(sizes), rng)
+    return assignment
+
+
+def _refine_by_swaps(Y, assignment, n_parts, rng, max_swaps=None, max_rows=1000):
+    """Swap samples between subsets while that brings label counts nearer their share.
+
+    The greedy pass fills the subsets to their exact sizes, so the last
+    (most frequent) labels absorb what the rarer ones left over. Each swap
+    keeps the sizes, lowers the sum over subsets and labels of the squared
+    difference between the count and its expected value, and never takes
+    the last positive of a label out of a subset. Candidate rows are a
+    random subsample of at most ``max_rows`` per subset, so the cost stays
+    bounded on large data.
+    """
+    n_samples, n_labels = Y.shape
+    Yf = Y.astype(float)
+    totals = Yf.sum(axis=0)
+    if max_swaps is None:
+        max_swaps = 4 * n_labels
+    for _ in range(max_swaps):
+        best = None
+        for i in range(n_parts):
+            rows_i = np.flatnonzero(assignment == i)
+            for j in range(i + 1, n_parts):
+                rows_j = np.flatnonzero(assignment == j)
+                if not len(rows_i) or not len(rows_j):
+                    continue
+                a = _subsample(rows_i, max_rows, rng)
+                b = _subsample(rows_j, max_rows, rng)
+                counts_i, counts_j = Yf[rows_i].sum(0), Yf[rows_j].sum(0)
+                dev_i = counts_i - len(rows_i) * totals / n_samples
+                dev_j = counts_j - len(rows_j) * totals / n_samples
+                Ya, Yb = Yf[a], Yf[b]
+                # Moving a (from i) to j and b (from j) to i changes dev_i by
+                # d = Y[b] - Y[a] and dev_j by -d; the sum of squares changes
+                # by 2 d.(dev_i - dev_j) + 2 |d|^2.
+                v = dev_i - dev_j
+                cross = Ya @ Yb.T
+                change = 2 * ((Yb @ v)[None, :] - (Ya @ v)[:, None])
+                change += 2 * (Ya.sum(1)[:, None] + Yb.sum(1)[None, :] - 2 * cross)
+                last_i = Ya * (counts_i == 1)
+                last_j = Yb * (counts_j == 1)
+                forbidden = (last_i @ (1 - Yb).T > 0) | ((1 - Ya) @ last_j.T > 0)
+                change[forbidden] = np.inf
+                k = np.argmin(change)
+                if change.flat[k] < -1e-9 and (
+                    best is None or change.flat[k] < best[0]
+                ):
+                    ka, kb = np.unravel_index(k, change.shape)
+                    best = (change.flat[k], a[ka], b[kb], i, j)
+        if best is None:
+            return
+        _, row_a, row_b, i, j = best
+        assignment[row_a], assignment[row_b] = j, i
+
+
+def _subsample(rows, max_rows, rng):
+    if len(rows) <= max_rows:
+        return rows
+    return rng.choice(rows, max_rows, replace=False)
+
+
+def _iterative_stratified_split(Y, test_size, random_state):
+    """Split row indices into train and test, stratified over every label of Y.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples, n_labels)
+        0/1 indicator matrix (multi-label targets).
+    test_size : int or float
+        Number of test samples (int), or fraction of all samples (float in
+        (0, 1), rounded up as in ``train_test_split``).
+    random_state : int, RandomState instance or None
+        Breaks ties and orders the samples; an int gives reproducible splits.
+
+    Returns
+    -------
+    train_idx, test_idx : ndarray of int
+        Sorted indices that partition ``range(n_samples)``.
+    """
+    Y = _check_indicator(Y)
+    n_samples = Y.shape[0]
+    n_test = _as_count(test_size, n_samples, "test_size")
+    if not 0 < n_test < n_samples:
+        raise ValueError(
+            f"test_size={test_size!r} gives {n_test} test samples out of "
+            f"{n_samples}; both subsets need at least one sample."
+        )
+    assignment = _iterative_stratify(
+        Y, [n_samples - n_test, n_test], check_random_state(random_state)
+    )
+    return np.flatnonzero(assignment == 0), np.flatnonzero(assignment == 1)
 
 
 def train_val_test_split(
@@ -47,9 +230,15 @@ def train_val_test_split(
     test_size : float or int, default=0.1
         Same, for the test subset. The rest (80% by default) is the training
         subset.
-    stratify : array-like, default=None
+    stratify : array-like of shape (n_samples,) or (n_samples, n_labels), \
+            default=None
         If not None, class labels: each subset keeps their proportions (as
-        closely as the subset sizes allow).
+        closely as the subset sizes allow). A 2-D 0/1 indicator matrix
+        (multi-label targets, one column per label) is split by iterative
+        stratification (Sechidis et al., 2011): each label keeps its share
+        in every subset, and a label with at least as many positives as
+        there are non-empty subsets gets one in each when the sizes allow.
+        A single column is taken as 1-D labels.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling; pass an int for reproducible splits.
 
@@ -87,13 +276,28 @@ def train_val_test_split(
             f"val_size={val_size!r} and test_size={test_size!r} leave no training "
             f"samples out of {n_samples}."
         )
+    multilabel = False
     if stratify is not None:
+        if _sparse is not None and _sparse.issparse(stratify):
+            stratify = stratify.toarray()
         stratify = np.asarray(stratify)
+        if stratify.ndim == 2 and stratify.shape[1] == 1:
+            stratify = stratify.ravel()
         if len(stratify) != n_samples:
             raise ValueError(
                 f"stratify has {len(stratify)} labels for {n_samples} samples."
             )
+        if stratify.ndim == 2:
+            stratify = _check_indicator(stratify, "stratify")
+            multilabel = True
     rng = check_random_state(random_state)
+    if multilabel:
+        assignment = _iterative_stratify(stratify, [n_train, n_val, n_test], rng)
+        # Shuffled within each subset, as train_test_split returns its rows.
+        train, val, test = (
+            rng.permutation(np.flatnonzero(assignment == part)) for part in range(3)
+        )
+        return _index_all(arrays, train, val, test)
 
     def split(indices, n_out):
         if n_out == 0:
@@ -106,7 +310,11 @@ def train_val_test_split(
     indices = np.arange(n_samples)
     rest, test = split(indices, n_test)
     train, val = split(rest, n_val)
+    return _index_all(arrays, train, val, test)
+
+
+def _index_all(arrays, *parts):
     result = []
     for array in arrays:
-        result.extend(_safe_indexing(array, idx) for idx in (train, val, test))
+        result.extend(_safe_indexing(array, idx) for idx in parts)
     return result

@@ -20,7 +20,9 @@ from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     balanced_accuracy_score,
+    hamming_loss,
     multilabel_confusion_matrix,
+    precision_recall_fscore_support,
     roc_auc_score,
 )
 from sklearn.utils.multiclass import unique_labels
@@ -120,21 +122,26 @@ def _check_targets(y_true, y_pred, sample_weight):
             f"{len(y_pred)} labels."
         )
     check_consistent_length(y_true, y_pred)
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight)
-        if sample_weight.ndim != 1 or len(sample_weight) != len(y_true):
-            raise ValueError(
-                f"sample_weight must have shape ({len(y_true)},), one weight "
-                f"per sample; got shape {sample_weight.shape}."
-            )
-        if not sample_weight.any():
-            raise ValueError(
-                "sample_weight must have at least one positive weight; all are 0."
-            )
-        sample_weight = _check_sample_weight(
-            sample_weight, y_true, dtype=np.float64, ensure_non_negative=True
+    return y_true, y_pred, _check_weights(sample_weight, y_true)
+
+
+def _check_weights(sample_weight, y_true):
+    """None, or one finite weight >= 0 per sample, not all 0."""
+    if sample_weight is None:
+        return None
+    sample_weight = np.asarray(sample_weight)
+    if sample_weight.ndim != 1 or len(sample_weight) != len(y_true):
+        raise ValueError(
+            f"sample_weight must have shape ({len(y_true)},), one weight "
+            f"per sample; got shape {sample_weight.shape}."
         )
-    return y_true, y_pred, sample_weight
+    if not sample_weight.any():
+        raise ValueError(
+            "sample_weight must have at least one positive weight; all are 0."
+        )
+    return _check_sample_weight(
+        sample_weight, y_true, dtype=np.float64, ensure_non_negative=True
+    )
 
 
 def _weighted_negatives(y_true, y_pred, labels, sample_weight):
@@ -200,26 +207,41 @@ def imbalance_report(
     macro average, accuracy, balanced accuracy, and, given scores, ROC AUC
     and PR AUC (average precision) per class (one-vs-rest) and overall.
 
+    Multi-label targets (0/1 indicators of shape ``(n_samples, n_labels)``,
+    what a multi-label estimator's ``predict`` returns: which labels each
+    sample has) get the same scores per label, each label being its own
+    binary problem, plus their micro average (all labels pooled), macro
+    average (the mean over labels) and samples average (precision, recall
+    and F1 per sample, then the mean); the overall scores are the subset
+    accuracy (the share of samples whose labels are all right) and the
+    Hamming loss. These are scikit-learn's numbers:
+    ``report["macro avg"]["f1-score"]`` is
+    ``f1_score(y_true, y_pred, average="macro")``, and so on.
+
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels.
+    y_true : array-like of shape (n_samples,) or (n_samples, n_labels)
+        True labels, or a 0/1 indicator of the labels of each sample.
+    y_pred : array-like of shape (n_samples,) or (n_samples, n_labels)
+        Predicted labels, or the predicted 0/1 indicator (the same shape as
+        ``y_true``).
     y_score : array-like of shape (n_samples,) or (n_samples, n_labels), \
             default=None
         Scores for the ranking metrics: ``predict_proba`` (one column per
         label, in the order of ``labels``), or for a binary problem the
-        score of ``pos_label``. None leaves the AUCs out.
+        score of ``pos_label``. For indicators, one column per column of
+        ``y_true``. None leaves the AUCs out.
     labels : array-like, default=None
         The labels to report, in order; None takes the sorted labels present
-        in ``y_true`` and ``y_pred``.
+        in ``y_true`` and ``y_pred``. For indicators, column indices (None:
+        every column); the averages are over these.
     target_names : list of str, default=None
         Display names of ``labels`` (the keys of the per-class entries).
     pos_label : label, default=None
         The positive class of a binary problem, whose ROC AUC and average
         precision are the overall ones; None takes the last label (1 for
-        0/1 labels). Multiclass overall AUCs are macro averages.
+        0/1 labels). Multiclass overall AUCs are macro averages. Not used
+        with indicators (1 is every column's positive).
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights.
     digits : int, default=2
@@ -240,6 +262,15 @@ def imbalance_report(
         ``"balanced_accuracy"`` and, given ``y_score``, ``"roc_auc"`` and
         ``"average_precision"``. Undefined AUCs (a class absent from
         ``y_true``) are nan.
+
+        For indicators: one entry per label (the same keys; support is the
+        number of samples having it), ``"micro avg"`` and ``"macro avg"``
+        (precision, recall, F1, specificity and, given ``y_score``, the
+        AUCs), ``"samples avg"`` (precision, recall, F1), all with the
+        total support of the labels, then ``"subset_accuracy"``,
+        ``"hamming_loss"`` and, given ``y_score``, the macro ``"roc_auc"``
+        and ``"average_precision"``. A label absent from ``y_true`` (or in
+        every sample) has nan AUCs and is left out of their macro averages.
 
     See Also
     --------
@@ -269,7 +300,38 @@ def imbalance_report(
     balanced acc                         0.67                                      8
          ROC AUC                                               0.92
           PR AUC                                                       0.83
+
+    Multi-label: which of three kinds of litter each photo holds.
+
+    >>> Y_true = [[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]]
+    >>> Y_pred = [[1, 0, 0], [0, 1, 1], [1, 0, 0], [0, 0, 1]]
+    >>> names = ["Bottle", "Can", "Cigarette"]
+    >>> print(imbalance_report(Y_true, Y_pred, target_names=names, output_dict=False))
+                  precision  recall  f1-score  specificity  support
+    <BLANKLINE>
+          Bottle       1.00    1.00      1.00         1.00        2
+             Can       1.00    0.50      0.67         1.00        2
+       Cigarette       0.50    0.50      0.50         0.50        2
+    <BLANKLINE>
+       micro avg       0.80    0.67      0.73         0.83        6
+       macro avg       0.83    0.67      0.72         0.83        6
+     samples avg       0.88    0.75      0.75                     6
+      subset acc                         0.25                     4
+    hamming loss                         0.25                     4
     """
+    if _is_indicator(y_true) or _is_indicator(y_pred):
+        return _multilabel_report(
+            y_true,
+            y_pred,
+            y_score,
+            labels=labels,
+            target_names=target_names,
+            pos_label=pos_label,
+            sample_weight=sample_weight,
+            digits=digits,
+            output_dict=output_dict,
+            zero_division=zero_division,
+        )
     y_true, y_pred, sample_weight = _check_targets(y_true, y_pred, sample_weight)
     check_consistent_length(y_true, y_pred, y_score, sample_weight)
     labels = unique_labels(y_true, y_pred) if labels is None else np.asarray(labels)
@@ -288,12 +350,7 @@ def imbalance_report(
         raise ValueError(
             f"pos_label={pos_label!r} is not one of the labels {list(labels)}."
         )
-    if (
-        isinstance(digits, bool)
-        or not isinstance(digits, numbers.Integral)
-        or digits < 0
-    ):
-        raise ValueError(f"digits must be an int >= 0; got {digits!r}.")
+    _check_digits(digits)
 
     with warnings.catch_warnings():
         if zero_division != "warn":
@@ -354,6 +411,15 @@ def imbalance_report(
     return _format_report(report, names, digits)
 
 
+def _check_digits(digits):
+    if (
+        isinstance(digits, bool)
+        or not isinstance(digits, numbers.Integral)
+        or digits < 0
+    ):
+        raise ValueError(f"digits must be an int >= 0; got {digits!r}.")
+
+
 def _format_report(report, names, digits):
     columns = ["precision", "recall", "f1-score", "specificity"]
     headers = ["precision", "recall", "f1-score", "specificity"]
@@ -397,4 +463,226 @@ def _format_report(report, names, digits):
             values = [""] * len(columns)
             values[col] = report[key]
             out.append(line(label, values).rstrip())
+    return "\n".join(out)
+
+
+# -- multi-label indicators ---------------------------------------------------
+
+
+def _is_indicator(y):
+    """Whether ``y`` is 2D with several columns (a multi-label indicator)."""
+    try:
+        return np.ndim(y) == 2 and np.shape(y)[1] > 1
+    except ValueError:  # ragged lists: left to the 1D checks to name
+        return False
+
+
+def _check_indicator(y, input_name):
+    """A 2D 0/1 array, as int64; a clear error otherwise."""
+    y = check_label_values(y, input_name=input_name)
+    if y.ndim != 2:
+        raise ValueError(
+            f"{input_name} must be a 0/1 indicator of shape (n_samples, "
+            f"n_labels), like the other target; got shape {y.shape}."
+        )
+    if y.size == 0:
+        raise ValueError(
+            f"y_true and y_pred must not be empty; {input_name} has shape {y.shape}."
+        )
+    if y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{input_name} must be a 0/1 indicator (one column per label); got "
+            f"values of dtype {y.dtype}."
+        )
+    bad = np.flatnonzero((y != 0) & (y != 1))
+    if len(bad):
+        row, col = np.unravel_index(bad[0], y.shape)
+        raise ValueError(
+            f"{input_name} must hold only 0 and 1 (which labels each sample "
+            f"has); found {y[row, col]!r} at row {row}, column {col}. Threshold "
+            f"scores first, or pass them as y_score."
+        )
+    return y.astype(np.int64)
+
+
+def _check_columns(labels, n_labels):
+    if labels is None:
+        return np.arange(n_labels)
+    cols = np.asarray(labels)
+    if (
+        cols.ndim != 1
+        or len(cols) == 0
+        or cols.dtype.kind not in "iu"
+        or cols.min() < 0
+        or cols.max() >= n_labels
+        or len(np.unique(cols)) != len(cols)
+    ):
+        raise ValueError(
+            f"labels of a multi-label indicator are its column indices: "
+            f"distinct ints in 0..{n_labels - 1}; got {np.asarray(labels).tolist()}."
+        )
+    return cols
+
+
+def _multilabel_report(
+    y_true,
+    y_pred,
+    y_score,
+    *,
+    labels,
+    target_names,
+    pos_label,
+    sample_weight,
+    digits,
+    output_dict,
+    zero_division,
+):
+    """:func:`imbalance_report` for 0/1 indicators of shape (n, n_labels)."""
+    Y_true = _check_indicator(y_true, "y_true")
+    Y_pred = _check_indicator(y_pred, "y_pred")
+    if Y_true.shape != Y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape (n_samples, n_labels); "
+            f"got {Y_true.shape} and {Y_pred.shape}."
+        )
+    if pos_label is not None:
+        raise ValueError(
+            "pos_label is for 1D targets; in a multi-label indicator 1 is the "
+            "positive of every column. Leave pos_label=None."
+        )
+    cols = _check_columns(labels, Y_true.shape[1])
+    if target_names is None:
+        names = [str(c) for c in cols]
+    else:
+        names = [str(name) for name in target_names]
+        if len(names) != len(cols):
+            raise ValueError(
+                f"target_names has {len(names)} names for {len(cols)} labels "
+                f"(columns {cols.tolist()})."
+            )
+    _check_digits(digits)
+    sample_weight = _check_weights(sample_weight, Y_true)
+    if y_score is not None:
+        y_score = np.asarray(y_score, dtype=np.float64)
+        if y_score.shape != Y_true.shape:
+            raise ValueError(
+                f"y_score of a multi-label indicator must have shape "
+                f"{Y_true.shape}, one score column per label (predict_proba "
+                f"of a multi-label estimator); got shape {y_score.shape}."
+            )
+        if not np.isfinite(y_score).all():
+            raise ValueError("y_score has non-finite values (NaN or infinity).")
+
+    common = dict(labels=cols, sample_weight=sample_weight)
+    with warnings.catch_warnings():
+        if zero_division != "warn":
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+        per_label = precision_recall_fscore_support(
+            Y_true, Y_pred, average=None, zero_division=zero_division, **common
+        )
+        averages = {
+            f"{avg} avg": precision_recall_fscore_support(
+                Y_true, Y_pred, average=avg, zero_division=zero_division, **common
+            )[:3]
+            for avg in ("micro", "macro", "samples")
+        }
+    mcm = multilabel_confusion_matrix(Y_true, Y_pred, **common)
+    tn, fp = np.maximum(mcm[:, 0, 0], 0).astype(float), mcm[:, 0, 1].astype(float)
+    undefined = tn + fp == 0  # a label every sample has
+    if undefined.any() and zero_division == "warn":
+        warnings.warn(
+            f"Specificity is ill-defined for labels {cols[undefined].tolist()}, "
+            f"present in every sample; set to 0. Use zero_division to choose.",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )
+    fill = 0.0 if zero_division == "warn" else float(zero_division)
+    specificity = np.where(undefined, fill, tn / np.where(undefined, 1, tn + fp))
+    support = Y_true[:, cols].sum(axis=0)
+
+    report = {}
+    for k, name in enumerate(names):
+        report[name] = {
+            "precision": float(per_label[0][k]),
+            "recall": float(per_label[1][k]),
+            "f1-score": float(per_label[2][k]),
+            "specificity": float(specificity[k]),
+            "support": int(support[k]),
+        }
+    if y_score is not None:
+        for name, col in zip(names, cols, strict=True):
+            roc, ap = _ranking_scores(
+                Y_true[:, col] == 1, y_score[:, col], sample_weight
+            )
+            report[name]["roc_auc"], report[name]["average_precision"] = roc, ap
+    total = int(support.sum())
+    for key, (precision, recall, f1) in averages.items():
+        report[key] = {
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1-score": float(f1),
+        }
+    micro_spec = tn.sum() / (tn.sum() + fp.sum()) if (tn + fp).sum() else fill
+    report["micro avg"]["specificity"] = float(micro_spec)
+    report["macro avg"]["specificity"] = float(specificity.mean())
+    if y_score is not None:
+        flat_true = Y_true[:, cols].ravel() == 1
+        micro = _ranking_scores(
+            flat_true,
+            y_score[:, cols].ravel(),
+            None if sample_weight is None else np.repeat(sample_weight, len(cols)),
+        )
+        report["micro avg"]["roc_auc"], report["micro avg"]["average_precision"] = micro
+        for key in ("roc_auc", "average_precision"):
+            defined = [report[n][key] for n in names if not np.isnan(report[n][key])]
+            report["macro avg"][key] = (
+                float(np.mean(defined)) if defined else float("nan")
+            )
+    for key in averages:
+        report[key]["support"] = total
+    report["subset_accuracy"] = float(
+        accuracy_score(Y_true[:, cols], Y_pred[:, cols], sample_weight=sample_weight)
+    )
+    report["hamming_loss"] = float(
+        hamming_loss(Y_true[:, cols], Y_pred[:, cols], sample_weight=sample_weight)
+    )
+    if y_score is not None:
+        report["roc_auc"] = report["macro avg"]["roc_auc"]
+        report["average_precision"] = report["macro avg"]["average_precision"]
+    if output_dict:
+        return report
+    return _format_multilabel(report, names, digits, n_samples=len(Y_true))
+
+
+def _format_multilabel(report, names, digits, n_samples):
+    columns = ["precision", "recall", "f1-score", "specificity"]
+    headers = ["precision", "recall", "f1-score", "specificity"]
+    if "roc_auc" in report:
+        columns += ["roc_auc", "average_precision"]
+        headers += ["roc_auc", "pr_auc"]
+    averages = ["micro avg", "macro avg", "samples avg"]
+    width = max(len(r) for r in [*names, *averages, "hamming loss"])
+    widths = [max(len(h), digits + 2) for h in headers]
+
+    def line(label, entry, support):
+        cells = []
+        for col, w in zip(columns, widths, strict=True):
+            value = entry.get(col)
+            cells.append(f"{value:>{w}.{digits}f}" if value is not None else " " * w)
+        return f"{label:>{width}}  " + "  ".join(cells) + f"  {support:>7}"
+
+    out = [
+        f"{'':>{width}}  "
+        + "  ".join(f"{h:>{w}}" for h, w in zip(headers, widths, strict=True))
+        + f"  {'support':>7}",
+        "",
+    ]
+    out += [line(n, report[n], report[n]["support"]) for n in names]
+    out.append("")
+    out += [line(a, report[a], report[a]["support"]) for a in averages]
+    for label, key in (
+        ("subset acc", "subset_accuracy"),
+        ("hamming loss", "hamming_loss"),
+    ):
+        out.append(line(label, {"f1-score": report[key]}, n_samples))
     return "\n".join(out)

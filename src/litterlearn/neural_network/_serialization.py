@@ -3,7 +3,9 @@
 A model travels as the bytes of a ``.keras`` file, never as pickled code, and
 is loaded with ``safe_mode=True``. Custom layers must be registered Keras
 serializables (``keras.saving.register_keras_serializable``), or given by the
-estimator's ``_custom_objects`` hook, so they are found at load time.
+estimator's ``_custom_objects`` hook, so they are found at load time. The
+learning-rate schedules of ``_schedules.py`` are always found: loading
+defines them first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pathlib
 import tempfile
 
 from ._keras import _import_keras
+from ._schedules import schedule_custom_objects
 
 
 def _save_model_bytes(model):
@@ -30,9 +33,11 @@ def _load_model_bytes(data, custom_objects=None):
     objects) to their classes, for those not registered as serializables.
     """
     keras = _import_keras()
+    # A model compiled with a schedule needs its class, defined lazily.
+    custom_objects = {**schedule_custom_objects(), **(custom_objects or {})}
     with tempfile.TemporaryDirectory() as tmp:
         path = pathlib.Path(tmp) / "model.keras"
         path.write_bytes(data)
         return keras.saving.load_model(
-            path, custom_objects=custom_objects or None, safe_mode=True
+            path, custom_objects=custom_objects, safe_mode=True
         )

@@ -846,8 +846,8 @@ def _oversample_labels(Y, counts, targets, rng):
 
     Avoiding the frequent labels comes before using every source evenly:
     on TACO's supercategories, the other order (or copying random holders
-    of each label) leaves the frequent labels at two to three times the
-    target, this one within a third of it; the price is that a rare
+    of each label) leaves the frequent labels at up to almost four times
+    the target, this one within a third of it; the price is that a rare
     label's few images that hold nothing frequent are copied more often
     than the rest.
 

@@ -156,7 +156,9 @@ def test_the_estimator_is_left_exactly_as_it_was(digits):
     np.testing.assert_array_equal(fitted.predict_proba(X), proba)
 
 
-def test_the_rate_is_set_before_every_batch_and_user_callbacks_run(digits):
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
+def test_the_rate_is_set_before_every_batch_and_user_callbacks_run(digits, precision):
+    # Under mixed_float16 the optimizer is a LossScaleOptimizer around SGD.
     import keras
 
     X, y = digits
@@ -169,9 +171,8 @@ def test_the_rate_is_set_before_every_batch_and_user_callbacks_run(digits):
         def on_train_batch_end(self, batch, logs=None):
             seen.append(float(self.model.optimizer.learning_rate))
 
-    result = find_learning_rate(
-        _mlp(callbacks=[RecordRate()]), X, y, start=1e-4, end=1e-2, num_steps=45
-    )
+    estimator = _mlp(callbacks=[RecordRate()], precision=precision)
+    result = find_learning_rate(estimator, X, y, start=1e-4, end=1e-2, num_steps=45)
     assert result.stop_reason == "num_steps"  # 45 batches over 3 epochs of 20
     np.testing.assert_allclose(seen, result.learning_rates, rtol=1e-6)
 

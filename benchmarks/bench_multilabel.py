@@ -223,7 +223,7 @@ def commit():
     return out.stdout.strip()
 
 
-def run_cell(size, seed, X, Y, X_test, Y_test, method, cell, emit):
+def run_cell(size, seed, X, Y, X_test, Y_test, method, cell, emit, revision=None):
     fit, predict = FIT[method]
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -244,7 +244,7 @@ def run_cell(size, seed, X, Y, X_test, Y_test, method, cell, emit):
             predict_s=round(predict_s, 2),
             load_before=round(load_before, 2),
             load_after=round(os.getloadavg()[0], 2),
-            commit=commit(),
+            commit=revision,
             **extra,
         )
     )
@@ -402,6 +402,8 @@ def main():
         parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
 
     if not args.report:
+        # The code this process imported: read once, not at each result.
+        revision = commit()
         done = {
             (r["size"], r["seed"], r["method"], r["cell"], r["n_test"])
             for r in load_results(args.results)
@@ -430,7 +432,16 @@ def main():
                     key = (size, seed, method, args.cell, args.n_test)
                     if key not in done:
                         run_cell(
-                            size, seed, X, Y, X_test, Y_test, method, args.cell, emit
+                            size,
+                            seed,
+                            X,
+                            Y,
+                            X_test,
+                            Y_test,
+                            method,
+                            args.cell,
+                            emit,
+                            revision,
                         )
     rows = [
         r

@@ -82,7 +82,8 @@ def test_mlp_default_is_the_course_mlp():
         ("Flatten", {}),
         ("Dense", {"units": 128, "activation": "relu"}),
         ("Dropout", {"rate": 0.5}),
-        ("Dense", {"units": 2, "activation": "softmax"}),
+        ("Dense", {"units": 2, "activation": "linear"}),
+        ("Activation", {"activation": "softmax"}),
     ]
     assert clf.model_.count_params() == 2500 * 128 + 128 + 128 * 2 + 2
 
@@ -113,7 +114,7 @@ def test_parameters_change_the_architecture():
         hidden_layer_sizes=(6, 5), activation="tanh", dropout=0.2, max_iter=1
     ).fit(X, y)
     assert [name for name, _ in _layers(clf)] == [
-        "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"
+        "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense", "Activation"
     ]  # fmt: skip
     assert _layers(clf)[3][1] == {"units": 5, "activation": "tanh"}
 

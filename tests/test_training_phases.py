@@ -107,7 +107,7 @@ class TwoPhase(ClassifierMixin, _BaseImageClassifier):
             warm_start=warm_start,
         )
 
-    def _build_model(self, input_shape, n_outputs):
+    def _build_model(self, input_shape):
         import keras
 
         n_inputs = int(np.prod(input_shape))
@@ -117,8 +117,8 @@ class TwoPhase(ClassifierMixin, _BaseImageClassifier):
         backbone = keras.Model(inputs, features(x), name="backbone")
         features.set_weights([pretrained_kernel(n_inputs), np.zeros(N_FEATURES)])
         scale = scale_layer_class()(0.5, name="scale")
-        head = keras.layers.Dense(n_outputs, activation="softmax", name="head")
-        return lambda tensor: head(scale(backbone(tensor)))
+        # The base adds the trained head: Dense "output" and its softmax.
+        return lambda tensor: scale(backbone(tensor))
 
     def _pretrained_layers(self, model):
         return {"backbone"}

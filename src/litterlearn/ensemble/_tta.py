@@ -245,7 +245,11 @@ class TestTimeAugmentationClassifier(
             Labels from ``classes_``.
         """
         check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        decide = getattr(self.estimator_, "_decide", None)
+        if decide is not None:  # litterlearn's networks: multi-label too
+            return decide(proba)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def _views(self, augmenter, image, seed):
         """``n_views`` augmented copies of one image, from the same seed."""

@@ -69,7 +69,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import (
     check_is_fitted,
 )
@@ -105,6 +105,7 @@ from ._phases import (
 from ._pool import _MODEL_POOL
 from ._predict import _predict
 from ._serialization import _load_model_bytes, _save_model_bytes
+from ._targets import multilabel_objects
 from ._training import _epoch_end_callback, _note_best_epoch
 from ._weights import (
     _initialize_weights,
@@ -158,6 +159,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "threshold": [Interval(numbers.Real, 0, 1, closed="neither"), "array-like"],
     }
 
     # Parameters that only change how a model is trained, not its layers or
@@ -181,6 +183,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             "verbose",
             "warm_start",
             "distribute",
+            "threshold",
         }
     )
 
@@ -206,6 +209,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         verbose,
         warm_start,
         distribute=None,  # a default, so subclasses may not offer it yet
+        threshold=0.5,
     ):
         self.alpha = alpha
         self.batch_size = batch_size
@@ -225,30 +229,33 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self.verbose = verbose
         self.warm_start = warm_start
         self.distribute = distribute
+        self.threshold = threshold
 
     # ----------------------------------------------------------------- hooks
 
     @abstractmethod
-    def _build_model(self, input_shape, n_outputs):
-        """Return the network after the input stage.
+    def _build_model(self, input_shape):
+        """Return the network body, between the input stage and the output.
+
+        The base adds the output: a ``Dense`` layer of one unit per class
+        (or label) named "output", then the target's activation (softmax for
+        one label per image, sigmoid per label for a multi-label ``y``)
+        named "output_activation", computing in float32.
 
         Parameters
         ----------
         input_shape : tuple of int
             ``(H, W, C)`` of the images leaving the input stage.
-        n_outputs : int
-            Number of classes; the network must output that many
-            probabilities (softmax).
 
         Returns
         -------
         layers : list of keras.layers.Layer, or callable
             A list of new, unbuilt layers, applied in order (the model is a
             ``keras.Sequential``; the base sets the dtype policy of
-            ``precision`` on them, the last one computing in float32). Or a
-            callable, such as a ``keras.Model``, applied to the input stage's
-            output tensor (the model is then functional; such a network sets
-            its layers' dtype policy itself).
+            ``precision`` on them). Or a callable, such as a ``keras.Model``,
+            applied to the input stage's output tensor (the model is then
+            functional; such a network sets its layers' dtype policy itself).
+            Either way the body's output must be flat, ``(batch, features)``.
         """
 
     def _input_stage(self, input_shape, input_dtype):
@@ -283,19 +290,19 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         """
         return [TrainingPhase("train", self.max_iter, None)]
 
-    def _compile(self, model, phase):
+    def _compile(self, model, phase, target):
         """Compile ``model`` for ``phase`` (after its ``trainable`` function).
 
         The optimizer comes from ``optimizer`` at the phase's learning rate
-        (:meth:`_learning_rate`), the loss is the sparse categorical
-        cross-entropy, the metric accuracy. A model already compiled with the
-        same optimizer and the same trainable weights is not compiled again
+        (:meth:`_learning_rate`); the loss and the "accuracy" metric are the
+        ``target``'s (see ``_targets.py``). A model already compiled with the
+        same optimizer, target and trainable weights is not compiled again
         (which would trace Keras' training function anew, about a second):
         its learning rate is set, and its optimizer state continues.
         Overrides may call ``model.compile`` themselves.
         """
         state = _model_state(model)
-        key = self._compile_key(model)
+        key = self._compile_key(model, target)
         rate = self._learning_rate(phase)
         if state.compile_key == key and getattr(model, "optimizer", None) is not None:
             inner = _inner_optimizer(model.optimizer)
@@ -307,8 +314,8 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 return
         model.compile(
             optimizer=self._make_optimizer(rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+            loss=_loss(target),
+            metrics=target.metrics(),
         )
         model.optimizer.build(model.trainable_variables)
         state.compile_key = key
@@ -324,7 +331,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         phase : TrainingPhase
         data : PhaseData
             What the phase trains on: images, encoded labels, sample
-            weights, validation data, seeds, classes and the run's name.
+            weights, validation data, seeds, the target and the run's name.
 
         Returns
         -------
@@ -445,9 +452,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         # scope, so its weights live on the strategy's devices; Keras then
         # trains and predicts with the strategy the model was built under.
         with self._strategy_scope():
-            model = self._make_model(
-                data.image_shape, data.input_dtype, len(data.classes)
-            )
+            model = self._make_model(data.image_shape, data.input_dtype, data.target)
         pretrained = self._pretrained_layers(model)
         _record_pretrained(model, pretrained)
         reason = self._initialize_weights(model, data.seeds.weights)
@@ -488,24 +493,28 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             skip = {id(w) for w in _weights_of_layers(model, set(pretrained))}
         return _initialize_weights(model, seed, skip)
 
-    def _make_model(self, image_shape, input_dtype, n_outputs):
-        """Build a new, uncompiled model: input stage, then the network."""
+    def _make_model(self, image_shape, input_dtype, target):
+        """Build a new, uncompiled model: input stage, body, then the output."""
         keras = _import_keras()
         name = type(self).__name__
         input_stage = self._input_stage(tuple(image_shape), input_dtype)
         shape = (None, *image_shape)
         for layer in input_stage:
             shape = tuple(layer.compute_output_shape(shape))
-        body = self._build_model(tuple(shape[1:]), n_outputs)
+        body = self._build_model(tuple(shape[1:]))
+        output = self._output_layers(target)
         inputs = keras.Input(shape=tuple(image_shape), dtype=np.dtype(input_dtype).name)
         try:
             if isinstance(body, (list, tuple)):
-                model = self._sequential(keras, inputs, [*input_stage, *body])
+                model = self._sequential(keras, inputs, [*input_stage, *body, *output])
             else:
                 x = inputs
                 for layer in input_stage:
                     x = layer(x)
-                model = keras.Model(inputs, body(x), name=name)
+                x = body(x)
+                for layer in output:
+                    x = layer(x)
+                model = keras.Model(inputs, x, name=name)
         except ValueError as exc:
             # Keras' messages carry terminal colour codes.
             message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
@@ -526,6 +535,19 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         _check_output_shapes(model, image_shape, name)
         return model
 
+    def _output_layers(self, target):
+        """The output the base adds after the body: Dense, then activation."""
+        keras = _import_keras()
+        dense = keras.layers.Dense(
+            target.n_outputs, kernel_regularizer=self._regularizer(), name="output"
+        )
+        if self.precision != "float32":
+            dense.dtype_policy = keras.DTypePolicy(self.precision)
+        activation = keras.layers.Activation(
+            target.activation, name="output_activation", dtype="float32"
+        )
+        return [dense, activation]
+
     def _size_parameters(self):
         """The parameters that set the network's size, for error messages."""
         names = ("hidden_layer_sizes", "filters", "input_size")
@@ -534,9 +556,8 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     def _sequential(self, keras, inputs, layers):
         if self.precision != "float32":
             policy = keras.DTypePolicy(self.precision)
-            for layer in layers[:-1]:
+            for layer in layers[:-1]:  # the output activation stays float32
                 layer.dtype_policy = policy
-            layers[-1].dtype_policy = keras.DTypePolicy("float32")
         model = keras.Sequential(name=type(self).__name__)
         model.add(inputs)
         for layer in layers:
@@ -578,12 +599,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
-    def _compile_key(self, model):
-        """What a compiled model depends on: optimizer and trainable weights."""
+    def _compile_key(self, model, target):
+        """What a compiled model depends on: optimizer, target, trainable weights."""
         trainable = tuple(id(v) for v in model.trainable_variables)
-        return (_optimizer_key(self.optimizer), self.precision, trainable)
+        return (_optimizer_key(self.optimizer), self.precision, target.key, trainable)
 
-    def _model_key(self, image_shape, input_dtype, n_outputs):
+    def _model_key(self, image_shape, input_dtype, target):
         """What identifies the architecture and optimizer of the model."""
         params = self.get_params(deep=False)
         arch = {k: v for k, v in params.items() if k not in self._training_params}
@@ -593,7 +614,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             type(self).__qualname__,
             tuple(int(s) for s in image_shape),
             np.dtype(input_dtype).str,
-            int(n_outputs),
+            target.key,
             repr(sorted(arch.items())),
             strategy_key(self._strategy()),
         )
@@ -621,14 +642,14 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             # Under the strategy the model was built with (a reused model may
             # come from an estimator holding an equal strategy object).
             with model.distribute_strategy.scope():
-                self._compile(model, phase)
+                self._compile(model, phase, data.target)
             phase_data = PhaseData(
                 images=data.images,
                 y=data.y,
                 sample_weight=data.sample_weight,
                 validation=data.validation,
                 seeds=data.seeds.for_phase(index),
-                classes=data.classes,
+                target=data.target,
                 # TensorBoard's subfolder of log_dir (see _make_callbacks).
                 run=run if len(phases) == 1 else f"{run}/{phase.name}",
             )
@@ -683,7 +704,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     images,
                     y,
                     sample_weight,
-                    labels=data.classes[y],
+                    labels=data.target.labels(y),
                     batch_size=self.batch_size,
                     augmentation=self.augmentation,
                     seed=seed,
@@ -753,6 +774,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             for k in {**old, **result.history}
         }
         self.classes_ = data.classes
+        self._target_ = data.target
         self.image_shape_ = data.image_shape
         self.input_dtype_ = data.input_dtype
         self.model_ = model
@@ -796,7 +818,8 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes), float64
-            Columns in the order of ``classes_``.
+            Columns in the order of ``classes_``: rows sum to 1 for one label
+            per image; for a multi-label fit, each label's own probability.
         """
         check_is_fitted(self)
         rows, _ = validate_images(
@@ -813,7 +836,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             self.batch_size,
             distributed=self._strategy() is not None,
         )
-        return proba / proba.sum(axis=1, keepdims=True)
+        return self._target_.proba(proba)
 
     def predict(self, X):
         """Predicted class labels of images ``X``.
@@ -825,11 +848,16 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``; for a multi-label fit a 0/1 indicator,
+            1 where the label's probability is at least ``threshold``.
         """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self._decide(self.predict_proba(X))
+
+    def _decide(self, proba):
+        """Predictions from probabilities (also for wrappers such as TTA)."""
+        check_is_fitted(self)
+        return self._target_.decide(proba, self.threshold)
 
     # -------------------------------------------------------------- pickling
 
@@ -851,16 +879,33 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         data = state.pop("_model_keras_bytes", None)
         super().__setstate__(state)
         if data is not None:
-            model = _load_model_bytes(data, self._custom_objects())
+            model = _load_model_bytes(
+                data, {**multilabel_objects(), **self._custom_objects()}
+            )
             if getattr(model, "optimizer", None) is not None:
                 # Compiled as it was saved: a warm start continues its state.
-                _model_state(model).compile_key = self._compile_key(model)
+                _model_state(model).compile_key = self._compile_key(
+                    model, self._target_
+                )
             self.model_ = model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
+        return tags
+
+
+class _ImageClassifierMixin(ClassifierMixin):
+    """scikit-learn's ClassifierMixin, saying the classifier is multi-label.
+
+    (ClassifierMixin sets the classifier tags afresh, so the base class, after
+    it in the method order, cannot.)
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
         return tags
 
 
@@ -878,6 +923,13 @@ def _all_or_nothing(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(before)
         raise
+
+
+def _loss(target):
+    """The target's loss, as Keras takes it (a name, or the function)."""
+    if target.kind == "multi-label":
+        return multilabel_objects()[target.loss]
+    return target.loss
 
 
 def _optimizer_key(optimizer):

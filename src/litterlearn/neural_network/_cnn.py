@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-from sklearn.base import ClassifierMixin
-
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier
+from ._base import _BaseImageClassifier, _ImageClassifierMixin
 from ._docs import _fill_doc
 from ._keras import _import_keras
 from ._mlp import ACTIVATIONS, _positive_ints
@@ -17,7 +15,7 @@ _DEFAULT_PADDING = ("same", "valid", "valid")
 
 
 @_fill_doc
-class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
+class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Convolutional neural network image classifier (a Keras model).
 
     A stack of 2D convolutions, with max pooling between consecutive
@@ -142,6 +140,7 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        threshold=0.5,
     ):
         self.filters = filters
         self.kernel_size = kernel_size
@@ -171,6 +170,7 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            threshold=threshold,
         )
 
     def _paddings(self, n_convs):
@@ -189,7 +189,7 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
             )
         return (paddings + paddings[-1:] * n_convs)[:n_convs]
 
-    def _build_model(self, input_shape, n_outputs):
+    def _build_model(self, input_shape):
         keras = _import_keras()
         layers = keras.layers
         filters = _positive_ints(self.filters, "filters", allow_empty=False)
@@ -241,11 +241,7 @@ class CNNImageClassifier(ClassifierMixin, _BaseImageClassifier):
             )
         if self.dropout:
             stack.append(layers.Dropout(self.dropout))
-        stack += [
-            layers.Dense(n_outputs, kernel_regularizer=regularizer),
-            layers.Activation("softmax"),
-        ]
-        return stack
+        return stack  # the base adds the output layer
 
 
 def _pair(value, name):

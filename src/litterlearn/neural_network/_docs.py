@@ -91,13 +91,22 @@ default=None
     warm_start : bool, default=False
         When True and already fitted, :meth:`fit` continues training the
         current model (weights and optimizer state) for ``max_iter`` more
-        epochs, on data with the same image shape and classes.""",
+        epochs, on data with the same image shape and classes.
+    threshold : float or array-like of shape (n_labels,), default=0.5
+        Multi-label fits only (``y`` a 0/1 indicator): :meth:`predict` sets
+        a label where its probability is at least this, one value for all
+        labels or one per label. Changing it needs no refit
+        (``set_params(threshold=...)``); tune it on validation data, e.g. per
+        label to the best F1 of
+        :func:`sklearn.metrics.precision_recall_curve`. Unused with one label
+        per image (``predict`` is the most probable class).""",
     "fitted_attributes": """\
     model_ : keras.Model
         The trained Keras model; it maps images ``(n, H, W, C)`` of dtype
         ``input_dtype_`` to class probabilities.
     classes_ : ndarray of shape (n_classes,)
-        The class labels, in the order of the columns of ``predict_proba``.
+        The class labels, in the order of the columns of ``predict_proba``;
+        for a multi-label fit, the label (column) indices ``0..n_labels-1``.
     n_features_in_ : int
         Number of features of the input rows (``H*W*C``).
     image_shape_ : tuple of int

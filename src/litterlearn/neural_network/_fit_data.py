@@ -10,21 +10,13 @@ which the fit's all-or-nothing guard undoes on failure.)
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 
 import numpy as np
-from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
-    column_or_1d,
-)
 
-from ..utils._images import check_label_values, rows_to_images, validate_images
+from ..utils._images import rows_to_images, validate_images
 from ..utils._sklearn_compat import _check_sample_weight
+from ._targets import fit_target
 from ._training import _Seeds
 
 
@@ -33,7 +25,7 @@ class _FitData:
     """Everything a fit validated, before the estimator changes."""
 
     warm: bool
-    classes: np.ndarray
+    target: object  # the target of _targets.py: classes, encoding, loss
     image_shape: tuple
     input_dtype: np.dtype
     seeds: _Seeds
@@ -42,6 +34,10 @@ class _FitData:
     sample_weight: np.ndarray = None
     validation: tuple = None
     key: tuple = None
+
+    @property
+    def classes(self):
+        return self.target.classes
 
 
 def validate_fit(est, X, y, sample_weight, X_val, y_val):
@@ -53,18 +49,16 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
         image_shape=est.image_shape,
         fitted_image_shape=est.image_shape_ if warm else None,
     )
-    y = _validate_y(est, y, rows)
+    target, y_enc = fit_target(est, y, len(rows))
     sample_weight = _validate_sample_weight(est, sample_weight, rows)
-    classes, y_enc = np.unique(y, return_inverse=True)
-    y_enc = y_enc.astype(np.int32)
-    per_class = _validate_class_weight(est, classes)
-    _check_classes(est, classes, y_enc, sample_weight, per_class)
+    per_class = target.class_weights(est)
+    target.check(est, y_enc, sample_weight, per_class)
     if warm:
-        _check_warm_start(est, classes)
+        _check_warm_start(est, target)
         rows = est._as_input_dtype(rows, est.input_dtype_)
     data = _FitData(
         warm=warm,
-        classes=classes,
+        target=target,
         image_shape=shape,
         input_dtype=rows.dtype,
         seeds=_Seeds(est.random_state),
@@ -77,28 +71,12 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
             est, rows, y_enc, sample_weight, data
         )
     data.images = rows_to_images(rows, shape)
-    data.y = y_enc
-    data.sample_weight = _combine_class_weight(
-        est, per_class, y_enc, sample_weight, len(classes)
+    data.y, data.sample_weight = target.training_targets(
+        est, per_class, y_enc, sample_weight
     )
     data.validation = validation
-    data.key = est._model_key(shape, rows.dtype, len(classes))
+    data.key = est._model_key(shape, rows.dtype, target)
     return data
-
-
-def _validate_y(est, y, rows):
-    if y is None:
-        raise ValueError(
-            f"{type(est).__name__} requires y to be passed, but the target y is None."
-        )
-    # Before sklearn's checks, which say "Input y contains NaN" or
-    # "Unknown label type: unknown" for a None.
-    check_label_values(y)
-    y = column_or_1d(y, warn=True)
-    check_consistent_length(rows, y)
-    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-    check_classification_targets(y)
-    return y
 
 
 def _validate_sample_weight(est, sample_weight, rows):
@@ -109,66 +87,15 @@ def _validate_sample_weight(est, sample_weight, rows):
     )
 
 
-def _validate_class_weight(est, classes):
-    """Per-class weights of a ``class_weight`` dict (None otherwise)."""
-    if not isinstance(est.class_weight, dict):
-        return None
-    unknown = set(est.class_weight) - set(classes.tolist())
-    if unknown:
+def _check_warm_start(est, target):
+    fitted = getattr(est, "_target_", None)
+    if fitted is not None and not target.same_labels(fitted):
+        what = "classes" if fitted.kind == target.kind == "single-label" else "labels"
         raise ValueError(
-            f"class_weight has labels that are not classes of y: "
-            f"{sorted(unknown, key=str)}; the classes are {classes.tolist()}."
+            f"warm_start can only continue training on the same {what} as the "
+            f"previous fit, {fitted.describe()}; got {target.describe()}."
         )
-    try:
-        per_class = np.array(
-            [est.class_weight.get(c, 1.0) for c in classes.tolist()],
-            dtype=np.float64,
-        )
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"class_weight values must be numbers; got {est.class_weight!r}."
-        ) from exc
-    if not np.isfinite(per_class).all() or (per_class < 0).any():
-        raise ValueError(
-            f"class_weight values must be finite and non-negative; got "
-            f"{est.class_weight!r}."
-        )
-    if not (per_class > 0).any():
-        raise ValueError(
-            f"class_weight must give at least one class a positive weight; "
-            f"got {est.class_weight!r}."
-        )
-    return per_class
-
-
-def _check_classes(est, classes, y_enc, sample_weight, per_class):
-    name = type(est).__name__
-    if len(classes) < 2:
-        raise ValueError(
-            f"{name} needs samples of at least 2 classes in y; got only one "
-            f"class: {classes[0]!r}."
-        )
-    if sample_weight is None and per_class is None:
-        return
-    weights = np.ones(len(y_enc)) if sample_weight is None else sample_weight
-    if per_class is not None:
-        weights = weights * per_class[y_enc]
-    weighted = np.bincount(y_enc, weights=weights, minlength=len(classes))
-    if np.count_nonzero(weighted > 0) < 2:
-        totals = dict(zip(classes.tolist(), weighted.tolist(), strict=True))
-        raise ValueError(
-            f"{name} needs at least 2 classes with a positive total "
-            f"sample_weight (times class_weight); got {totals}."
-        )
-
-
-def _check_warm_start(est, classes):
-    if not np.array_equal(classes, est.classes_):
-        raise ValueError(
-            f"warm_start can only continue training on the same classes as "
-            f"the previous fit, {est.classes_.tolist()}; got {classes.tolist()}."
-        )
-    key = est._model_key(est.image_shape_, est.input_dtype_, len(classes))
+    key = est._model_key(est.image_shape_, est.input_dtype_, target)
     if key != getattr(est, "_model_key_", key):
         raise ValueError(
             "warm_start=True, but parameters that define the network changed "
@@ -194,56 +121,23 @@ def _validation_data(est, X_val, y_val, data):
             f"X_val (the validation images, checked against the training "
             f"images X): {exc}"
         ) from exc
-    check_label_values(y_val, input_name="y_val")
-    y_val = column_or_1d(y_val, warn=True)
-    check_consistent_length(rows, y_val)
-    unknown = np.setdiff1d(np.unique(y_val), data.classes)
-    if unknown.size:
-        raise ValueError(
-            f"y_val has labels not in y: {unknown.tolist()}; the classes are "
-            f"{data.classes.tolist()}."
-        )
-    y_enc = np.searchsorted(data.classes, y_val).astype(np.int32)
+    y_enc = data.target.validation_targets(y_val, len(rows))
     rows = est._as_input_dtype(rows, data.input_dtype)
     return rows_to_images(rows, data.image_shape), y_enc
 
 
 def _split_validation(est, rows, y_enc, sample_weight, data):
-    counts = np.bincount(y_enc)
-    n_val = math.ceil(est.validation_fraction * len(y_enc))
-    if counts.min() < 2 or n_val < len(counts) or len(y_enc) - n_val < len(counts):
-        raise ValueError(
-            f"early_stopping holds out a stratified validation_fraction="
-            f"{est.validation_fraction} of the training data, which needs at "
-            f"least 2 samples of each class and a validation set with room for "
-            f"every class; got class counts {counts.tolist()} in "
-            f"{len(y_enc)} samples. Pass X_val and y_val, raise "
-            f"validation_fraction, or set early_stopping=False."
-        )
-    idx_train, idx_val = train_test_split(
-        np.arange(len(y_enc)),
-        test_size=est.validation_fraction,
-        stratify=y_enc,
-        random_state=data.seeds.split,
-    )
-    idx_train.sort()
-    idx_val.sort()
-    validation = (rows_to_images(rows[idx_val], data.image_shape), y_enc[idx_val])
+    idx_train, idx_val = data.target.split(est, y_enc, data.seeds.split)
+    idx_train = np.sort(idx_train)
+    idx_val = np.sort(idx_val)
+    val_y = y_enc[idx_val]
+    if data.target.kind == "multi-label":  # validation entries weigh 1
+        val_y, _ = data.target.training_targets(est, None, val_y, None)
+    validation = (rows_to_images(rows[idx_val], data.image_shape), val_y)
     if sample_weight is not None:
         validation = (*validation, sample_weight[idx_val])
         sample_weight = sample_weight[idx_train]
     return rows[idx_train], y_enc[idx_train], sample_weight, validation
-
-
-def _combine_class_weight(est, per_class, y_enc, sample_weight, n_classes):
-    if est.class_weight is None:
-        return sample_weight
-    if isinstance(est.class_weight, str):  # "balanced", on the training part
-        present = np.unique(y_enc)
-        per_class = np.ones(n_classes)
-        per_class[present] = compute_class_weight("balanced", classes=present, y=y_enc)
-    weights = per_class.astype(np.float32)[y_enc]
-    return weights if sample_weight is None else weights * sample_weight
 
 
 def _check_not_paths(X_val):

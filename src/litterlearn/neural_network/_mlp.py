@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-from sklearn.base import ClassifierMixin
-
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier
+from ._base import _BaseImageClassifier, _ImageClassifierMixin
 from ._docs import _fill_doc
 from ._keras import _import_keras
 
@@ -28,13 +26,14 @@ ACTIVATIONS = {
 
 
 @_fill_doc
-class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
+class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Multilayer perceptron image classifier (a Keras model).
 
     The images are flattened and fed to fully connected hidden layers, each
-    followed by dropout, and a softmax output layer. The defaults reproduce
-    the course's MLP for 50x50x1 images and 2 classes: ``Flatten ->
-    Dense(128, relu) -> Dropout(0.5) -> Dense(2, softmax)``.
+    followed by dropout, and an output layer: softmax over the classes, or a
+    sigmoid per label when ``y`` is a multi-label indicator. The defaults
+    reproduce the course's MLP for 50x50x1 images and 2 classes: ``Flatten ->
+    Dense(128, relu) -> Dropout(0.5) -> Dense(2) -> softmax``.
 
     Parameters
     ----------
@@ -77,7 +76,7 @@ class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
     >>> clf.predict_proba(X[:3]).shape
     (3, 2)
     >>> [type(layer).__name__ for layer in clf.model_.layers]
-    ['Flatten', 'Dense', 'Dropout', 'Dense']
+    ['Flatten', 'Dense', 'Dropout', 'Dense', 'Activation']
     """
 
     _parameter_constraints: dict = {
@@ -111,6 +110,7 @@ class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        threshold=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -134,9 +134,10 @@ class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            threshold=threshold,
         )
 
-    def _build_model(self, input_shape, n_outputs):
+    def _build_model(self, input_shape):
         keras = _import_keras()
         layers = keras.layers
         sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
@@ -151,12 +152,7 @@ class MLPImageClassifier(ClassifierMixin, _BaseImageClassifier):
             )
             if self.dropout:
                 stack.append(layers.Dropout(self.dropout))
-        stack.append(
-            layers.Dense(
-                n_outputs, activation="softmax", kernel_regularizer=regularizer
-            )
-        )
-        return stack
+        return stack  # the base adds the output layer
 
 
 def _positive_ints(values, name, *, allow_empty=True):

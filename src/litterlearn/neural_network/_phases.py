@@ -58,16 +58,19 @@ class PhaseData:
     ----------
     images : ndarray of shape (n, H, W, C)
         Training images, in the model's input dtype.
-    y : ndarray of shape (n,)
-        Encoded labels (indices into ``classes``).
+    y : ndarray of shape (n,) or (n, 2 * n_labels)
+        Training targets as the target encodes them: indices into
+        ``target.classes`` (one label per image), or a multi-label
+        indicator followed by each entry's weight.
     sample_weight : ndarray of shape (n,) or None
         Per-image weights (class weights included).
     validation : tuple or None
         ``(images, y[, sample_weight])`` evaluated every epoch.
     seeds : _Seeds
         This phase's seeds (``seeds.shuffle`` orders its batches).
-    classes : ndarray
-        The labels ``y`` indexes.
+    target : object
+        The fit's target (``_targets.py``): classes, loss, activation;
+        ``target.labels(y)`` gives the labels as in the user's ``y``.
     run : str or None
         Name of this fit's (and phase's) run, TensorBoard's log subfolder.
     """
@@ -77,8 +80,12 @@ class PhaseData:
     sample_weight: np.ndarray | None
     validation: tuple | None
     seeds: _Seeds
-    classes: np.ndarray
+    target: object
     run: str | None = None
+
+    @property
+    def classes(self):
+        return self.target.classes
 
 
 @dataclasses.dataclass

@@ -18,12 +18,17 @@ import weakref
 from abc import abstractmethod
 
 import numpy as np
-from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_memory
 
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from . import _backbones
-from ._base import TrainingPhase, _BaseImageClassifier, _fill_doc, _import_keras
+from ._base import (
+    TrainingPhase,
+    _BaseImageClassifier,
+    _fill_doc,
+    _ImageClassifierMixin,
+    _import_keras,
+)
 from ._mlp import ACTIVATIONS, _positive_ints
 from ._weights import _model_state, _reset_optimizer
 
@@ -127,7 +132,7 @@ _TRANSFER_DOCS = """\
         computed once anyway."""
 
 
-class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
+class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Base of the transfer classifiers; not for direct use.
 
     Subclasses say which backbone (:meth:`_spec`) and how much of it phase 2
@@ -237,12 +242,12 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
         self.fine_tune_start_ = self.phase_starts_.get("fine_tune")
         return self
 
-    def _model_key(self, image_shape, input_dtype, n_outputs):
+    def _model_key(self, image_shape, input_dtype, target):
         # The weights file's identity (path, size, modification time) too: a
         # reused model restores the pretrained values it was built with.
         # Resolving the weights here makes a missing file or a failed
         # download fail before the estimator changes.
-        key = super()._model_key(image_shape, input_dtype, n_outputs)
+        key = super()._model_key(image_shape, input_dtype, target)
         return (*key, _backbones.weights_key(self._weights_path()))
 
     def _input_stage(self, input_shape, input_dtype):
@@ -272,7 +277,7 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
             )
         ]
 
-    def _build_model(self, input_shape, n_outputs):
+    def _build_model(self, input_shape):
         keras = _import_keras()
         layers = keras.layers
         spec = self._spec()
@@ -294,16 +299,8 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
             )
             if self.dropout:
                 head.append(layers.Dropout(self.dropout, name=f"head_dropout_{i}"))
-        head.append(
-            layers.Dense(
-                n_outputs,
-                activation="softmax",
-                kernel_regularizer=regularizer,
-                name="head_output",
-            )
-        )
         if self.precision != "float32":
-            for layer in head[:-1]:
+            for layer in head:
                 layer.dtype_policy = keras.DTypePolicy(self.precision)
 
         def network(x):
@@ -385,13 +382,13 @@ class _BaseTransferClassifier(ClassifierMixin, _BaseImageClassifier):
                 self._features(extractor, validation[0], data.seeds),
                 *validation[1:],
             )
-        self._compile(head, phase)
+        self._compile(head, phase, data.target)
         # Every fit starts the head's optimizer afresh (the full model's is
         # reset by the core; the head model beside it is ours).
         state = _model_state(head)
         if not _reset_optimizer(head.optimizer, state.optimizer_fill):
             state.compile_key = None
-            self._compile(head, phase)
+            self._compile(head, phase, data.target)
         return super()._train_phase(
             head,
             phase,
@@ -566,6 +563,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        threshold=0.5,
     ):
         self.backbone = backbone
         self.fine_tune_layers = fine_tune_layers
@@ -598,6 +596,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            threshold=threshold,
         )
 
     def _spec(self):

@@ -112,6 +112,7 @@ class VGGTransferClassifier(_BaseTransferClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        threshold=0.5,
     ):
         self.fine_tune_blocks = fine_tune_blocks
         super().__init__(
@@ -143,6 +144,7 @@ class VGGTransferClassifier(_BaseTransferClassifier):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            threshold=threshold,
         )
 
     def _spec(self):

@@ -1,0 +1,413 @@
+"""The target of a fit: what the network learns from ``y``, and back.
+
+The estimator core owns the target; builders return the network body only.
+A target decides the output layer's size and activation, how ``y`` is
+encoded for Keras, the loss and metric, how class weights act, how the
+validation split is stratified, and how the network's outputs become
+probabilities and predictions. Two targets, one code path:
+
+- :class:`_SingleLabel`: ``y`` of shape ``(n_samples,)``, any labels;
+  softmax over the classes, sparse categorical cross-entropy, ``predict``
+  the most probable class.
+- :class:`_MultiLabel`: ``y`` a 0/1 indicator of shape ``(n_samples,
+  n_labels)``, as scikit-learn's ``MLPClassifier`` accepts; one sigmoid per
+  label, binary cross-entropy averaged over the labels, ``predict`` an
+  indicator (probability at least the estimator's ``threshold``).
+  ``classes_`` is ``arange(n_labels)``.
+
+For the multi-label target Keras sees ``y`` as ``(n, 2 * n_labels)``: the
+indicator, then the weight of each entry in the loss (class weights act per
+label and per value, which a per-sample weight cannot express). The loss and
+the metric, registered Keras serializables, split it again.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
+
+from ..utils._images import check_label_values
+from ._keras import _import_keras
+
+
+def fit_target(est, y, n_rows):
+    """Validate ``y`` of a fit: its target, and ``y`` as the target encodes it."""
+    if y is None:
+        raise ValueError(
+            f"{type(est).__name__} requires y to be passed, but the target y is None."
+        )
+    # Before sklearn's checks, which say "Input y contains NaN" or
+    # "Unknown label type: unknown" for a None.
+    y = check_label_values(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return _MultiLabel.from_y(est, y, n_rows)
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(np.empty(n_rows), y)
+    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    check_classification_targets(y)
+    classes, y_enc = np.unique(y, return_inverse=True)
+    return _SingleLabel(classes), y_enc.astype(np.int32)
+
+
+class _SingleLabel:
+    """One label per image: softmax over the classes."""
+
+    kind = "single-label"
+    activation = "softmax"
+    loss = "sparse_categorical_crossentropy"
+
+    def __init__(self, classes):
+        self.classes = classes
+
+    @property
+    def n_outputs(self):
+        return len(self.classes)
+
+    @property
+    def key(self):
+        """What the model's output depends on (part of the model key)."""
+        return (self.activation, self.n_outputs)
+
+    def metrics(self):
+        return ["accuracy"]
+
+    def same_labels(self, other):
+        return type(other) is type(self) and np.array_equal(other.classes, self.classes)
+
+    def describe(self):
+        return f"{self.classes.tolist()}"
+
+    # Weights.
+
+    def class_weights(self, est):
+        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
+        if not isinstance(est.class_weight, dict):
+            return None
+        unknown = set(est.class_weight) - set(self.classes.tolist())
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels that are not classes of y: "
+                f"{sorted(unknown, key=str)}; the classes are {self.classes.tolist()}."
+            )
+        return _weights_array(est.class_weight, self.classes.tolist())
+
+    def check(self, est, y_enc, sample_weight, per_class):
+        name = type(est).__name__
+        if len(self.classes) < 2:
+            raise ValueError(
+                f"{name} needs samples of at least 2 classes in y; got only one "
+                f"class: {self.classes[0]!r}."
+            )
+        if sample_weight is None and per_class is None:
+            return
+        weights = np.ones(len(y_enc)) if sample_weight is None else sample_weight
+        if per_class is not None:
+            weights = weights * per_class[y_enc]
+        weighted = np.bincount(y_enc, weights=weights, minlength=len(self.classes))
+        if np.count_nonzero(weighted > 0) < 2:
+            totals = dict(zip(self.classes.tolist(), weighted.tolist(), strict=True))
+            raise ValueError(
+                f"{name} needs at least 2 classes with a positive total "
+                f"sample_weight (times class_weight); got {totals}."
+            )
+
+    def training_targets(self, est, per_class, y_enc, sample_weight):
+        """``(y, sample_weight)`` as Keras trains on them (class weights in)."""
+        if est.class_weight is None:
+            return y_enc, sample_weight
+        if isinstance(est.class_weight, str):  # "balanced", on the training part
+            present = np.unique(y_enc)
+            per_class = np.ones(len(self.classes))
+            per_class[present] = compute_class_weight(
+                "balanced", classes=present, y=y_enc
+            )
+        weights = per_class.astype(np.float32)[y_enc]
+        return y_enc, weights if sample_weight is None else weights * sample_weight
+
+    # Validation.
+
+    def validation_targets(self, y_val, n_rows):
+        check_label_values(y_val, input_name="y_val")
+        y_val = column_or_1d(y_val, warn=True)
+        check_consistent_length(np.empty(n_rows), y_val)
+        unknown = np.setdiff1d(np.unique(y_val), self.classes)
+        if unknown.size:
+            raise ValueError(
+                f"y_val has labels not in y: {unknown.tolist()}; the classes are "
+                f"{self.classes.tolist()}."
+            )
+        return np.searchsorted(self.classes, y_val).astype(np.int32)
+
+    def split(self, est, y_enc, seed):
+        """Indices of a stratified ``validation_fraction`` split (train, val)."""
+        counts = np.bincount(y_enc)
+        n_val = math.ceil(est.validation_fraction * len(y_enc))
+        if counts.min() < 2 or n_val < len(counts) or len(y_enc) - n_val < len(counts):
+            raise ValueError(
+                f"early_stopping holds out a stratified validation_fraction="
+                f"{est.validation_fraction} of the training data, which needs at "
+                f"least 2 samples of each class and a validation set with room for "
+                f"every class; got class counts {counts.tolist()} in "
+                f"{len(y_enc)} samples. Pass X_val and y_val, raise "
+                f"validation_fraction, or set early_stopping=False."
+            )
+        return train_test_split(
+            np.arange(len(y_enc)),
+            test_size=est.validation_fraction,
+            stratify=y_enc,
+            random_state=seed,
+        )
+
+    # What the network's outputs mean.
+
+    def labels(self, y):
+        """The labels (as in the user's ``y``) of training targets ``y``."""
+        return self.classes[y]
+
+    def proba(self, outputs):
+        return outputs / outputs.sum(axis=1, keepdims=True)
+
+    def decide(self, proba, threshold):
+        return self.classes[np.argmax(proba, axis=1)]
+
+
+class _MultiLabel:
+    """Any number of labels per image: one sigmoid per label."""
+
+    kind = "multi-label"
+    activation = "sigmoid"
+    loss = "litterlearn>multilabel_binary_crossentropy"
+
+    def __init__(self, n_labels):
+        self.classes = np.arange(n_labels)
+
+    @classmethod
+    def from_y(cls, est, y, n_rows):
+        y = _check_indicator(y, n_rows, "y")
+        return cls(y.shape[1]), y
+
+    @property
+    def n_outputs(self):
+        return len(self.classes)
+
+    @property
+    def key(self):
+        return (self.activation, self.n_outputs)
+
+    def metrics(self):
+        keras = _import_keras()
+        accuracy = multilabel_objects()["litterlearn>multilabel_accuracy"]
+        return [keras.metrics.MeanMetricWrapper(accuracy, name="accuracy")]
+
+    def same_labels(self, other):
+        return type(other) is type(self) and other.n_outputs == self.n_outputs
+
+    def describe(self):
+        return f"{self.n_outputs} labels (a 0/1 indicator of {self.n_outputs} columns)"
+
+    # Weights: class_weight weighs each label's positive entries.
+
+    def class_weights(self, est):
+        if not isinstance(est.class_weight, dict):
+            return None
+        unknown = set(est.class_weight) - set(self.classes.tolist())
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels that are not columns of the indicator "
+                f"y: {sorted(unknown, key=str)}; with a multi-label y the labels "
+                f"are the column indices 0..{self.n_outputs - 1}, and a label's "
+                f"weight multiplies its positive entries in the loss."
+            )
+        return _weights_array(est.class_weight, self.classes.tolist())
+
+    def check(self, est, y, sample_weight, per_class):
+        if sample_weight is not None and not (sample_weight > 0).any():
+            raise ValueError(
+                f"{type(est).__name__} needs at least one sample with a positive "
+                f"sample_weight."
+            )
+
+    def training_targets(self, est, per_class, y, sample_weight):
+        positive = np.ones(self.n_outputs)
+        negative = np.ones(self.n_outputs)
+        if isinstance(est.class_weight, str):  # "balanced", per label
+            # scikit-learn's rule on each label's own binary problem:
+            # n / (2 * count), for the positive and the negative entries.
+            n = len(y)
+            n_pos = y.sum(axis=0)
+            n_neg = n - n_pos
+            positive = np.where(n_pos > 0, n / (2 * np.maximum(n_pos, 1)), 1.0)
+            negative = np.where(n_neg > 0, n / (2 * np.maximum(n_neg, 1)), 1.0)
+        elif per_class is not None:
+            positive = per_class
+        entry_weights = np.where(y > 0, positive, negative).astype(np.float32)
+        return _with_weights(y, entry_weights), sample_weight
+
+    # Validation.
+
+    def validation_targets(self, y_val, n_rows):
+        y_val = check_label_values(y_val, input_name="y_val")
+        if y_val.ndim != 2 or y_val.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"y_val must be a 0/1 indicator of shape (n_val, "
+                f"{self.n_outputs}), as y; got shape {y_val.shape}."
+            )
+        y_val = _check_indicator(y_val, n_rows, "y_val")
+        return _with_weights(y_val, np.ones_like(y_val))
+
+    def split(self, est, y, seed):
+        n_val = math.ceil(est.validation_fraction * len(y))
+        if n_val < 1 or len(y) - n_val < 1:
+            raise ValueError(
+                f"early_stopping holds out a validation_fraction="
+                f"{est.validation_fraction} of the {len(y)} training samples, "
+                f"which leaves no room for training or validation. Pass X_val "
+                f"and y_val, change validation_fraction, or set "
+                f"early_stopping=False."
+            )
+        from ..datasets._split import _iterative_stratified_split
+
+        return _iterative_stratified_split(y, est.validation_fraction, seed)
+
+    # What the network's outputs mean.
+
+    def labels(self, y):
+        """The indicator rows of training targets ``y``."""
+        return np.asarray(y[:, : self.n_outputs]).astype(np.int64)
+
+    def proba(self, outputs):
+        return outputs
+
+    def decide(self, proba, threshold):
+        return (proba >= _thresholds(threshold, self.n_outputs)).astype(np.int64)
+
+
+def _check_indicator(y, n_rows, name):
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        values = np.unique(y)[:10].tolist() if y.dtype.kind != "O" else "objects"
+        raise ValueError(
+            f"A 2-D {name} must be a 0/1 indicator of shape (n_samples, "
+            f"n_labels) (multi-label classification: 1 where the image holds "
+            f"the label); got values {values}. For one label per image pass a "
+            f"1-D {name}."
+        )
+    check_consistent_length(np.empty(n_rows), y)
+    return y.astype(np.float32)
+
+
+def _with_weights(y, weights):
+    return np.concatenate([y, weights], axis=1).astype(np.float32)
+
+
+def _weights_array(class_weight, labels):
+    try:
+        per_class = np.array(
+            [class_weight.get(c, 1.0) for c in labels], dtype=np.float64
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"class_weight values must be numbers; got {class_weight!r}."
+        ) from exc
+    if not np.isfinite(per_class).all() or (per_class < 0).any():
+        raise ValueError(
+            f"class_weight values must be finite and non-negative; got "
+            f"{class_weight!r}."
+        )
+    if not (per_class > 0).any():
+        raise ValueError(
+            f"class_weight must give at least one class a positive weight; "
+            f"got {class_weight!r}."
+        )
+    return per_class
+
+
+def check_threshold(threshold):
+    """Validate the ``threshold`` parameter (a float or one per label)."""
+    try:
+        values = np.asarray(threshold, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if (
+        values is None
+        or values.ndim > 1
+        or values.size == 0
+        or isinstance(threshold, (bool, str))
+        or not ((values > 0) & (values < 1)).all()
+    ):
+        raise ValueError(
+            f"threshold must be a float in (0, 1), or one such float per label; "
+            f"got {threshold!r}."
+        )
+    return values
+
+
+def _thresholds(threshold, n_labels):
+    values = check_threshold(threshold)
+    if values.ndim == 1 and values.size != n_labels:
+        raise ValueError(
+            f"threshold has {values.size} values, but the estimator was fitted on "
+            f"{n_labels} labels; give one threshold, or one per label."
+        )
+    return values
+
+
+def is_threshold(value):
+    """Whether ``value`` is a valid ``threshold`` (for parameter checks)."""
+    if isinstance(value, (bool, str)):
+        return False
+    if isinstance(value, numbers.Real):
+        return 0 < value < 1
+    try:
+        check_threshold(value)
+    except ValueError:
+        return False
+    return True
+
+
+_OBJECTS = None
+_OBJECTS_LOCK = threading.Lock()
+
+
+def multilabel_objects():
+    """The multi-label loss and metric (registered Keras serializables)."""
+    global _OBJECTS
+    with _OBJECTS_LOCK:
+        if _OBJECTS is None:
+            _OBJECTS = _define_objects()
+    return _OBJECTS
+
+
+def _define_objects():
+    keras = _import_keras()
+    ops = keras.ops
+
+    def split(y_true, y_pred):
+        n = y_pred.shape[-1]
+        y_true = ops.cast(y_true, y_pred.dtype)
+        return y_true[..., :n], y_true[..., n:]
+
+    @keras.saving.register_keras_serializable(package="litterlearn")
+    def multilabel_binary_crossentropy(y_true, y_pred):
+        """Binary cross-entropy per label, weighted per entry, averaged."""
+        target, weight = split(y_true, y_pred)
+        losses = ops.binary_crossentropy(target, y_pred)
+        return ops.mean(weight * losses, axis=-1)
+
+    @keras.saving.register_keras_serializable(package="litterlearn")
+    def multilabel_accuracy(y_true, y_pred):
+        """Share of labels predicted right (probability 0.5 or more)."""
+        target, _ = split(y_true, y_pred)
+        predicted = ops.cast(y_pred >= 0.5, y_pred.dtype)
+        return ops.mean(ops.cast(ops.equal(target, predicted), "float32"), axis=-1)
+
+    return {
+        "litterlearn>multilabel_binary_crossentropy": multilabel_binary_crossentropy,
+        "litterlearn>multilabel_accuracy": multilabel_accuracy,
+    }

@@ -16,6 +16,7 @@ __all__ = [
     "plot_history",
     "plot_images",
     "plot_learning_rate_finder",
+    "plot_mixed_batch",
     "plot_top_losses",
 ]
 
@@ -894,3 +895,115 @@ def plot_learning_rate_finder(result, ax=None):
     ax.set_ylabel("training loss")
     ax.legend()
     return ax
+
+
+# --------------------------------------------------------------------------
+# Training recipes: MixUp and CutMix.
+
+
+def plot_mixed_batch(
+    X,
+    y,
+    *,
+    mixup=0.0,
+    cutmix=0.0,
+    n_images=8,
+    image_shape=None,
+    random_state=None,
+    target_names=None,
+    fig=None,
+    figsize=None,
+):
+    """Show a batch (top row) and how MixUp or CutMix mixes it (bottom row).
+
+    The first ``n_images`` images are one training batch. They are mixed as
+    the estimators mix each training batch when their ``mixup`` or
+    ``cutmix`` parameter is positive (the same function does it): every
+    image with its partner in a random permutation of the batch, with one
+    mixing ratio ``lam`` drawn from ``Beta(alpha, alpha)`` for the batch.
+    Above each mixed image is its soft target, the share of each class in
+    it (``lam`` for its own image's class, ``1 - lam`` for the partner's;
+    for CutMix, the box's actual area).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+        Images; the first ``n_images`` (at least 2) form the batch.
+    y : array-like of shape (n_samples,)
+        Their labels; the classes of the soft targets are those of ``y``.
+    mixup, cutmix : float, default=0.0
+        The alpha of ``Beta(alpha, alpha)`` for each method, as the
+        estimators' parameters of the same names; 0 turns one off. With
+        both positive, a coin picks one for the batch. At least one must be
+        positive.
+    n_images : int, default=8
+        Batch size shown (columns of the grid).
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the draws (method, ``lam``, permutation, CutMix's box).
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels (see :func:`plot_images`).
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        ``2 * n_images`` axes: the batch, then the mixed batch.
+
+    See Also
+    --------
+    plot_augmentations : Label-preserving augmentation of single images.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from litterlearn.plotting import plot_mixed_batch
+    >>> X = np.random.default_rng(0).integers(0, 256, (4, 12 * 12), np.uint8)
+    >>> fig = plot_mixed_batch(X, [0, 1, 0, 1], cutmix=1.0, n_images=4,
+    ...                        random_state=0)
+    >>> len(fig.axes)
+    8
+    """
+    from .neural_network._mixing import mix_batch
+
+    plt = _pyplot()
+    if not mixup and not cutmix:
+        raise ValueError(
+            "plot_mixed_batch needs mixup > 0 or cutmix > 0 (the Beta alphas "
+            "of the estimators' parameters); both are 0, nothing would be mixed."
+        )
+    images = _as_images(X, image_shape)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(images):
+        raise ValueError(
+            f"y must hold one label per image: {len(images)} images, y of shape "
+            f"{y.shape}."
+        )
+    n = min(int(n_images), len(images))
+    if n < 2:
+        raise ValueError(
+            f"plot_mixed_batch needs a batch of at least 2 images to mix; got {n}."
+        )
+    if isinstance(random_state, np.random.Generator):
+        rng = random_state
+    else:
+        rng = np.random.default_rng(random_state)
+    classes, codes = np.unique(y, return_inverse=True)
+    batch, codes = images[:n], codes[:n]
+    onehot = np.eye(len(classes), dtype=np.float32)[codes]
+    mixed, targets, _ = mix_batch(batch, onehot, None, rng, mixup=mixup, cutmix=cutmix)
+    name = _namer(target_names)
+    fig, axes = _grid(plt, 2, n, figsize, fig, title_lines=2)
+    for i in range(n):
+        _show(axes[0, i], batch[i], name(classes[codes[i]]))
+        order = np.argsort(-targets[i])
+        shares = [k for k in order[:2] if targets[i, k] >= 0.005]
+        title = "\n".join(f"{targets[i, k]:.2f} {name(classes[k])}" for k in shares)
+        _show(axes[1, i], mixed[i], title)
+    return fig

@@ -365,14 +365,14 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     def _train_phase(self, model, phase, data):
         """Phase 1 on a frozen backbone: train the head on features.
 
-        Without on-the-fly augmentation the images are the same in every
-        epoch, so the frozen backbone's features are too: they are computed
+        Without on-the-fly augmentation or mixing the images are the same in
+        every epoch, so the frozen backbone's features are too: they are computed
         once (or found in ``memory``) and the head model, which shares the
         head's layers with ``model``, trains on them through the same
         training input and callbacks as any phase. Other phases train
         ``model`` on the images.
         """
-        if phase.name != "head" or self.augmentation is not None:
+        if phase.name != "head" or self.augmentation is not None or self._mixes():
             return super()._train_phase(model, phase, data)
         extractor, head = self._split(model)
         features = self._features(extractor, data.images, data.seeds)
@@ -564,6 +564,11 @@ class TransferImageClassifier(_BaseTransferClassifier):
         verbose=0,
         warm_start=False,
         threshold=0.5,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        mixup=0.0,
+        cutmix=0.0,
     ):
         self.backbone = backbone
         self.fine_tune_layers = fine_tune_layers
@@ -597,6 +602,11 @@ class TransferImageClassifier(_BaseTransferClassifier):
             verbose=verbose,
             warm_start=warm_start,
             threshold=threshold,
+            learning_rate_schedule=learning_rate_schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            mixup=mixup,
+            cutmix=cutmix,
         )
 
     def _spec(self):

@@ -113,6 +113,11 @@ class VGGTransferClassifier(_BaseTransferClassifier):
         verbose=0,
         warm_start=False,
         threshold=0.5,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        mixup=0.0,
+        cutmix=0.0,
     ):
         self.fine_tune_blocks = fine_tune_blocks
         super().__init__(
@@ -145,6 +150,11 @@ class VGGTransferClassifier(_BaseTransferClassifier):
             verbose=verbose,
             warm_start=warm_start,
             threshold=threshold,
+            learning_rate_schedule=learning_rate_schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            mixup=mixup,
+            cutmix=cutmix,
         )
 
     def _spec(self):

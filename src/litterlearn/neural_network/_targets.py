@@ -246,13 +246,8 @@ class _MultiLabel:
 
     def keras_loss(self):
         """Weighted binary cross-entropy, smoothed as Keras' own."""
-        keras = _import_keras()
-        function = multilabel_objects()["litterlearn>multilabel_binary_crossentropy"]
-        return keras.losses.LossFunctionWrapper(
-            function,
-            name="multilabel_binary_crossentropy",
-            label_smoothing=self.label_smoothing,
-        )
+        loss = multilabel_objects()["litterlearn>MultiLabelBinaryCrossentropy"]
+        return loss(label_smoothing=self.label_smoothing)
 
     def metrics(self):
         keras = _import_keras()
@@ -463,6 +458,22 @@ def _define_objects():
         return ops.mean(weight * losses, axis=-1)
 
     @keras.saving.register_keras_serializable(package="litterlearn")
+    class MultiLabelBinaryCrossentropy(keras.losses.Loss):
+        """The loss of multi-label fits (:func:`multilabel_binary_crossentropy`)."""
+
+        def __init__(self, label_smoothing=0.0, name="multilabel_bce", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.label_smoothing = float(label_smoothing)
+
+        def call(self, y_true, y_pred):
+            return multilabel_binary_crossentropy(
+                y_true, y_pred, label_smoothing=self.label_smoothing
+            )
+
+        def get_config(self):
+            return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+    @keras.saving.register_keras_serializable(package="litterlearn")
     def multilabel_accuracy(y_true, y_pred):
         """Share of labels predicted right (probability 0.5 or more)."""
         target, _ = split(y_true, y_pred)
@@ -471,5 +482,6 @@ def _define_objects():
 
     return {
         "litterlearn>multilabel_binary_crossentropy": multilabel_binary_crossentropy,
+        "litterlearn>MultiLabelBinaryCrossentropy": MultiLabelBinaryCrossentropy,
         "litterlearn>multilabel_accuracy": multilabel_accuracy,
     }

@@ -29,7 +29,9 @@ from ._base import (
     _ImageClassifierMixin,
     _import_keras,
 )
+from ._keras import _sublayers
 from ._mlp import ACTIVATIONS, _positive_ints
+from ._phases import _make_trainable
 from ._weights import _model_state, _reset_optimizer
 
 # The head model (features in, probabilities out) and the feature extractor
@@ -340,15 +342,22 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         return phases
 
     def _freeze_backbone(self, model):
-        """Phase 1: everything trains but the backbone."""
-        model.trainable = True
-        model.get_layer(self._spec().name).trainable = False
+        """Phase 1: everything trains but the backbone.
+
+        Every layer's flag is set, at any depth: a reused model comes back
+        with the flags its last phase left (fine-tuning's), which setting
+        ``trainable`` on a functional model does not reach.
+        """
+        _make_trainable(model)
+        backbone = model.get_layer(self._spec().name)
+        for layer in [backbone, *_sublayers(backbone)]:
+            layer.trainable = False
 
     def _unfreeze_top(self, model):
         """Phase 2: the head and the top of the backbone train."""
         keras = _import_keras()
         spec = self._spec()
-        model.trainable = True
+        _make_trainable(model)
         backbone = model.get_layer(spec.name)
         top = {
             id(layer)

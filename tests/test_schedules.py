@@ -257,3 +257,31 @@ def test_bad_weight_decay_values(value):
 def test_unknown_optimizer_name():
     with pytest.raises(ValueError, match="Unknown optimizer 'adamx'"):
         check_weight_decay("adamx", 0.1)
+
+
+def test_schedule_constraints_validate_an_estimator_parameter():
+    import keras
+    from sklearn.base import BaseEstimator
+
+    from litterlearn.neural_network._schedules import SCHEDULE_CONSTRAINTS
+    from litterlearn.utils._sklearn_compat import InvalidParameterError, _fit_context
+
+    class WithSchedule(BaseEstimator):
+        _parameter_constraints = {"learning_rate_schedule": SCHEDULE_CONSTRAINTS}
+
+        def __init__(self, learning_rate_schedule="constant"):
+            self.learning_rate_schedule = learning_rate_schedule
+
+        @_fit_context(prefer_skip_nested_validation=True)
+        def fit(self, X=None, y=None):
+            check_schedule(self.learning_rate_schedule)
+            return self
+
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    for value in (*SCHEDULES, schedule):
+        WithSchedule(value).fit()
+    with pytest.raises(InvalidParameterError, match="'one_cycle'"):
+        WithSchedule("linear").fit()
+    # An object with the methods of a schedule but not one: check_schedule.
+    with pytest.raises(ValueError, match="must be one of"):
+        WithSchedule(keras.layers.Dense(2)).fit()

@@ -15,6 +15,7 @@ __all__ = [
     "plot_grad_cam",
     "plot_history",
     "plot_images",
+    "plot_learning_rate_finder",
     "plot_top_losses",
 ]
 
@@ -721,3 +722,65 @@ def plot_top_losses(
         else:
             _overlay(ax, images[k], heatmaps[k], title, color, alpha, "jet")
     return fig
+
+
+# --------------------------------------------------------------------------
+# Training recipes: the learning-rate finder.
+
+
+def plot_learning_rate_finder(result, ax=None):
+    """Plot a learning-rate sweep: the training loss against the rate.
+
+    The smoothed loss (and, faintly, each batch's own) on a logarithmic rate
+    axis, with the suggested rate marked.
+
+    Parameters
+    ----------
+    result : LearningRateFinderResult
+        What :func:`litterlearn.neural_network.find_learning_rate` returned.
+    ax : matplotlib Axes, default=None
+        Draw on this axes; None makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    plt = _pyplot()
+    try:
+        rates = np.asarray(result.learning_rates, dtype=float)
+        losses = np.asarray(result.losses, dtype=float)
+        raw = np.asarray(result.raw_losses, dtype=float)
+        suggestion = float(result.suggestion)
+        rule = str(result.rule)
+    except AttributeError as exc:
+        raise TypeError(
+            f"plot_learning_rate_finder takes the result of find_learning_rate; "
+            f"got {type(result).__name__}."
+        ) from exc
+    if not len(rates) or rates.shape != losses.shape or rates.shape != raw.shape:
+        raise ValueError(
+            f"The result holds {len(rates)} rates, {len(losses)} losses and "
+            f"{len(raw)} raw losses; it needs the same number (at least one) of each."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(rates, raw, color="tab:blue", alpha=0.25, label="batch loss")
+    ax.plot(rates, losses, color="tab:blue", label="smoothed loss")
+    ax.set_xscale("log")
+    at = float(np.interp(np.log(suggestion), np.log(rates), losses))
+    ax.axvline(suggestion, color="tab:red", linestyle="--", linewidth=1)
+    ax.plot(
+        [suggestion],
+        [at],
+        "o",
+        color="tab:red",
+        label=f"suggestion {suggestion:.2g} ({rule})",
+    )
+    # The smoothed curve sets the view; a blown-up batch loss may leave it.
+    low, high = float(min(losses.min(), raw.min())), float(losses.max())
+    margin = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
+    ax.set_ylim(low - margin, high + margin)
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.legend()
+    return ax

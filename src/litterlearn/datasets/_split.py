@@ -11,15 +11,12 @@ import math
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, indexable
 
+from ..utils._images import check_indicator
 from ..utils._sklearn_compat import _num_samples, _safe_indexing
-
-try:  # scipy is a dependency of scikit-learn
-    from scipy import sparse as _sparse
-except ImportError:  # pragma: no cover
-    _sparse = None
 
 
 def _as_count(size, n_samples, name):
@@ -34,32 +31,6 @@ def _as_count(size, n_samples, name):
             raise ValueError(f"{name}={size} must be in [0, 1) as a fraction.")
         return math.ceil(size * n_samples)
     raise TypeError(f"{name} must be an int or a float, got {size!r}.")
-
-
-def _check_indicator(Y, name="Y"):
-    """Y as a boolean (n_samples, n_labels) array, or an error naming the problem."""
-    if _sparse is not None and _sparse.issparse(Y):
-        Y = Y.toarray()
-    Y = np.asarray(Y)
-    if Y.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D 0/1 indicator matrix (n_samples, n_labels), "
-            f"got an array of shape {Y.shape}."
-        )
-    if Y.shape[1] == 0:
-        raise ValueError(f"{name} has no label columns (shape {Y.shape}).")
-    try:
-        bad = ~np.isin(Y, (0, 1))
-    except TypeError:  # values that do not compare to numbers
-        bad = np.ones(Y.shape, dtype=bool)
-    if bad.any():
-        found = list(dict.fromkeys(Y[bad].tolist()))[:5]
-        raise ValueError(
-            f"{name} must be a 0/1 indicator matrix (one column per label, 1 "
-            f"where the sample holds the label); it holds other values, e.g. "
-            f"{found}."
-        )
-    return Y.astype(bool)
 
 
 def _pick(candidates, keys, rng):
@@ -195,7 +166,7 @@ def _iterative_stratified_split(Y, test_size, random_state):
     train_idx, test_idx : ndarray of int
         Sorted indices that partition ``range(n_samples)``.
     """
-    Y = _check_indicator(Y)
+    Y = check_indicator(Y)
     n_samples = Y.shape[0]
     n_test = _as_count(test_size, n_samples, "test_size")
     if not 0 < n_test < n_samples:
@@ -278,7 +249,7 @@ def train_val_test_split(
         )
     multilabel = False
     if stratify is not None:
-        if _sparse is not None and _sparse.issparse(stratify):
+        if sp.issparse(stratify):
             stratify = stratify.toarray()
         stratify = np.asarray(stratify)
         if stratify.ndim == 2 and stratify.shape[1] == 1:
@@ -288,7 +259,7 @@ def train_val_test_split(
                 f"stratify has {len(stratify)} labels for {n_samples} samples."
             )
         if stratify.ndim == 2:
-            stratify = _check_indicator(stratify, "stratify")
+            stratify = check_indicator(stratify, input_name="stratify")
             multilabel = True
     rng = check_random_state(random_state)
     if multilabel:

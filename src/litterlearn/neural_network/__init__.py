@@ -15,6 +15,7 @@ _WHERE = {
     "TransferImageClassifier": "._transfer",
     "VGGTransferClassifier": "._vgg",
     "clear_model_pool": "._pool",
+    "find_learning_rate": "._lr_finder",
     "model_pool_info": "._pool",
     "set_model_reuse": "._pool",
     "make_small_data_cnn": "._recipes",

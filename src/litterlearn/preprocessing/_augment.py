@@ -21,8 +21,10 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ..utils._atomic import all_or_nothing
 from ..utils._images import (
     as_image_dtype,
+    check_indicator,
     check_label_values,
     images_to_rows,
+    is_indicator_shaped,
     rows_to_images,
     validate_images,
 )
@@ -193,6 +195,18 @@ class Augmenter(BaseOverSampler):
     The same object given to an estimator's ``augmentation`` parameter, or
     called through :meth:`augment_batch`, augments on the fly instead.
 
+    With a multi-label ``y`` (a 0/1 indicator matrix, one column per
+    label), balancing is per label: images holding the labels furthest
+    below their target are copied (preferring images without labels that
+    are already frequent enough) until each label's positives reach the
+    target, by default the count of the most frequent label. A copy carries
+    all of its source's labels, so a label that co-occurs with rare ones can
+    end above the target. ``sampling_strategy`` then names label columns
+    (see ``sampling_strategy_``). Where copies of images are not wanted,
+    ``class_weight="balanced"`` on the estimator weighs the labels instead.
+    A one-hot ``y`` (exactly one label per row) is read as multiclass, as
+    imbalanced-learn reads it, and comes back one-hot.
+
     The defaults are mild and label-preserving: a random horizontal flip,
     rotations up to 10 degrees and shifts up to 10% of the size. Everything
     that changes content more (vertical flip, zoom, colour, blur, sharpen,
@@ -254,7 +268,9 @@ class Augmenter(BaseOverSampler):
     mixing : float, default=0.0
         Probability that an image is blended with another image *of the same
         class* (mixup within a class, so the label stays right); the partner
-        weighs between 0 and 0.5. Needs ``y``. 0 disables.
+        weighs between 0 and 0.5. Needs ``y``. With a multi-label ``y``,
+        partners hold exactly the same labels (an image alone with its set
+        of labels is blended with itself, i.e. unchanged). 0 disables.
     fill_mode : {"reflect", "nearest", "constant", "wrap"}, default="reflect"
         How points outside the image are filled by rotation, shift and zoom.
     fill_value : float, default=0.0
@@ -272,7 +288,10 @@ class Augmenter(BaseOverSampler):
     ----------
     sampling_strategy_ : dict
         Number of augmented images the balancing step adds per class (after
-        the ``n_copies`` copies, if any).
+        the ``n_copies`` copies, if any). With a multi-label ``y``: per
+        label column to be raised, the positives it lacked; the copies that
+        supply them may hold other labels too, so their number can be
+        smaller than the sum.
     n_features_in_ : int
         Number of features (``H*W*C``) of the rows seen in ``fit_resample``.
     image_shape_ : tuple of int
@@ -298,6 +317,15 @@ class Augmenter(BaseOverSampler):
     >>> X_res, y_res = Augmenter(n_copies=2, random_state=0).fit_resample(X, y)
     >>> np.bincount(y_res)  # 3 times the set, then balanced
     array([21, 21])
+
+    A multi-label target (here 3 labels) is balanced per label:
+
+    >>> Y = np.array([[1, 0, 0]] * 6 + [[1, 1, 0]] * 2 + [[0, 0, 1]] * 2)
+    >>> Y.sum(axis=0)
+    array([8, 2, 2])
+    >>> X_res, Y_res = Augmenter(random_state=0).fit_resample(X, Y)
+    >>> Y_res.sum(axis=0)  # label 1's copies hold label 0 as well
+    array([14,  8,  8])
     """
 
     _parameter_constraints: dict = {
@@ -368,8 +396,9 @@ class Augmenter(BaseOverSampler):
         ----------
         X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
             Images, uint8 (0..255) or float (already scaled).
-        y : array-like of shape (n_samples,)
-            Labels; none may be missing (None or NaN).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels; none may be missing (None or NaN). A 2-D 0/1 indicator
+            matrix is a multi-label target, balanced per label.
         **params : dict
             Ignored; for imbalanced-learn's API.
 
@@ -377,12 +406,15 @@ class Augmenter(BaseOverSampler):
         -------
         X_resampled : ndarray of shape (n_samples_new, H*W*C)
             The original rows first, then the augmented ones.
-        y_resampled : ndarray of shape (n_samples_new,)
-            Their labels.
+        y_resampled : ndarray of shape (n_samples_new,) or (n_samples_new, n_labels)
+            Their labels (a copy has its source's).
         """
         if y is not None:
             check_label_values(y)  # before imbalanced-learn's own check
-        if callable(self.sampling_strategy):
+        # A one-hot y (one label per row) is multiclass, as imbalanced-learn
+        # reads it; other indicator matrices are multi-label.
+        multilabel = y is not None and is_indicator_shaped(y) and not _is_one_hot(y)
+        if callable(self.sampling_strategy) and not multilabel:
             counts = self.sampling_strategy(np.asarray(y))
             if not isinstance(counts, dict):
                 raise TypeError(
@@ -392,7 +424,19 @@ class Augmenter(BaseOverSampler):
                 )
         # Overflow is checked below, once, with a message saying what to do.
         with np.errstate(over="ignore", invalid="ignore"):
-            X_res, y_res = super().fit_resample(X, y, **params)
+            if multilabel:
+                # imbalanced-learn refuses multi-label targets: our own path.
+                X_res, y_res = self._fit_resample_indicator(X, y)
+            else:
+                X_res, y_res = super().fit_resample(X, y, **params)
+                if (
+                    is_indicator_shaped(y)
+                    and isinstance(y_res, np.ndarray)
+                    and y_res.shape[1:] == (1,)
+                ):
+                    # imbalanced-learn re-binarizes two classes into one
+                    # column; give back the two columns it was given.
+                    y_res = np.hstack([1 - y_res, y_res])
         new_rows = np.asarray(X_res)[_n_samples(X) :]
         if new_rows.dtype.kind == "f" and not np.isfinite(new_rows).all():
             raise ValueError(
@@ -438,6 +482,115 @@ class Augmenter(BaseOverSampler):
         y_res = np.concatenate([y, y[sources]])
         return X_res, y_res
 
+    def _fit_resample_indicator(self, X, Y):
+        """Per-label over-sampling of a multi-label (0/1 indicator) target."""
+        self._validate_params()
+        if hasattr(Y, "toarray"):
+            Y = Y.toarray()
+        Y_out = np.asarray(Y)
+        Y = check_indicator(Y_out, input_name="y")
+        rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        check_consistent_length(rows, Y)
+        self._ranges()  # fail on bad ranges before any work
+        rng = _as_generator(self.random_state)
+        n = rows.shape[0]
+        sources = [np.tile(np.arange(n), self.n_copies)] if self.n_copies else []
+        counts = Y.sum(axis=0).astype(np.int64) * (self.n_copies + 1)
+        targets = self._label_targets(Y, counts)
+        sources.append(_oversample_labels(Y, counts, targets, rng))
+        sources = np.concatenate(sources).astype(np.intp)
+        self.image_shape_ = shape
+        self.sampling_strategy_ = {
+            label: int(max(0, target - counts[label]))
+            for label, target in targets.items()
+        }
+        if not len(sources):
+            return rows.copy(), Y_out.copy()
+        images = rows_to_images(rows, shape)
+        augmented = self._augment(images, Y, sources, rng)
+        return (
+            np.concatenate([rows, images_to_rows(augmented)]),
+            np.concatenate([Y_out, Y_out[sources]]),
+        )
+
+    def _label_targets(self, Y, counts):
+        """{label column: positives wanted}, from ``sampling_strategy``.
+
+        The strings and floats read as imbalanced-learn's, with labels for
+        classes: "auto"/"not majority" raise every label to the count of the
+        most frequent one, "minority" only the rarest, "not minority" all but
+        the rarest, "all" every one; a float ``r`` raises each label to at
+        least ``r`` times the most frequent count; a dict maps label columns
+        to the positives they should reach; a callable gets ``Y`` (after the
+        ``n_copies`` copies) and returns such a dict. Labels without any
+        positive cannot be over-sampled and are left out.
+        """
+        n_labels = Y.shape[1]
+        present = np.flatnonzero(counts > 0)
+        if not len(present):
+            return {}
+        top = int(counts.max())
+        low = int(counts[present].min())
+        strategy = self.sampling_strategy
+        if callable(strategy):
+            enlarged = np.tile(Y, (self.n_copies + 1, 1)).astype(np.int64)
+            strategy = strategy(enlarged)
+            if not isinstance(strategy, dict):
+                raise TypeError(
+                    f"A callable sampling_strategy must return a dict "
+                    f"{{label column: number of positives}}; "
+                    f"{self.sampling_strategy!r} returned {strategy!r:.80}."
+                )
+        if isinstance(strategy, str):
+            chosen = {
+                "auto": counts[present] < top,
+                "not majority": counts[present] < top,
+                "all": np.ones(len(present), dtype=bool),
+                "minority": counts[present] == low,
+                "not minority": counts[present] > low,
+            }.get(strategy)
+            if chosen is None:
+                raise ValueError(
+                    f"sampling_strategy={strategy!r} is not one of 'auto', 'all', "
+                    f"'minority', 'not minority', 'not majority'."
+                )
+            return {int(label): top for label in present[chosen]}
+        if isinstance(strategy, Real):
+            if not 0 < strategy <= 1:
+                raise ValueError(
+                    f"A float sampling_strategy is the wanted ratio of each "
+                    f"label's positives to the most frequent label's, in (0, 1]; "
+                    f"got {strategy}."
+                )
+            wanted = math.ceil(strategy * top)
+            return {int(label): wanted for label in present if counts[label] < wanted}
+        if isinstance(strategy, dict):
+            targets = {}
+            for label, wanted in strategy.items():
+                if not isinstance(label, Integral) or not 0 <= label < n_labels:
+                    raise ValueError(
+                        f"With a multi-label y, sampling_strategy's keys are "
+                        f"label columns 0..{n_labels - 1}; got {label!r}."
+                    )
+                if not isinstance(wanted, Integral) or wanted < counts[label]:
+                    raise ValueError(
+                        f"sampling_strategy asks label {label} for {wanted!r} "
+                        f"positives, but it has {counts[label]} already: an "
+                        f"over-sampler only adds (give a count >= {counts[label]})."
+                    )
+                if wanted > counts[label] and counts[label] == 0:
+                    raise ValueError(
+                        f"sampling_strategy asks label {label} for {wanted} "
+                        f"positives, but no image holds it: there is nothing "
+                        f"to augment."
+                    )
+                if wanted > counts[label]:
+                    targets[int(label)] = int(wanted)
+            return targets
+        raise ValueError(
+            f"sampling_strategy={strategy!r} cannot be used with a multi-label y."
+        )
+
     # -- on the fly ---------------------------------------------------------
 
     def augment_batch(self, images, y=None, random_state=None):
@@ -455,9 +608,10 @@ class Augmenter(BaseOverSampler):
         ----------
         images : ndarray of shape (n, H, W, C) or (n, H, W)
             uint8 (0..255) or float images.
-        y : array-like of shape (n,), default=None
+        y : array-like of shape (n,) or (n, n_labels), default=None
             Labels; needed only for ``mixing`` (partners come from the same
-            class within the batch).
+            class within the batch). Rows of a 2-D array (multi-label
+            indicator rows) are labels: partners have identical rows.
         random_state : int, RandomState, Generator or None, default=None
             Randomness for this call. Pass a generator that advances between
             calls to get new transformations each epoch.
@@ -480,7 +634,9 @@ class Augmenter(BaseOverSampler):
         if images.ndim == 3:
             images = images[..., None]
         if y is not None:
-            y = column_or_1d(check_label_values(y))
+            y = check_label_values(y)
+            if not is_indicator_shaped(y):
+                y = column_or_1d(y)
             check_consistent_length(images, y)
         self._ranges()
         rng = _as_generator(random_state)
@@ -590,8 +746,14 @@ class Augmenter(BaseOverSampler):
 
     @staticmethod
     def _same_class_partners(pool_y, sources, rng):
-        """For each source, a random pool index with the same label."""
-        classes, pool_codes = np.unique(pool_y, return_inverse=True)
+        """For each source, a random pool index with the same label.
+
+        Rows of a 2-D (multi-label) ``pool_y`` are labels: partners hold
+        exactly the same labels.
+        """
+        axis = 0 if np.ndim(pool_y) == 2 else None
+        classes, pool_codes = np.unique(pool_y, axis=axis, return_inverse=True)
+        pool_codes = pool_codes.ravel()
         order = np.argsort(pool_codes, kind="stable")
         counts = np.bincount(pool_codes, minlength=len(classes))
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -661,6 +823,75 @@ class Augmenter(BaseOverSampler):
 Augmenter.__doc__ = Augmenter.__doc__.replace(
     "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
 )
+
+
+def _is_one_hot(y):
+    """Whether every row of a 2-D 0/1 array holds exactly one 1."""
+    y = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
+    try:
+        return bool(np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all())
+    except TypeError:
+        return False
+
+
+def _oversample_labels(Y, counts, targets, rng):
+    """Sources of copies that raise each label's positives to its target.
+
+    Greedy: the label furthest below its target gets a copy of one of its
+    images, chosen among those holding the fewest labels that are already
+    at or above their target (so frequent labels grow as little as
+    possible), then among the least used so far (so sources are used
+    evenly), then at random. A copy carries all of its source's labels, so
+    labels that co-occur with rare ones can end above their target.
+
+    Avoiding the frequent labels comes before using every source evenly:
+    on TACO's supercategories, the other order (or copying random holders
+    of each label) leaves the frequent labels at up to almost four times
+    the target, this one within a third of it; the price is that a rare
+    label's few images that hold nothing frequent are copied more often
+    than the rest.
+
+    Parameters
+    ----------
+    Y : ndarray of bool, shape (n_samples, n_labels)
+    counts : ndarray of int, shape (n_labels,)
+        Positives of each label before these copies.
+    targets : dict
+        {label column: positives wanted}.
+    rng : numpy Generator
+
+    Returns
+    -------
+    sources : ndarray of int
+        Row of ``Y`` each copy is made from.
+    """
+    n_samples, n_labels = Y.shape
+    deficit = np.zeros(n_labels, dtype=np.int64)
+    for label, target in targets.items():
+        deficit[label] = target - counts[label]
+    if not (deficit > 0).any():
+        return np.empty(0, dtype=np.intp)
+    members = [np.flatnonzero(Y[:, label]) for label in range(n_labels)]
+    Yi = Y.astype(np.int64)
+    uses = np.zeros(n_samples, dtype=np.int64)
+    sources = []
+    while (deficit > 0).any():
+        label = int(np.argmax(deficit))
+        pool = members[label]
+        harm = Yi[pool] @ (deficit <= 0)
+        pool = pool[harm == harm.min()]
+        pool = pool[uses[pool] == uses[pool].min()]
+        # All of this pool can be used once before harm or uses change,
+        # unless a label it adds to reaches its target first.
+        take = min(len(pool), int(deficit[label]))
+        held = Yi[pool].sum(axis=0)
+        needed = (held > 0) & (deficit > 0)
+        take = max(1, min(take, int(deficit[needed].min())))
+        chosen = rng.choice(pool, take, replace=False) if take < len(pool) else pool
+        uses[chosen] += 1
+        deficit -= Yi[chosen].sum(axis=0)
+        sources.append(chosen)
+    return rng.permutation(np.concatenate(sources))
 
 
 def _n_samples(X):

@@ -36,6 +36,8 @@ __all__ = [
     "images_to_rows",
     "to_unit_float",
     "check_label_values",
+    "check_indicator",
+    "is_indicator_shaped",
     "open_image_file",
     "strict_reading",
     "load_image_fully",
@@ -330,6 +332,60 @@ def check_label_values(y, *, input_name="y"):
             f"{shown}{more}; every sample needs a label."
         )
     return y
+
+
+def is_indicator_shaped(y):
+    """Whether ``y`` is 2-D with several columns: a multi-label target's shape.
+
+    A single column counts as 1-D labels, as in scikit-learn.
+    """
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        shape = np.shape(y)
+    return len(shape) == 2 and shape[1] > 1
+
+
+def check_indicator(Y, *, input_name="Y"):
+    """A 0/1 indicator matrix (multi-label targets) as booleans, or a clear error.
+
+    Parameters
+    ----------
+    Y : array-like or sparse matrix of shape (n_samples, n_labels)
+        1 where a sample holds a label, else 0 (bool, int or float).
+    input_name : str, default="Y"
+        The name used in the messages.
+
+    Returns
+    -------
+    Y : ndarray of bool, shape (n_samples, n_labels)
+
+    Examples
+    --------
+    >>> check_indicator([[0, 1], [1, 1]]).astype(int).tolist()
+    [[0, 1], [1, 1]]
+    """
+    if sp.issparse(Y):
+        Y = Y.toarray()
+    Y = np.asarray(Y)
+    if Y.ndim != 2:
+        raise ValueError(
+            f"{input_name} must be a 2-D 0/1 indicator matrix (n_samples, "
+            f"n_labels), got an array of shape {Y.shape}."
+        )
+    if Y.shape[1] == 0:
+        raise ValueError(f"{input_name} has no label columns (shape {Y.shape}).")
+    try:
+        bad = ~np.isin(Y, (0, 1))
+    except TypeError:  # values that do not compare to numbers
+        bad = np.ones(Y.shape, dtype=bool)
+    if bad.any():
+        found = list(dict.fromkeys(Y[bad].tolist()))[:5]
+        raise ValueError(
+            f"{input_name} must be a 0/1 indicator matrix (one column per label, "
+            f"1 where the sample holds the label); it holds other values, e.g. "
+            f"{found}."
+        )
+    return Y.astype(bool)
 
 
 def _check_label_types(y, input_name):

@@ -244,3 +244,62 @@ def test_a_reused_fine_tuned_model_trains_its_next_head_phase_as_a_new_one():
     reused = make(mixup=0.3).fit(X, y)
     new = make(mixup=0.3).fit(X, y)  # the pool's model is held: a new one
     np.testing.assert_array_equal(reused.predict_proba(X), new.predict_proba(X))
+
+
+def test_layer_decay_scales_each_deeper_blocks_step():
+    # One fine-tuning step of plain SGD: every variable moves by the rate
+    # times its gradient, so with decay d a layer k blocks below the top
+    # moves d ** k times as far as with one rate for all (the tiny body has
+    # two blocks: block2 on top, block1 below it).
+    X, y = bright_images(24)
+
+    def fit(**params):
+        clf = TransferImageClassifier(
+            backbone=TINY_BACKBONE,
+            weights=None,
+            input_size=16,
+            hidden_layer_sizes=(),
+            optimizer="sgd",
+            batch_size=24,
+            max_iter=2,
+            fine_tune_layers="all",
+            fine_tune_learning_rate=0.1,
+            random_state=0,
+            **params,
+        ).fit(X, y)
+        body = clf.model_.get_layer("tiny_vgg")
+        return {
+            w.path: np.asarray(w)
+            for name in ("block1_conv1", "block2_conv1")
+            for w in body.get_layer(name).weights
+        }, np.asarray(clf.model_.get_layer("output").kernel)
+
+    (start, head0) = fit(fine_tune_max_iter=0)
+    (one_rate, head1) = fit(fine_tune_max_iter=1)
+    (decayed, head_d) = fit(fine_tune_max_iter=1, fine_tune_layer_decay=0.25)
+    for path, w0 in start.items():
+        factor = 0.25 if "block1" in path else 1.0
+        np.testing.assert_allclose(
+            decayed[path] - w0, factor * (one_rate[path] - w0), rtol=1e-4, atol=1e-7
+        )
+        assert np.abs(one_rate[path] - w0).max() > 0
+    np.testing.assert_allclose(head_d, head1, rtol=1e-5, atol=1e-7)  # head: factor 1
+
+
+def test_layer_decay_pickles_and_loads_its_optimizer():
+    X, y = bright_images(24)
+    clf = TransferImageClassifier(
+        backbone=TINY_BACKBONE,
+        weights=None,
+        input_size=16,
+        hidden_layer_sizes=(),
+        max_iter=1,
+        fine_tune_max_iter=1,
+        fine_tune_layers="all",
+        fine_tune_layer_decay=0.5,
+        random_state=0,
+    ).fit(X, y)
+    assert type(clf.model_.optimizer).__name__ == "LayerRateAdam"
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert loaded.model_.optimizer.get_config()["rate_factors"]
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

@@ -94,6 +94,8 @@ from ._keras import (
     _import_keras,
     _inner_optimizer,
 )
+from ._layer_rates import custom_objects as layer_rate_objects
+from ._layer_rates import with_rate_factors
 from ._phases import (
     PhaseData,
     TrainingPhase,
@@ -323,7 +325,8 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         Overrides may call ``model.compile`` themselves.
         """
         state = _model_state(model)
-        key = self._compile_key(model, target)
+        factors = self._rate_factors(model, phase)
+        key = self._compile_key(model, target, factors)
         rate = self._learning_rate(phase)
         if state.compile_key == key and getattr(model, "optimizer", None) is not None:
             inner = _inner_optimizer(model.optimizer)
@@ -333,14 +336,27 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 if not isinstance(rate, dict):  # the same schedule stays
                     inner.learning_rate = rate
                 return
+        optimizer = self._make_optimizer(rate)
+        if factors:
+            optimizer = with_rate_factors(optimizer, factors)
+        if self.precision == "mixed_float16":
+            optimizer = _import_keras().optimizers.LossScaleOptimizer(optimizer)
         model.compile(
-            optimizer=self._make_optimizer(rate),
+            optimizer=optimizer,
             loss=target.keras_loss(),
             metrics=target.metrics(),
         )
         model.optimizer.build(model.trainable_variables)
         state.compile_key = key
         state.optimizer_fill = _optimizer_fill(model.optimizer)
+
+    def _rate_factors(self, model, phase):
+        """Learning-rate factors per variable in ``phase``, by variable path.
+
+        ``{}`` here (one rate for all). Transfer estimators decay the rate
+        block by block into the backbone when fine-tuning.
+        """
+        return {}
 
     def _train_phase(self, model, phase, data):
         """Train ``model`` for one phase; return Keras' ``History``.
@@ -629,18 +645,27 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             config = keras.optimizers.serialize(self.optimizer)
             config["config"].update(learning_rate=learning_rate, **decay)
             optimizer = keras.optimizers.deserialize(config)
-        if self.precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
-    def _compile_key(self, model, target):
-        """What a compiled model depends on: optimizer, loss, trainable weights."""
+    def _compile_key(self, model, target, factors=None):
+        """What a compiled model depends on: optimizer, loss, trainable weights.
+
+        ``factors``: the per-variable rate factors of :meth:`_rate_factors`.
+        """
         trainable = tuple(id(v) for v in model.trainable_variables)
         optimizer = (_optimizer_key(self.optimizer), float(self.weight_decay))
         schedule = self.learning_rate_schedule
         if not isinstance(schedule, str):
             schedule = repr(_import_keras().optimizers.schedules.serialize(schedule))
-        return (optimizer, schedule, self.precision, target.loss_key, trainable)
+        factors = tuple(sorted((factors or {}).items()))
+        return (
+            optimizer,
+            schedule,
+            factors,
+            self.precision,
+            target.loss_key,
+            trainable,
+        )
 
     def _model_key(self, image_shape, input_dtype, target):
         """What identifies the architecture and optimizer of the model."""
@@ -924,7 +949,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         super().__setstate__(state)
         if data is not None:
             model = _load_model_bytes(
-                data, {**multilabel_objects(), **self._custom_objects()}
+                data,
+                {
+                    **multilabel_objects(),
+                    **layer_rate_objects(),
+                    **self._custom_objects(),
+                },
             )
             if getattr(model, "optimizer", None) is not None:
                 # Compiled as it was saved: a warm start continues its state.

@@ -120,6 +120,13 @@ _TRANSFER_DOCS = """\
         when ``optimizer`` is an instance (whose own rate or schedule applies
         to phase 1). Keep it small: large steps destroy the pretrained
         features.
+    fine_tune_layer_decay : float in (0, 1], default=1.0
+        Layer-wise rate decay in phase 2 (timm's layer decay, fastai's
+        discriminative rates): the head and the top block of the backbone
+        train at ``fine_tune_learning_rate``, and each deeper block of the
+        unfrozen backbone at this factor times the rate of the block above
+        (blocks as the backbone names them: VGG's ``block5``, ResNet's
+        ``conv5``...). 1.0: one rate for all.
     fine_tune_batchnorm : bool, default=False
         False: the backbone's BatchNormalization layers stay frozen in both
         phases, in inference mode (their moving statistics, scale and offset
@@ -158,6 +165,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         "fine_tune_max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "fine_tune_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "fine_tune_batchnorm": ["boolean"],
+        "fine_tune_layer_decay": [Interval(numbers.Real, 0, 1, closed="right")],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
     }
 
@@ -168,6 +176,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         "fine_tune_layers",
         "fine_tune_blocks",
         "fine_tune_learning_rate",
+        "fine_tune_layer_decay",
         "memory",
     }
 
@@ -185,6 +194,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         fine_tune_learning_rate,
         fine_tune_batchnorm,
         memory,
+        fine_tune_layer_decay=1.0,
         **shared,
     ):
         self.weights = weights
@@ -196,6 +206,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         self.fine_tune_max_iter = fine_tune_max_iter
         self.fine_tune_learning_rate = fine_tune_learning_rate
         self.fine_tune_batchnorm = fine_tune_batchnorm
+        self.fine_tune_layer_decay = fine_tune_layer_decay
         self.memory = memory
         super().__init__(**shared)
 
@@ -370,6 +381,20 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
             layer.trainable = id(layer) in top and (
                 self.fine_tune_batchnorm or not is_bn
             )
+
+    def _rate_factors(self, model, phase):
+        """Phase 2 with ``fine_tune_layer_decay``: factor ** depth per block."""
+        decay = float(self.fine_tune_layer_decay)
+        if phase.name != "fine_tune" or decay == 1.0:
+            return {}
+        backbone = model.get_layer(self._spec().name)
+        depths = _backbones.block_depths(self._spec(), backbone)
+        return {
+            weight.path: decay ** depths[id(layer)]
+            for layer in backbone.layers
+            if id(layer) in depths
+            for weight in layer.trainable_weights
+        }
 
     def _train_phase(self, model, phase, data):
         """Phase 1 on a frozen backbone: train the head on features.
@@ -553,6 +578,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
         fine_tune_layers=None,
         fine_tune_learning_rate=1e-5,
         fine_tune_batchnorm=False,
+        fine_tune_layer_decay=1.0,
         memory=None,
         alpha=0.0,
         batch_size=32,
@@ -591,6 +617,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
             fine_tune_max_iter=fine_tune_max_iter,
             fine_tune_learning_rate=fine_tune_learning_rate,
             fine_tune_batchnorm=fine_tune_batchnorm,
+            fine_tune_layer_decay=fine_tune_layer_decay,
             memory=memory,
             alpha=alpha,
             batch_size=batch_size,

@@ -96,9 +96,9 @@ default=None
         Multi-label fits only (``y`` a 0/1 indicator): :meth:`predict` sets
         a label where its probability is at least this, one value for all
         labels or one per label. Changing it needs no refit
-        (``set_params(threshold=...)``); tune it on validation data, e.g. per
-        label to the best F1 of
-        :func:`sklearn.metrics.precision_recall_curve`. Unused with one label
+        (``set_params(threshold=...)``); tune it on validation data, per
+        label to the best F1, with
+        :func:`litterlearn.metrics.tune_thresholds`. Unused with one label
         per image (``predict`` is the most probable class).
     learning_rate_schedule : {"constant", "cosine", "one_cycle"} or \
 keras.optimizers.schedules.LearningRateSchedule, default="constant"

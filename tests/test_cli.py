@@ -72,6 +72,7 @@ def test_every_option_has_help_with_its_default():
         "--image-size",
         "--output",
         "--timeout",
+        "--task",
         "--quiet",
         "--verbose",
     }
@@ -97,6 +98,7 @@ def test_every_option_has_help_with_its_default():
         (["--timeout", "inf"], "--timeout must be a positive, finite number"),
         (["--timeout", "nan"], "--timeout must be a positive, finite number"),
         (["--source", "flickr"], "argument --source: invalid choice: 'flickr'"),
+        (["--task", "colour"], "argument --task: invalid choice: 'colour'"),
         (["--output", "{file}/figures"], "--output '{file}/figures' is not a writable"),
         (["--quiet", "-v"], "not allowed with argument"),
     ],

@@ -58,3 +58,50 @@ def test_cli_help_lists_the_demo():
         env=env,
     )
     assert "--epochs" in proc.stdout and "--source" in proc.stdout
+
+
+def test_multilabel_demo_reports_every_label_and_saves_its_figures(
+    tmp_path, monkeypatch
+):
+    from litterlearn._demo import N_LABELS, run_demo
+
+    monkeypatch.setenv("LITTERLEARN_TACO_URL", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("LITTERLEARN_DATA", str(tmp_path / "data"))
+    out = io.StringIO()
+    result = run_demo(
+        n_images=100,
+        epochs=2,
+        image_size=24,
+        output=tmp_path / "out",
+        timeout=1,
+        verbose=0,
+        out=out,
+        task="multilabel",
+    )
+    text = out.getvalue()
+    assert result["task"] == "multilabel" and result["data"] == "synthetic sample"
+    labels = result["labels"]
+    assert len(labels) == N_LABELS and "Bottle" in labels
+    for split in ("validation", "test"):
+        report = result["reports"][split]
+        assert set(labels) <= set(report)
+        assert {"micro avg", "macro avg", "samples avg", "subset_accuracy"} <= set(
+            report
+        )
+        assert f"{split.capitalize()} set" in text
+    for label in labels:  # the printed per-label tables name each label
+        assert text.count(f"{label} ") >= 2
+    assert [p.name for p in result["files"]] == ["training_curves.png", "per_label.png"]
+    for path in result["files"]:
+        with Image.open(path) as img:
+            assert img.format == "PNG" and img.width > 100
+
+
+def test_the_most_frequent_labels_need_a_few_images_each():
+    from litterlearn._demo import most_frequent_labels
+
+    per_image = [{"Bottle", "Can"}, {"Bottle"}, {"Can", "Cup"}, {"Bottle", "Can"}]
+    per_image += [{"Cup"}, {"Cup", "Straw"}, {"Lid"}]
+    assert most_frequent_labels(per_image, n_labels=2) == [("Bottle", 3), ("Can", 3)]
+    # Straw and Lid are in one image each: too few to split and score.
+    assert most_frequent_labels(per_image) == [("Bottle", 3), ("Can", 3), ("Cup", 3)]

@@ -313,3 +313,142 @@ def test_a_network_sure_of_itself_still_gets_heatmaps(patches, gap_cnn):
     heatmaps = grad_cam(sure, X_test)
     np.testing.assert_allclose(heatmaps, grad_cam(gap_cnn, X_test), atol=1e-4)
     assert mass_on(heatmaps, mask).mean() > MASS_THRESHOLD
+
+
+# -- multi-label: one sigmoid per label ----------------------------------------
+
+ML_SIZE = 12
+
+
+def two_label_images(n, seed):
+    """Label 0: a red square in the top half; label 1: a green one below.
+
+    Either, both or neither, at random columns. Returns the RGB images, the
+    0/1 indicator and each image's mask of each label's square.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0.3, 0.05, (n, ML_SIZE, ML_SIZE, 3)).astype(np.float32)
+    Y = rng.integers(0, 2, (n, 2))
+    masks = np.zeros((n, 2, ML_SIZE, ML_SIZE), dtype=bool)
+    for i in range(n):
+        for label in (0, 1):
+            if Y[i, label]:
+                row, col = rng.integers(0, 3) + 6 * label, rng.integers(0, 9)
+                masks[i, label, row : row + 4, col : col + 4] = True
+                X[i][masks[i, label], label] = 1.0
+    return np.clip(X, 0, 1), Y, masks
+
+
+@pytest.fixture(scope="module")
+def tiny_multilabel_cnn():
+    X, Y, _ = two_label_images(60, seed=0)
+    clf = CNNImageClassifier(filters=(4,), padding="same", max_iter=2, random_state=0)
+    return clf.fit(X, Y), X, Y
+
+
+def test_grad_cam_of_a_multilabel_network_explains_the_chosen_label(
+    tiny_multilabel_cnn,
+):
+    clf, X, _ = tiny_multilabel_cnn
+    assert clf.model_.layers[-1].get_config()["activation"] == "sigmoid"
+    per_label = [grad_cam(clf, X[:8], target=label) for label in (0, 1)]
+    for heatmaps in per_label:
+        assert heatmaps.shape == (8, ML_SIZE, ML_SIZE)
+        assert heatmaps.min() >= 0 and heatmaps.max() <= 1
+    assert not np.allclose(per_label[0], per_label[1])  # one map per label
+    # None explains each image's most probable label; per-image targets work.
+    best = clf.predict_proba(X[:8]).argmax(axis=1)
+    np.testing.assert_allclose(grad_cam(clf, X[:8]), grad_cam(clf, X[:8], target=best))
+    with pytest.raises(ValueError, match=r"target 2 is not a class.*\[0, 1\]"):
+        grad_cam(clf, X[:2], target=2)
+
+
+def test_grad_cam_per_label_finds_each_labels_own_evidence():
+    X, Y, _ = two_label_images(300, seed=0)
+    X_test, Y_test, masks = two_label_images(80, seed=1)
+    clf = CNNImageClassifier(
+        filters=(8,),
+        padding="same",
+        global_pooling="max",
+        max_iter=10,
+        learning_rate_init=0.01,
+        random_state=0,
+    ).fit(X, Y)
+    assert (clf.predict(X_test) == Y_test).mean() > 0.95
+    both = (Y_test == 1).all(axis=1)  # images holding both labels
+    for label in (0, 1):
+        heatmaps = grad_cam(clf, X_test[both], target=label)
+        own = mass_on(heatmaps, masks[both, label])
+        other = mass_on(heatmaps, masks[both, 1 - label])
+        # Where this label is, not where the other one is.
+        assert (own > other).mean() > 0.9, (label, own.mean(), other.mean())
+        assert own.mean() > 3 * (16 / ML_SIZE**2)  # well above an even spread
+
+
+def test_plot_top_losses_ranks_a_multilabel_classifier_per_label(
+    plt, tiny_multilabel_cnn
+):
+    from litterlearn.plotting import plot_top_losses
+
+    clf, X, Y = tiny_multilabel_cnn
+    proba = clf.predict_proba(X)
+    p = np.clip(proba, 1e-15, 1 - 1e-15)
+    loss = -np.where(Y == 1, np.log(p), np.log1p(-p))  # binary cross-entropy
+    names = ["left", "right"]
+    fig = plot_top_losses(
+        clf, X, Y, n=4, label=1, target_names=names, grad_cam=True, n_cols=2
+    )
+    top = np.argsort(-loss[:, 1], kind="stable")[:4]
+    pred = clf.predict(X)
+    assert len(fig.axes) == 4
+    for ax, i in zip(fig.axes, top, strict=True):
+        assert ax.get_title().splitlines() == [
+            f"right {proba[i, 1]:.2f}",
+            f"true {'has' if Y[i, 1] else 'not'}",
+            f"loss {loss[i, 1]:.2f}",
+        ]
+        assert (ax.title.get_color() == "tab:red") == (pred[i, 1] != Y[i, 1])
+        assert len(ax.images) == 2  # the image under the label's heatmap
+    # label=None: each image by its worst label, named in its title.
+    fig = plot_top_losses(clf, X, Y, n=3, target_names=names)
+    worst = loss.max(axis=1)
+    for ax, i in zip(fig.axes, np.argsort(-worst, kind="stable")[:3], strict=True):
+        first, _, loss_line = ax.get_title().splitlines()
+        assert first.split()[0] == names[loss[i].argmax()]
+        assert loss_line == f"loss {worst[i]:.2f}"
+
+
+def test_plot_top_losses_takes_scikit_learn_multilabel_classifiers(plt):
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from litterlearn.plotting import plot_top_losses
+
+    X, Y, _ = two_label_images(40, seed=2)
+    rows = X.reshape(len(X), -1)
+    # k-NN's predict_proba is a list of (n, 2) arrays, one per label.
+    for clf in (KNeighborsClassifier(3), OneVsRestClassifier(LogisticRegression())):
+        clf.fit(rows, Y)
+        fig = plot_top_losses(clf, rows, Y, n=2, label=0)
+        assert len(fig.axes) == 2
+        assert fig.axes[0].get_title().startswith("0 ")
+
+
+def test_plot_top_losses_multilabel_bad_input_fails_clearly(plt, tiny_multilabel_cnn):
+    from litterlearn.plotting import plot_top_losses
+
+    clf, X, Y = tiny_multilabel_cnn
+    with pytest.raises(ValueError, match=r"label 3 is not a class.*\[0, 1\]"):
+        plot_top_losses(clf, X, Y, label=3)
+    with pytest.raises(ValueError, match=r"shape \(60, 3\).*shape \(60, 2\)"):
+        plot_top_losses(clf, X, np.column_stack([Y, Y[:, 0]]))
+    with pytest.raises(ValueError, match="0/1 indicator"):
+        plot_top_losses(clf, X, Y * 2)
+    with pytest.raises(ValueError, match="looks multi-label"):
+        plot_top_losses(clf, X, Y[:, 0])
+    rows = X.reshape(len(X), -1)
+    single = LogisticRegression().fit(rows, Y[:, 0])
+    with pytest.raises(ValueError, match="not a multi-label classifier"):
+        plot_top_losses(single, rows, np.column_stack([1 - Y[:, 0], Y[:, 0]]))
+    with pytest.raises(ValueError, match="label is for multi-label"):
+        plot_top_losses(single, rows, Y[:, 0], label=1)

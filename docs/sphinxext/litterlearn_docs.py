@@ -34,6 +34,7 @@ COURSE_ORDER = [
     "plot_cnn_vs_mlp.py",
     "plot_what_cnn_looks_at.py",
     "plot_fighting_imbalance.py",
+    "plot_which_litter.py",
     "plot_test_time_augmentation.py",
     "plot_augmentations.py",
     "plot_transfer_learning_vgg16.py",

@@ -66,7 +66,9 @@ def build_parser():
         description="Train the course CNN on TACO bottle-vs-rest (the offline "
         "synthetic sample when TACO cannot be reached), print classification "
         "reports for the validation and test sets and save the training curves "
-        "and the confusion matrix as PNG files.",
+        "and the confusion matrix as PNG files. With --task multilabel, one CNN "
+        "learns which of the ten most frequent kinds of litter each photo holds, "
+        "with per-label reports and a per-label figure.",
     )
     add_demo_arguments(demo)
     return parser

@@ -16,6 +16,7 @@ __all__ = [
     "plot_history",
     "plot_images",
     "plot_learning_rate_finder",
+    "plot_mixed_batch",
     "plot_top_losses",
 ]
 
@@ -591,6 +592,7 @@ def plot_top_losses(
     *,
     n=9,
     target_names=None,
+    label=None,
     grad_cam=False,
     n_cols=None,
     alpha=0.45,
@@ -605,6 +607,18 @@ def plot_top_losses(
     its true class and the true class's probability, and the loss (as
     fastai's ``ClassificationInterpretation.plot_top_losses``).
 
+    For a multi-label classifier (``y`` a 0/1 indicator of shape
+    ``(n_samples, n_labels)``, ``predict_proba`` one probability per label)
+    each label is its own yes/no question, and the loss of an image for a
+    label is that label's binary cross-entropy, ``-log p`` where the image
+    has the label and ``-log (1 - p)`` where it has not. With ``label`` the
+    images are ranked by their loss for that label: the worst photos of
+    that one question (fastai's version of this plot fails on multi-label
+    data). With ``label=None`` each image counts with its worst label, and
+    its title names that label. Titles give the label, its probability, the
+    truth ("has" or "not") and the loss; red where the classifier's
+    ``predict`` (at its threshold) is wrong for that label.
+
     Parameters
     ----------
     estimator : fitted classifier or Pipeline
@@ -614,17 +628,24 @@ def plot_top_losses(
     X : array-like
         Images as the estimator takes them (rows, arrays, or file paths for
         a Pipeline starting with an ``ImageResizer``).
-    y : array-like of shape (n_samples,)
-        True classes; each must be one of ``classes_``.
+    y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        True classes, each one of ``classes_``; or, for a multi-label
+        classifier, the 0/1 indicator of the labels each image has.
     n : int, default=9
         Number of images shown.
     target_names : list of str or dict, default=None
         Class names: a list indexed by integer labels, or a dict
         ``{label: name}``. None shows the labels as they are.
+    label : a class label, default=None
+        Multi-label only: the label whose losses rank the images (one of
+        ``classes_``, a column index of ``y``). None ranks each image by
+        its worst label.
     grad_cam : bool, default=False
         Draw each image's Grad-CAM heatmap for its predicted class over it
         (:func:`litterlearn.inspection.grad_cam`; the classifier needs a
         convolution): where the network found the evidence for its mistake.
+        For a multi-label classifier, the heatmap of the label in the
+        title: where the network sees it.
     n_cols : int, default=None
         Images per row; None makes a square-ish grid.
     alpha : float, default=0.45
@@ -660,6 +681,16 @@ def plot_top_losses(
     4
     >>> fig.axes[0].get_title().splitlines()[1].startswith("true ")
     True
+
+    Multi-label: two yes/no questions per image.
+
+    >>> from sklearn.multiclass import OneVsRestClassifier
+    >>> Y = np.column_stack([y, X[:, 32:].mean(axis=1) > 0.5]).astype(int)
+    >>> ovr = OneVsRestClassifier(LogisticRegression()).fit(X, Y)
+    >>> names = ["bottle", "can"]
+    >>> fig = plot_top_losses(ovr, X, Y, n=4, target_names=names, label=1)
+    >>> fig.axes[0].get_title().splitlines()[0].startswith("can ")
+    True
     """
     from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -667,35 +698,66 @@ def plot_top_losses(
 
     plt = _pyplot()
     check_is_fitted(estimator)
-    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
-    classes = np.asarray(estimator.classes_)
-    y = column_or_1d(y)
-    if len(y) != len(proba):
-        raise ValueError(f"y has {len(y)} labels for {len(proba)} images.")
-    index = {c: i for i, c in enumerate(classes.tolist())}
-    unknown = sorted({v for v in y.tolist() if v not in index}, key=str)
-    if unknown:
-        raise ValueError(
-            f"y has labels that are not classes of the estimator: {unknown}; its "
-            f"classes are {classes.tolist()}."
-        )
-    true_idx = np.array([index[v] for v in y.tolist()], dtype=np.intp)
-    p_true = proba[np.arange(len(y)), true_idx]
-    losses = -np.log(np.clip(p_true, 1e-15, None))
-    n = min(int(n), len(y))
+    proba = _label_probabilities(estimator.predict_proba(X))
+    classes = estimator.classes_
+    if isinstance(classes, list):  # multi-output: the labels are the columns
+        classes = np.arange(len(classes))
+    classes = np.asarray(classes)
+    if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+        losses, shown_label, Y = _multilabel_losses(proba, classes, y, label)
+        multilabel = True
+    else:
+        if label is not None:
+            raise ValueError(
+                "label is for multi-label classifiers (y a 0/1 indicator of "
+                "shape (n_samples, n_labels)); with one class per image, leave "
+                "it None."
+            )
+        multilabel = False
+        if proba.ndim == 2 and not np.allclose(proba.sum(axis=1), 1, atol=1e-3):
+            raise ValueError(
+                f"predict_proba's rows do not sum to 1: the estimator looks "
+                f"multi-label (one probability per label). Pass y as a 0/1 "
+                f"indicator of shape ({len(proba)}, {proba.shape[1]})."
+            )
+        y = column_or_1d(y)
+        if len(y) != len(proba):
+            raise ValueError(f"y has {len(y)} labels for {len(proba)} images.")
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        unknown = sorted({v for v in y.tolist() if v not in index}, key=str)
+        if unknown:
+            raise ValueError(
+                f"y has labels that are not classes of the estimator: {unknown}; "
+                f"its classes are {classes.tolist()}."
+            )
+        true_idx = np.array([index[v] for v in y.tolist()], dtype=np.intp)
+        p_true = proba[np.arange(len(y)), true_idx]
+        losses = -np.log(np.clip(p_true, 1e-15, None))
+    n = min(int(n), len(losses))
     if n < 1:
         raise ValueError("plot_top_losses needs n >= 1 and at least one image.")
     order = np.argsort(-losses, kind="stable")[:n]
-    pred_idx = proba.argmax(axis=1)
 
     X_top = _safe_indexing(X, order)
+    if multilabel:
+        predicted = np.asarray(estimator.predict(X_top))
+        if predicted.ndim != 2 or predicted.shape[1] != Y.shape[1]:
+            raise ValueError(
+                f"y is a multi-label indicator of {Y.shape[1]} labels, but the "
+                f"estimator's predict gives shape {predicted.shape}: it is not a "
+                f"multi-label classifier of these labels."
+            )
+        targets = classes[shown_label[order]]
+    else:
+        pred_idx = proba.argmax(axis=1)
+        targets = classes[pred_idx[order]]
     final, shown = _split_pipeline(estimator, X_top)
     images = _as_images(shown, getattr(final, "image_shape_", None))
     heatmaps = None
     if grad_cam:
         from .inspection import grad_cam as compute_grad_cam
 
-        heatmaps = compute_grad_cam(estimator, X_top, target=classes[pred_idx[order]])
+        heatmaps = compute_grad_cam(estimator, X_top, target=targets)
 
     name = _namer(target_names)
     if n_cols is None:
@@ -710,18 +772,67 @@ def plot_top_losses(
             ax.remove()
             continue
         i = order[k]
-        p, t = pred_idx[i], true_idx[i]
-        title = (
-            f"pred {name(classes[p])} {proba[i, p]:.2f}\n"
-            f"true {name(classes[t])} {proba[i, t]:.2f}\n"
-            f"loss {losses[i]:.2f}"
-        )
-        color = "tab:red" if p != t else None
+        if multilabel:
+            j = shown_label[i]
+            title = (
+                f"{name(classes[j])} {proba[i, j]:.2f}\n"
+                f"true {'has' if Y[i, j] else 'not'}\n"
+                f"loss {losses[i]:.2f}"
+            )
+            wrong = predicted[k, j] != Y[i, j]
+        else:
+            p, t = pred_idx[i], true_idx[i]
+            title = (
+                f"pred {name(classes[p])} {proba[i, p]:.2f}\n"
+                f"true {name(classes[t])} {proba[i, t]:.2f}\n"
+                f"loss {losses[i]:.2f}"
+            )
+            wrong = p != t
+        color = "tab:red" if wrong else None
         if heatmaps is None:
             _show(ax, images[k], title, color)
         else:
             _overlay(ax, images[k], heatmaps[k], title, color, alpha, "jet")
     return fig
+
+
+def _label_probabilities(proba):
+    """``predict_proba`` as one array: scikit-learn's multi-output classifiers
+    (k-NN, forests) give a list of ``(n, 2)`` arrays, one per label; their
+    positive columns are the label probabilities."""
+    if isinstance(proba, list):
+        return np.column_stack([np.asarray(p, np.float64)[:, -1] for p in proba])
+    return np.asarray(proba, dtype=np.float64)
+
+
+def _multilabel_losses(proba, classes, y, label):
+    """Per image: the loss ranked on, the label it is for, and ``y`` checked."""
+    Y = np.asarray(y)
+    if proba.shape != Y.shape:
+        raise ValueError(
+            f"y is a 0/1 indicator of shape {Y.shape}, but predict_proba gives "
+            f"shape {proba.shape}: one column per label of the estimator "
+            f"({len(classes)} classes) is needed."
+        )
+    if Y.dtype.kind not in "biuf" or not np.isin(Y, (0, 1)).all():
+        raise ValueError(
+            "A 2-D y must be a 0/1 indicator of shape (n_samples, n_labels): 1 "
+            "where the image has the label."
+        )
+    Y = Y.astype(np.int64)
+    p = np.clip(proba, 1e-15, 1 - 1e-15)
+    per_label = -np.where(Y == 1, np.log(p), np.log1p(-p))
+    if label is None:
+        shown = per_label.argmax(axis=1)
+    else:
+        where = np.flatnonzero(classes == label) if np.isscalar(label) else []
+        if len(where) != 1:
+            raise ValueError(
+                f"label {label!r} is not a class of the estimator; its classes are "
+                f"{classes.tolist()}."
+            )
+        shown = np.full(len(Y), where[0])
+    return per_label[np.arange(len(Y)), shown], shown, Y
 
 
 # --------------------------------------------------------------------------
@@ -784,3 +895,115 @@ def plot_learning_rate_finder(result, ax=None):
     ax.set_ylabel("training loss")
     ax.legend()
     return ax
+
+
+# --------------------------------------------------------------------------
+# Training recipes: MixUp and CutMix.
+
+
+def plot_mixed_batch(
+    X,
+    y,
+    *,
+    mixup=0.0,
+    cutmix=0.0,
+    n_images=8,
+    image_shape=None,
+    random_state=None,
+    target_names=None,
+    fig=None,
+    figsize=None,
+):
+    """Show a batch (top row) and how MixUp or CutMix mixes it (bottom row).
+
+    The first ``n_images`` images are one training batch. They are mixed as
+    the estimators mix each training batch when their ``mixup`` or
+    ``cutmix`` parameter is positive (the same function does it): every
+    image with its partner in a random permutation of the batch, with one
+    mixing ratio ``lam`` drawn from ``Beta(alpha, alpha)`` for the batch.
+    Above each mixed image is its soft target, the share of each class in
+    it (``lam`` for its own image's class, ``1 - lam`` for the partner's;
+    for CutMix, the box's actual area).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+        Images; the first ``n_images`` (at least 2) form the batch.
+    y : array-like of shape (n_samples,)
+        Their labels; the classes of the soft targets are those of ``y``.
+    mixup, cutmix : float, default=0.0
+        The alpha of ``Beta(alpha, alpha)`` for each method, as the
+        estimators' parameters of the same names; 0 turns one off. With
+        both positive, a coin picks one for the batch. At least one must be
+        positive.
+    n_images : int, default=8
+        Batch size shown (columns of the grid).
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the draws (method, ``lam``, permutation, CutMix's box).
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels (see :func:`plot_images`).
+    fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        ``2 * n_images`` axes: the batch, then the mixed batch.
+
+    See Also
+    --------
+    plot_augmentations : Label-preserving augmentation of single images.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from litterlearn.plotting import plot_mixed_batch
+    >>> X = np.random.default_rng(0).integers(0, 256, (4, 12 * 12), np.uint8)
+    >>> fig = plot_mixed_batch(X, [0, 1, 0, 1], cutmix=1.0, n_images=4,
+    ...                        random_state=0)
+    >>> len(fig.axes)
+    8
+    """
+    from .neural_network._mixing import mix_batch
+
+    plt = _pyplot()
+    if not mixup and not cutmix:
+        raise ValueError(
+            "plot_mixed_batch needs mixup > 0 or cutmix > 0 (the Beta alphas "
+            "of the estimators' parameters); both are 0, nothing would be mixed."
+        )
+    images = _as_images(X, image_shape)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(images):
+        raise ValueError(
+            f"y must hold one label per image: {len(images)} images, y of shape "
+            f"{y.shape}."
+        )
+    n = min(int(n_images), len(images))
+    if n < 2:
+        raise ValueError(
+            f"plot_mixed_batch needs a batch of at least 2 images to mix; got {n}."
+        )
+    if isinstance(random_state, np.random.Generator):
+        rng = random_state
+    else:
+        rng = np.random.default_rng(random_state)
+    classes, codes = np.unique(y, return_inverse=True)
+    batch, codes = images[:n], codes[:n]
+    onehot = np.eye(len(classes), dtype=np.float32)[codes]
+    mixed, targets, _ = mix_batch(batch, onehot, None, rng, mixup=mixup, cutmix=cutmix)
+    name = _namer(target_names)
+    fig, axes = _grid(plt, 2, n, figsize, fig, title_lines=2)
+    for i in range(n):
+        _show(axes[0, i], batch[i], name(classes[codes[i]]))
+        order = np.argsort(-targets[i])
+        shares = [k for k in order[:2] if targets[i, k] >= 0.005]
+        title = "\n".join(f"{targets[i, k]:.2f} {name(classes[k])}" for k in shares)
+        _show(axes[1, i], mixed[i], title)
+    return fig

@@ -2,17 +2,20 @@
 
 Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
 Gradient-based Localization" (ICCV 2017). For a convolution's feature maps
-``A_k`` and a class score ``s_c`` taken *before* the softmax, each map is
-weighted by the mean of ``d s_c / d A_k`` over its positions; the heatmap is
-``relu(sum_k w_k A_k)``, upsampled to the image and scaled to [0, 1].
+``A_k`` and a class score ``s_c`` taken *before* the output activation (the
+softmax of a single-label network, the sigmoids of a multi-label one), each
+map is weighted by the mean of ``d s_c / d A_k`` over its positions; the
+heatmap is ``relu(sum_k w_k A_k)``, upsampled to the image and scaled to
+[0, 1].
 
 The network is run layer by layer in eager mode with the chosen layer's
-output watched by a ``tf.GradientTape``, and the softmax at its end replaced
-by the identity (or, for a last ``Dense`` layer with a built-in softmax, by
-``inputs @ kernel + bias``). Nothing of the estimator's model is changed, so
-predictions running at the same time in other threads are unaffected. This
-works for ``keras.Sequential`` and functional models and finds convolutions
-inside nested models (a ``keras.applications`` backbone is one).
+output watched by a ``tf.GradientTape``, and the softmax or sigmoid at its
+end replaced by the identity (or, for a last ``Dense`` layer with a built-in
+softmax or sigmoid, by ``inputs @ kernel + bias``). Nothing of the
+estimator's model is changed, so predictions running at the same time in
+other threads are unaffected. This works for ``keras.Sequential`` and
+functional models and finds convolutions inside nested models (a
+``keras.applications`` backbone is one).
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     summed, rectified, upsampled to the classifier's image size and scaled so
     that each map's maximum is 1.
 
+    A multi-label classifier (fitted on a 0/1 indicator, one sigmoid per
+    label) is explained one label at a time: ``target`` is the label (a
+    column index, as in its ``classes_``) and its score is taken before
+    that label's sigmoid, so each map shows where the network sees that
+    label, whatever else the image holds.
+
     Parameters
     ----------
     estimator : fitted classifier or Pipeline
@@ -57,8 +66,8 @@ def grad_cam(estimator, X, *, target=None, layer=None):
         first step accepts (e.g. file paths for an ``ImageResizer``).
     target : None, a class label, or array-like of shape (n_samples,)
         The class whose score is explained: None for each image's predicted
-        class; one label (from ``classes_``) for all images; or one label per
-        image.
+        class (for a multi-label classifier, its most probable label); one
+        label (from ``classes_``) for all images; or one label per image.
     layer : None, str or keras.layers.Layer, default=None
         The layer whose feature maps are weighted; a name is looked up in the
         model and in nested models. It must output feature maps
@@ -125,7 +134,7 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     target_idx = _target_indices(target, classes, len(images))
     leaves = list(_sublayers(model))
     conv = _resolve_layer(layer, model, leaves, type(clf).__name__)
-    head = _softmax_head(model)
+    head = _output_head(model)
     out_hw = tuple(int(s) for s in clf.image_shape_[:2])
     maps = [
         _batch_grad_cam(
@@ -317,17 +326,30 @@ def _container_of(model, layer):
     return model
 
 
-def _softmax_head(model):
-    """The last layer, which must apply the softmax (Activation or Dense)."""
+#: The output activations whose input is the class scores (logits): the
+#: softmax of single-label networks, the sigmoids of multi-label ones. Both
+#: are monotonic per class, so a score's gradient explains its probability.
+_OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
+
+
+def _output_head(model):
+    """The last layer, which must apply the softmax or the sigmoid.
+
+    An ``Activation`` layer, or a ``Dense`` layer with it built in.
+    """
     last = model
     while getattr(last, "layers", None):
         last = last.layers[-1]
     activation = getattr(getattr(last, "activation", None), "__name__", None)
-    if activation != "softmax" or type(last).__name__ not in ("Activation", "Dense"):
+    if activation not in _OUTPUT_ACTIVATIONS or type(last).__name__ not in (
+        "Activation",
+        "Dense",
+    ):
         raise ValueError(
-            f"grad_cam needs the class scores before the softmax, but the network "
-            f"ends with {type(last).__name__} {last.name!r}, not a softmax "
-            f"Activation or a Dense layer with activation='softmax'."
+            f"grad_cam needs the class scores before the output activation, but "
+            f"the network ends with {type(last).__name__} {last.name!r}, not a "
+            f"softmax or sigmoid Activation or a Dense layer with "
+            f"activation='softmax' or 'sigmoid'."
         )
     return last
 
@@ -349,7 +371,8 @@ def _batch_grad_cam(keras, model, images, target_idx, conv, head, out_hw):
             return watched
         if op is head:
             if type(op).__name__ == "Activation":
-                return lambda x, *args, **kwargs: x  # logits: skip the softmax
+                # logits: skip the softmax (or the sigmoids)
+                return lambda x, *args, **kwargs: x
 
             def logits(x, *args, **kwargs):
                 kernel = tf.convert_to_tensor(op.kernel)

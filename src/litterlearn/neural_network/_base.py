@@ -16,22 +16,29 @@ model. Read top to bottom, a fit:
    unfitted one stays unfitted.
 
 The machinery lives beside it, one job per module: ``_fit_data.py`` (the
-checks of a fit's data), ``_phases.py`` (training phases and what they train
-on), ``_keras.py`` (lazy Keras import, the layer walker), ``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
+checks of a fit's data), ``_targets.py`` (the target: one label per image
+or a multi-label indicator; output size and activation, encoding, loss,
+class weights, stratification, decoding), ``_phases.py`` (training phases and
+what they train on), ``_keras.py`` (lazy Keras import, the layer walker),
+``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
 initialisation, optimizer reset, snapshots), ``_inputs.py`` (training input
-pipelines), ``_training.py`` (what runs at every epoch's end: BatchNorm
-statistics, validation, divergence), ``_predict.py`` (the compiled prediction
-function), ``_serialization.py`` (pickling in Keras' format) and ``_docs.py``
-(shared docstrings).
+pipelines), ``_mixing.py`` (MixUp and CutMix of a batch), ``_schedules.py``
+(learning-rate schedules, weight decay), ``_layer_rates.py`` (learning-rate
+factors per variable), ``_training.py`` (what runs at every epoch's end:
+BatchNorm statistics, validation, divergence), ``_predict.py`` (the
+compiled prediction function), ``_serialization.py`` (pickling in Keras'
+format) and ``_docs.py`` (shared docstrings).
 
 The contract for subclasses ("Writing an estimator" in docs/developers.rst)
-is six hooks, in the order a fit meets them:
+is six hooks, in the order a fit meets them (and an optional seventh,
+:meth:`_rate_factors`, for learning rates per variable):
 
 - :meth:`_input_stage`: layers that prepare raw images inside the model
   (here a ``Rescaling(1/255)`` for uint8 input);
-- :meth:`_build_model` (abstract): the network after the input stage, as a
-  list of layers (a ``keras.Sequential``) or a callable / ``keras.Model``
-  applied to the input stage's output (a functional model);
+- :meth:`_build_model` (abstract): the network body after the input stage,
+  as a list of layers (a ``keras.Sequential``) or a callable /
+  ``keras.Model`` applied to the input stage's output (a functional model);
+  the base adds the output layer of the fit's target;
 - :meth:`_pretrained_layers`: names of the layers whose weights come from a
   pretrained source; seeded initialisation never touches them, and a reused
   model gets their values as built back;

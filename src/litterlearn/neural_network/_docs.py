@@ -159,7 +159,8 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
     history_ : dict of str to list of float
         Keras' per-epoch history: "loss", "accuracy" and, with validation
         data, "val_loss", "val_accuracy"; over all training phases, and
-        extended by warm-started fits.
+        extended by warm-started fits. For a multi-label fit "accuracy" is
+        the share of (image, label) entries predicted right at 0.5.
     phase_starts_ : dict of str to int
         Index in ``history_`` of the first epoch of each training phase of
         the last fit, by phase name (MLP and CNN train in one phase,

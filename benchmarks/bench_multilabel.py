@@ -16,12 +16,12 @@ Construction (seeded, reproducible):
 - A canvas: ``k`` drawn uniformly from 1..4, ``k`` of the 4 cells drawn
   without replacement, each filled with a different source image (no source
   image is used twice in a set); empty cells are black. Two items may share a
-  class, so a canvas holds 1 to 4 classes (2.2 on average).
+  class, so a canvas holds 1 to 4 classes (2.3 on average).
 - Cells are ``--cell`` pixels (default 14: each 28x28 item is shrunk 2x by
   averaging 2x2 blocks), so canvases are 28x28, the size the CNN recipe was
-  measured at, and the eleven CNN fits of a cell run on a 2-core machine
-  within the hour; ``--cell 28`` keeps the items whole (56x56 canvases, about
-  4x the CNN cost).
+  measured at; ``--cell 28`` keeps the items whole (56x56 canvases, about 3x
+  the CNN cost). On 2 shared cores the ten binary CNNs of one training set
+  took about 100 s at 28x28 and 240-510 s at 56x56.
 - Training set of seed ``s``: ``numpy.random.default_rng(s)`` draws the
   largest size; smaller sizes are its first canvases (nested). The test set
   is fixed (1000 canvases, ``default_rng(2026)``), the same for every seed.
@@ -44,12 +44,12 @@ Every result (micro / macro / samples F1, subset accuracy, fit and predict
 seconds, the 1-minute load average before and after, the litterlearn
 commit) is appended as one JSON line to ``--results`` as soon as it is
 computed; cells already in the file are skipped, so runs can be split and
-resumed. ``--report`` prints the table (mean +- std over seeds) and draws
-the plot from that file alone.
+resumed. ``--report`` prints the tables (mean +- std over seeds, one per
+canvas size in the file) and draws the plot from that file alone.
 
     python benchmarks/bench_multilabel.py [--sizes 300 1000] [--seeds 0 1 2]
         [--methods ovr_svc binary_cnns multilabel_cnn] [--n-test 1000]
-        [--results benchmarks/bench_multilabel.jsonl]
+        [--cell 14] [--results benchmarks/bench_multilabel.jsonl]
     python benchmarks/bench_multilabel.py --report [--plot PATH]
 
 Recorded numbers and their reading: benchmarks/README.md,
@@ -223,7 +223,7 @@ def commit():
     return out.stdout.strip()
 
 
-def run_cell(size, seed, X, Y, X_test, Y_test, method, cell, emit):
+def run_cell(size, seed, X, Y, X_test, Y_test, method, cell, emit, revision=None):
     fit, predict = FIT[method]
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -244,7 +244,7 @@ def run_cell(size, seed, X, Y, X_test, Y_test, method, cell, emit):
             predict_s=round(predict_s, 2),
             load_before=round(load_before, 2),
             load_after=round(os.getloadavg()[0], 2),
-            commit=commit(),
+            commit=revision,
             **extra,
         )
     )
@@ -296,7 +296,7 @@ def paired(rows, size, method, other):
     }
 
 
-def report(rows, plot_path=None):
+def report(rows):
     stats = summarize(rows)
     sizes = sorted({k[0] for k in stats})
     methods = [m for m in METHODS if any(k[1] == m for k in stats)]
@@ -344,36 +344,64 @@ def report(rows, plot_path=None):
                 f"(min {min(diffs):+.3f}, {len(diffs)} seeds); "
                 f"{other} fit / {method} fit: {np.mean(ratios):.2f}x"
             )
-    if plot_path is not None and stats:
-        plot(stats, sizes, methods, plot_path)
 
 
-def plot(stats, sizes, methods, path):
+def plot(rows, path):
+    """One row of axes per canvas size in ``rows``: macro F1 and fit time."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_f1, ax_fit) = plt.subplots(1, 2, figsize=(10, 4))
-    width = 0.8 / len(methods)
-    x = np.arange(len(sizes))
-    for i, m in enumerate(methods):
-        mean = [stats[s, m]["mean"] if (s, m) in stats else np.nan for s in sizes]
-        std = [stats[s, m]["std"] if (s, m) in stats else 0 for s in sizes]
-        fit = [stats[s, m]["fit"] if (s, m) in stats else np.nan for s in sizes]
-        pos = x + (i - (len(methods) - 1) / 2) * width
-        color = plt.cm.tab10.colors[METHODS.index(m)]
-        ax_f1.bar(pos, mean, width, yerr=std, capsize=3, label=m, color=color)
-        ax_fit.bar(pos, fit, width, label=m, color=color)
-    for ax, label in ((ax_f1, "test macro F1"), (ax_fit, "fit seconds (mean)")):
-        ax.set_xticks(x, [f"{s} canvases" for s in sizes])
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3, axis="y")
-    ax_fit.set_yscale("log")
-    ax_f1.set_ylim(0, 1)
-    ax_f1.legend(fontsize=8, loc="lower right")
-    ax_f1.set_title("Which clothes are on the canvas? (mean +- std, seeds)")
-    ax_fit.set_title("Fit time (2-core CPU, shared)")
+    cells = sorted({r["cell"] for r in rows})
+    fig, axes = plt.subplots(
+        len(cells), 2, figsize=(10, 3.8 * len(cells)), squeeze=False
+    )
+    for (ax_f1, ax_fit), cell in zip(axes, cells, strict=True):
+        stats = summarize([r for r in rows if r["cell"] == cell])
+        sizes = sorted({k[0] for k in stats})
+        methods = [m for m in METHODS if any(k[1] == m for k in stats)]
+        width = 0.8 / len(methods)
+        x = np.arange(len(sizes))
+        for i, m in enumerate(methods):
+            got = [(s, m) in stats for s in sizes]
+            mean = [
+                stats[s, m]["mean"] if ok else np.nan
+                for s, ok in zip(sizes, got, strict=True)
+            ]
+            std = [
+                stats[s, m]["std"] if ok else 0
+                for s, ok in zip(sizes, got, strict=True)
+            ]
+            fit = [
+                stats[s, m]["fit"] if ok else np.nan
+                for s, ok in zip(sizes, got, strict=True)
+            ]
+            pos = x + (i - (len(methods) - 1) / 2) * width
+            color = plt.cm.tab10.colors[METHODS.index(m)]
+            ax_f1.bar(pos, mean, width, yerr=std, capsize=3, label=m, color=color)
+            ax_fit.bar(pos, fit, width, label=m, color=color)
+            for p, s, ok in zip(pos, sizes, got, strict=True):
+                if ok:
+                    n = len(stats[s, m]["seeds"])
+                    ax_f1.text(p, 0.02, f"{n}", ha="center", fontsize=7, color="w")
+        labels = [f"{s} canvases" for s in sizes]
+        for ax, label in ((ax_f1, "test macro F1"), (ax_fit, "fit seconds (mean)")):
+            ax.set_xticks(x, labels)
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3, axis="y")
+        ax_fit.set_yscale("log")
+        ax_f1.set_ylim(0, 1)
+        ax_f1.legend(fontsize=8, loc="upper left")
+        side = 2 * cell
+        ax_f1.set_title(
+            f"{side}x{side} canvases: macro F1, mean ± std (seeds at the foot)",
+            fontsize="medium",
+        )
+        ax_fit.set_title(
+            f"{side}x{side} canvases: fit time (2-core CPU, shared)",
+            fontsize="medium",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"\nplot written to {path}")
@@ -402,6 +430,8 @@ def main():
         parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
 
     if not args.report:
+        # The code this process imported: read once, not at each result.
+        revision = commit()
         done = {
             (r["size"], r["seed"], r["method"], r["cell"], r["n_test"])
             for r in load_results(args.results)
@@ -430,14 +460,24 @@ def main():
                     key = (size, seed, method, args.cell, args.n_test)
                     if key not in done:
                         run_cell(
-                            size, seed, X, Y, X_test, Y_test, method, args.cell, emit
+                            size,
+                            seed,
+                            X,
+                            Y,
+                            X_test,
+                            Y_test,
+                            method,
+                            args.cell,
+                            emit,
+                            revision,
                         )
-    rows = [
-        r
-        for r in load_results(args.results)
-        if r["cell"] == args.cell and r["n_test"] == args.n_test
-    ]
-    report(rows, args.plot)
+    rows = [r for r in load_results(args.results) if r["n_test"] == args.n_test]
+    for cell in sorted({r["cell"] for r in rows}):
+        side = 2 * cell
+        print(f"\n== {side}x{side} canvases (cells of {cell} px) ==")
+        report([r for r in rows if r["cell"] == cell])
+    if rows:
+        plot(rows, args.plot)
 
 
 if __name__ == "__main__":

@@ -105,3 +105,30 @@ def test_the_most_frequent_labels_need_a_few_images_each():
     assert most_frequent_labels(per_image, n_labels=2) == [("Bottle", 3), ("Can", 3)]
     # Straw and Lid are in one image each: too few to split and score.
     assert most_frequent_labels(per_image) == [("Bottle", 3), ("Can", 3), ("Cup", 3)]
+
+
+def test_the_gallery_and_the_demo_use_tacos_real_label_statistics():
+    """The example's photo counts are TACO's; the demo picks the same ten."""
+    import ast
+    import json
+    from pathlib import Path
+
+    from litterlearn._demo import most_frequent_labels
+
+    root = Path(__file__).resolve().parents[1]
+    coco = json.loads((root / "tests" / "data" / "taco_annotations.json").read_text())
+    supercategory = {c["id"]: c["supercategory"] for c in coco["categories"]}
+    per_image = {image["id"]: set() for image in coco["images"]}
+    for a in coco["annotations"]:
+        per_image[a["image_id"]].add(supercategory[a["category_id"]])
+    source = (root / "examples" / "plot_which_litter.py").read_text()
+    assignment = next(
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and ast.unparse(node.targets[0]) == "TACO_PHOTOS"
+    )
+    photos = ast.literal_eval(assignment.value)
+    counts = dict(most_frequent_labels(per_image.values(), n_labels=28, min_images=1))
+    assert photos == counts and len(photos) == 28
+    assert list(photos)[:10] == [n for n, _ in most_frequent_labels(per_image.values())]

@@ -17,6 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils import get_tags
 
 from litterlearn.ensemble import TestTimeAugmentationClassifier
+from litterlearn.metrics import tune_thresholds
 from litterlearn.neural_network import (
     CNNImageClassifier,
     MLPImageClassifier,
@@ -198,3 +199,22 @@ def test_test_time_augmentation_predicts_an_indicator():
     proba = tta.predict_proba(X)
     assert proba.shape == (60, 3)
     np.testing.assert_array_equal(tta.predict(X), (proba >= 0.5).astype(int))
+
+
+def test_tuned_thresholds_are_each_labels_best_f1():
+    X, Y = quadrant_images(160)
+    clf = mlp(max_iter=4).fit(X[:100], Y[:100])
+    proba = clf.predict_proba(X[100:])
+    thresholds = tune_thresholds(Y[100:], proba)
+    assert thresholds.shape == (3,) and ((thresholds > 0) & (thresholds < 1)).all()
+    clf.set_params(threshold=thresholds)
+    tuned = clf.predict(X[100:])
+    np.testing.assert_array_equal(tuned, (proba >= thresholds).astype(int))
+    for k in range(3):  # no threshold on the grid of scores does better
+        best = max(
+            f1_score(Y[100:, k], proba[:, k] >= t, zero_division=0)
+            for t in np.unique(proba[:, k])
+        )
+        assert f1_score(Y[100:, k], tuned[:, k]) == pytest.approx(best)
+    with pytest.raises(ValueError, match="one column per label"):
+        tune_thresholds(Y[100:, :2], proba)

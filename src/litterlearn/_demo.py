@@ -9,10 +9,10 @@ missed as PNG files.
 ``--task multilabel`` asks instead which litter is in each photo: one CNN
 with a sigmoid per label learns the ten supercategories most frequent in the
 images used, and the reports and the figure are per label. Ten, not all 28:
-in TACO, 18 of the 28 supercategories are in at most 5% of the photos and 11
-in at most 2% (29 of 1500 or fewer); a test set of a few dozen photos holds
+in TACO, 16 of the 28 supercategories are in at most 5% of the photos and 12
+in under 2% (29 of 1500 or fewer); a test set of a few dozen photos holds
 none or one of each, so their scores would be noise that drowns the macro
-averages. The ten most frequent are each in 7.5% to 35% of TACO's photos.
+averages. The ten most frequent are each in 7.6% to 35% of TACO's photos.
 
 Console output follows ``verbose`` (the command line's ``--quiet`` and
 ``-v``): 0 prints only what was used and the results; 1 (the default) adds

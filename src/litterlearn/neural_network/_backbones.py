@@ -598,6 +598,22 @@ def _blocks(spec, backbone):
     return [block for block in blocks if block]
 
 
+def block_depths(spec, backbone):
+    """``{id(layer): depth}`` of the weighted layers: 0 in the top block,
+    1 in the block below it, and so on (layers before the first block are
+    in the bottom block)."""
+    blocks = _blocks(spec, backbone)
+    depths = {
+        id(layer): len(blocks) - 1 - i
+        for i, block in enumerate(blocks)
+        for layer in block
+    }
+    for layer in backbone.layers:  # weighted layers before any block
+        if layer.weights and id(layer) not in depths:
+            depths[id(layer)] = len(blocks) - 1 if blocks else 0
+    return depths
+
+
 def top_layers(spec, backbone, *, n_layers=None, n_blocks=None):
     """The backbone layers with weights that fine-tuning unfreezes.
 

@@ -16,22 +16,29 @@ model. Read top to bottom, a fit:
    unfitted one stays unfitted.
 
 The machinery lives beside it, one job per module: ``_fit_data.py`` (the
-checks of a fit's data), ``_phases.py`` (training phases and what they train
-on), ``_keras.py`` (lazy Keras import, the layer walker), ``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
+checks of a fit's data), ``_targets.py`` (the target: one label per image
+or a multi-label indicator; output size and activation, encoding, loss,
+class weights, stratification, decoding), ``_phases.py`` (training phases and
+what they train on), ``_keras.py`` (lazy Keras import, the layer walker),
+``_pool.py`` (reuse of built models), ``_weights.py`` (seeded
 initialisation, optimizer reset, snapshots), ``_inputs.py`` (training input
-pipelines), ``_training.py`` (what runs at every epoch's end: BatchNorm
-statistics, validation, divergence), ``_predict.py`` (the compiled prediction
-function), ``_serialization.py`` (pickling in Keras' format) and ``_docs.py``
-(shared docstrings).
+pipelines), ``_mixing.py`` (MixUp and CutMix of a batch), ``_schedules.py``
+(learning-rate schedules, weight decay), ``_layer_rates.py`` (learning-rate
+factors per variable), ``_training.py`` (what runs at every epoch's end:
+BatchNorm statistics, validation, divergence), ``_predict.py`` (the
+compiled prediction function), ``_serialization.py`` (pickling in Keras'
+format) and ``_docs.py`` (shared docstrings).
 
 The contract for subclasses ("Writing an estimator" in docs/developers.rst)
-is six hooks, in the order a fit meets them:
+is six hooks, in the order a fit meets them (and an optional seventh,
+:meth:`_rate_factors`, for learning rates per variable):
 
 - :meth:`_input_stage`: layers that prepare raw images inside the model
   (here a ``Rescaling(1/255)`` for uint8 input);
-- :meth:`_build_model` (abstract): the network after the input stage, as a
-  list of layers (a ``keras.Sequential``) or a callable / ``keras.Model``
-  applied to the input stage's output (a functional model);
+- :meth:`_build_model` (abstract): the network body after the input stage,
+  as a list of layers (a ``keras.Sequential``) or a callable /
+  ``keras.Model`` applied to the input stage's output (a functional model);
+  the base adds the output layer of the fit's target;
 - :meth:`_pretrained_layers`: names of the layers whose weights come from a
   pretrained source; seeded initialisation never touches them, and a reused
   model gets their values as built back;
@@ -94,6 +101,8 @@ from ._keras import (
     _import_keras,
     _inner_optimizer,
 )
+from ._layer_rates import custom_objects as layer_rate_objects
+from ._layer_rates import with_rate_factors
 from ._phases import (
     PhaseData,
     TrainingPhase,
@@ -104,6 +113,7 @@ from ._phases import (
 )
 from ._pool import _MODEL_POOL
 from ._predict import _predict
+from ._schedules import SCHEDULE_CONSTRAINTS, check_weight_decay, make_schedule
 from ._serialization import _load_model_bytes, _save_model_bytes
 from ._targets import multilabel_objects
 from ._training import _epoch_end_callback, _note_best_epoch
@@ -160,6 +170,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "threshold": [Interval(numbers.Real, 0, 1, closed="neither"), "array-like"],
+        "learning_rate_schedule": SCHEDULE_CONSTRAINTS,
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
+        "mixup": [Interval(numbers.Real, 0, None, closed="left")],
+        "cutmix": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
     # Parameters that only change how a model is trained, not its layers or
@@ -184,6 +199,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             "warm_start",
             "distribute",
             "threshold",
+            "learning_rate_schedule",
+            "weight_decay",
+            "label_smoothing",
+            "mixup",
+            "cutmix",
         }
     )
 
@@ -208,8 +228,13 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         random_state,
         verbose,
         warm_start,
-        distribute=None,  # a default, so subclasses may not offer it yet
+        distribute=None,  # defaults, so subclasses may not offer them yet
         threshold=0.5,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        mixup=0.0,
+        cutmix=0.0,
     ):
         self.alpha = alpha
         self.batch_size = batch_size
@@ -230,6 +255,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
         self.distribute = distribute
         self.threshold = threshold
+        self.learning_rate_schedule = learning_rate_schedule
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
+        self.mixup = mixup
+        self.cutmix = cutmix
 
     # ----------------------------------------------------------------- hooks
 
@@ -302,7 +332,8 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         Overrides may call ``model.compile`` themselves.
         """
         state = _model_state(model)
-        key = self._compile_key(model, target)
+        factors = self._rate_factors(model, phase)
+        key = self._compile_key(model, target, factors)
         rate = self._learning_rate(phase)
         if state.compile_key == key and getattr(model, "optimizer", None) is not None:
             inner = _inner_optimizer(model.optimizer)
@@ -312,14 +343,27 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 if not isinstance(rate, dict):  # the same schedule stays
                     inner.learning_rate = rate
                 return
+        optimizer = self._make_optimizer(rate)
+        if factors:
+            optimizer = with_rate_factors(optimizer, factors)
+        if self.precision == "mixed_float16":
+            optimizer = _import_keras().optimizers.LossScaleOptimizer(optimizer)
         model.compile(
-            optimizer=self._make_optimizer(rate),
-            loss=_loss(target),
+            optimizer=optimizer,
+            loss=target.keras_loss(),
             metrics=target.metrics(),
         )
         model.optimizer.build(model.trainable_variables)
         state.compile_key = key
         state.optimizer_fill = _optimizer_fill(model.optimizer)
+
+    def _rate_factors(self, model, phase):
+        """Learning-rate factors per variable in ``phase``, by variable path.
+
+        ``{}`` here (one rate for all). Transfer estimators decay the rate
+        block by block into the backbone when fine-tuning.
+        """
+        return {}
 
     def _train_phase(self, model, phase, data):
         """Train ``model`` for one phase; return Keras' ``History``.
@@ -353,6 +397,15 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             learning_rate=self._learning_rate(phase),
         )
         callbacks = [epoch_end, *self._make_callbacks(data)]
+        if self.learning_rate_schedule in ("cosine", "one_cycle"):
+            callbacks.insert(
+                1,
+                _schedule_callback(
+                    self.learning_rate_schedule,
+                    self._learning_rate(phase),
+                    steps * int(phase.epochs),
+                ),
+            )
         history = self._fit_keras(
             model,
             training_input,
@@ -573,6 +626,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         config, a dict), or ``learning_rate_init`` when ``optimizer`` is a
         name. Applied on a new model, a reused one and a warm start alike.
         """
+        if not isinstance(self.learning_rate_schedule, str):  # a Keras schedule
+            keras = _import_keras()
+            return keras.optimizers.schedules.serialize(self.learning_rate_schedule)
         if phase.learning_rate is not None:
             return float(phase.learning_rate)
         if isinstance(self.optimizer, str):
@@ -584,25 +640,39 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     def _make_optimizer(self, learning_rate):
         """A new optimizer of ``optimizer`` at ``learning_rate`` (see above)."""
         keras = _import_keras()
+        decay = check_weight_decay(self.optimizer, self.weight_decay)
         if isinstance(self.optimizer, str):
             optimizer = keras.optimizers.get(
                 {
                     "class_name": self.optimizer,
-                    "config": {"learning_rate": learning_rate},
+                    "config": {"learning_rate": learning_rate, **decay},
                 }
             )
         else:  # a copy, so the user's instance never holds our variables
             config = keras.optimizers.serialize(self.optimizer)
-            config["config"]["learning_rate"] = learning_rate
+            config["config"].update(learning_rate=learning_rate, **decay)
             optimizer = keras.optimizers.deserialize(config)
-        if self.precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
-    def _compile_key(self, model, target):
-        """What a compiled model depends on: optimizer, target, trainable weights."""
+    def _compile_key(self, model, target, factors=None):
+        """What a compiled model depends on: optimizer, loss, trainable weights.
+
+        ``factors``: the per-variable rate factors of :meth:`_rate_factors`.
+        """
         trainable = tuple(id(v) for v in model.trainable_variables)
-        return (_optimizer_key(self.optimizer), self.precision, target.key, trainable)
+        optimizer = (_optimizer_key(self.optimizer), float(self.weight_decay))
+        schedule = self.learning_rate_schedule
+        if not isinstance(schedule, str):
+            schedule = repr(_import_keras().optimizers.schedules.serialize(schedule))
+        factors = tuple(sorted((factors or {}).items()))
+        return (
+            optimizer,
+            schedule,
+            factors,
+            self.precision,
+            target.loss_key,
+            trainable,
+        )
 
     def _model_key(self, image_shape, input_dtype, target):
         """What identifies the architecture and optimizer of the model."""
@@ -696,7 +766,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         """
         images, y, sample_weight = data.images, data.y, data.sample_weight
         seed = data.seeds.shuffle
-        if self.augmentation is not None:
+        if self.augmentation is not None or self._mixes():
             dataset_cls = _augmented_batches_class()
             return {
                 "shuffle": False,
@@ -708,6 +778,8 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                     batch_size=self.batch_size,
                     augmentation=self.augmentation,
                     seed=seed,
+                    mixup=float(self.mixup),
+                    cutmix=float(self.cutmix),
                 ),
             }
         arrays = (images, y) if sample_weight is None else (images, y, sample_weight)
@@ -716,6 +788,10 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             "steps_per_epoch": math.ceil(len(images) / self.batch_size),
             "shuffle": False,
         }
+
+    def _mixes(self):
+        """Whether training mixes images (MixUp or CutMix) on the fly."""
+        return bool(self.mixup or self.cutmix)
 
     def _make_callbacks(self, data):
         """Fresh copies of the user's callbacks, and early stopping.
@@ -880,7 +956,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         super().__setstate__(state)
         if data is not None:
             model = _load_model_bytes(
-                data, {**multilabel_objects(), **self._custom_objects()}
+                data,
+                {
+                    **multilabel_objects(),
+                    **layer_rate_objects(),
+                    **self._custom_objects(),
+                },
             )
             if getattr(model, "optimizer", None) is not None:
                 # Compiled as it was saved: a warm start continues its state.
@@ -925,11 +1006,25 @@ def _all_or_nothing(estimator):
         raise
 
 
-def _loss(target):
-    """The target's loss, as Keras takes it (a name, or the function)."""
-    if target.kind == "multi-label":
-        return multilabel_objects()[target.loss]
-    return target.loss
+def _schedule_callback(kind, base_rate, total_steps):
+    """A callback setting the optimizer's rate at every step of a phase.
+
+    The rate follows :func:`_schedules.make_schedule`'s ``kind`` from the
+    phase's first step (counted by the callback, so warm starts and reused
+    optimizers restart the schedule with the phase) to its last.
+    """
+    keras = _import_keras()
+    schedule = make_schedule(kind, base_rate, total_steps)
+
+    class _Schedule(keras.callbacks.Callback):
+        step = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            inner = _inner_optimizer(self.model.optimizer)
+            inner.learning_rate = float(schedule(self.step))
+            self.step += 1
+
+    return _Schedule()
 
 
 def _optimizer_key(optimizer):

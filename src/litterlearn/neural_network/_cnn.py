@@ -141,6 +141,11 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         verbose=0,
         warm_start=False,
         threshold=0.5,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        mixup=0.0,
+        cutmix=0.0,
     ):
         self.filters = filters
         self.kernel_size = kernel_size
@@ -171,6 +176,11 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
             verbose=verbose,
             warm_start=warm_start,
             threshold=threshold,
+            learning_rate_schedule=learning_rate_schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            mixup=mixup,
+            cutmix=cutmix,
         )
 
     def _paddings(self, n_convs):

@@ -96,10 +96,50 @@ default=None
         Multi-label fits only (``y`` a 0/1 indicator): :meth:`predict` sets
         a label where its probability is at least this, one value for all
         labels or one per label. Changing it needs no refit
-        (``set_params(threshold=...)``); tune it on validation data, e.g. per
-        label to the best F1 of
-        :func:`sklearn.metrics.precision_recall_curve`. Unused with one label
-        per image (``predict`` is the most probable class).""",
+        (``set_params(threshold=...)``); tune it on validation data, per
+        label to the best F1, with
+        :func:`litterlearn.metrics.tune_thresholds`. Unused with one label
+        per image (``predict`` is the most probable class).
+    learning_rate_schedule : {"constant", "cosine", "one_cycle"} or \
+keras.optimizers.schedules.LearningRateSchedule, default="constant"
+        How the learning rate moves during each training phase, step by
+        step, from the phase's rate ``r`` (``learning_rate_init``, or the
+        phase's own, such as ``fine_tune_learning_rate``). "constant": ``r``
+        throughout. "cosine": ``r * (1 + cos(pi * s / T)) / 2`` at step ``s``
+        of the phase's ``T`` steps (``max_iter`` times the batches per
+        epoch; early stopping may end it sooner). "one_cycle": a linear
+        warm-up from ``r / 25`` to ``r`` over the first 30% of the steps,
+        then a cosine annealing to ``r / 1e4`` (fastai's ``fit_one_cycle``).
+        Each phase, and each warm-started fit, runs its schedule anew. A Keras
+        ``LearningRateSchedule`` is given to the optimizer as it is, in
+        every phase (it counts the optimizer's steps).
+    weight_decay : float, default=0.0
+        Decoupled weight decay (as AdamW; Loshchilov and Hutter): before
+        each step every trained weight ``w`` becomes ``w - lr * weight_decay
+        * w``, whatever the loss, unlike ``alpha``'s L2 penalty, which Adam
+        rescales. Every Keras optimizer takes it; an optimizer instance whose
+        class does not gets a clear error. 0 keeps the optimizer's own.
+    label_smoothing : float in [0, 1), default=0.0
+        Softens the training targets as Keras does: one label per image,
+        the one-hot target ``t`` becomes ``(1 - e) * t + e / n_classes``; a
+        multi-label indicator, ``(1 - e) * t + e / 2``. Applied to the
+        training and validation loss alike.
+    mixup : float, default=0.0
+        MixUp (Zhang et al., 2018) of training batches on the fly when
+        positive: with ``lam`` drawn from ``Beta(mixup, mixup)`` for each
+        batch, every image is mixed with another of the batch,
+        ``lam * x + (1 - lam) * x'``, and so are their targets (soft
+        targets, whatever their classes) and sample weights (class weights
+        included). Training only: validation and prediction see the images
+        as they are; seeded by ``random_state``. With both ``mixup`` and
+        ``cutmix``, each batch uses one of the two, at random.
+    cutmix : float, default=0.0
+        CutMix (Yun et al., 2019) when positive: a box covering a
+        ``1 - lam`` share of each image (``lam`` from ``Beta(cutmix,
+        cutmix)``) is pasted from another image of the batch, and targets
+        and weights mix by the box's actual area. As ``mixup``, training
+        only and seeded. Transfer estimators then train their head on the
+        images rather than on features computed once.""",
     "fitted_attributes": """\
     model_ : keras.Model
         The trained Keras model; it maps images ``(n, H, W, C)`` of dtype
@@ -119,7 +159,8 @@ default=None
     history_ : dict of str to list of float
         Keras' per-epoch history: "loss", "accuracy" and, with validation
         data, "val_loss", "val_accuracy"; over all training phases, and
-        extended by warm-started fits.
+        extended by warm-started fits. For a multi-label fit "accuracy" is
+        the share of (image, label) entries predicted right at 0.5.
     phase_starts_ : dict of str to int
         Index in ``history_`` of the first epoch of each training phase of
         the last fit, by phase name (MLP and CNN train in one phase,

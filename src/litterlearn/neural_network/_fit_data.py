@@ -16,6 +16,7 @@ import numpy as np
 
 from ..utils._images import rows_to_images, validate_images
 from ..utils._sklearn_compat import _check_sample_weight
+from ._schedules import check_schedule, check_weight_decay
 from ._targets import fit_target
 from ._training import _Seeds
 
@@ -50,6 +51,8 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
         fitted_image_shape=est.image_shape_ if warm else None,
     )
     target, y_enc = fit_target(est, y, len(rows))
+    check_weight_decay(est.optimizer, est.weight_decay)
+    check_schedule(est.learning_rate_schedule)
     sample_weight = _validate_sample_weight(est, sample_weight, rows)
     per_class = target.class_weights(est)
     target.check(est, y_enc, sample_weight, per_class)
@@ -130,9 +133,7 @@ def _split_validation(est, rows, y_enc, sample_weight, data):
     idx_train, idx_val = data.target.split(est, y_enc, data.seeds.split)
     idx_train = np.sort(idx_train)
     idx_val = np.sort(idx_val)
-    val_y = y_enc[idx_val]
-    if data.target.kind == "multi-label":  # validation entries weigh 1
-        val_y, _ = data.target.training_targets(est, None, val_y, None)
+    val_y = data.target.validation_encoding(y_enc[idx_val])
     validation = (rows_to_images(rows[idx_val], data.image_shape), val_y)
     if sample_weight is not None:
         validation = (*validation, sample_weight[idx_val])

@@ -2,7 +2,7 @@
 
 :func:`_shuffled_batches` is a ``tf.data`` pipeline over arrays; the
 ``keras.utils.PyDataset`` of :func:`_augmented_batches_class` augments each
-batch in every epoch. The estimator's ``_training_input`` chooses between
+batch in every epoch and, with MixUp or CutMix, mixes it (``_mixing.py``). The estimator's ``_training_input`` chooses between
 them; nothing else turns training data into a Keras input.
 :func:`_as_model_dtype` converts images to a model's input dtype, for
 training, prediction, features and Grad-CAM alike.
@@ -84,6 +84,8 @@ def _augmented_batches_class():
 
 
 def _define_augmented_batches():
+    from ._mixing import mix_batch
+
     keras = _import_keras()
 
     class _AugmentedBatches(keras.utils.PyDataset):
@@ -95,7 +97,17 @@ def _define_augmented_batches():
         """
 
         def __init__(
-            self, images, y, sample_weight, *, labels, batch_size, augmentation, seed
+            self,
+            images,
+            y,
+            sample_weight,
+            *,
+            labels,
+            batch_size,
+            augmentation,
+            seed,
+            mixup=0.0,
+            cutmix=0.0,
         ):
             super().__init__()
             self.images = images
@@ -105,6 +117,8 @@ def _define_augmented_batches():
             self.batch_size = batch_size
             self.augmentation = augmentation
             self.seed = seed
+            self.mixup = mixup
+            self.cutmix = cutmix
             self.epoch = 0
             self._order = self._permutation()
 
@@ -124,17 +138,28 @@ def _define_augmented_batches():
         def __getitem__(self, index):
             idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
             batch = self.images[idx]
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            out = self.augmentation.augment_batch(batch, self.labels[idx], rng)
-            out = np.asarray(out)
-            if out.shape != batch.shape or out.dtype != batch.dtype:
-                raise ValueError(
-                    f"augmentation.augment_batch must return images of the shape "
-                    f"and dtype it was given, {batch.shape} {batch.dtype}; got "
-                    f"{out.shape} {out.dtype} from {self.augmentation!r}."
+            out = batch
+            if self.augmentation is not None:
+                rng = np.random.default_rng([self.seed, self.epoch, index])
+                out = self.augmentation.augment_batch(batch, self.labels[idx], rng)
+                out = np.asarray(out)
+                if out.shape != batch.shape or out.dtype != batch.dtype:
+                    raise ValueError(
+                        f"augmentation.augment_batch must return images of the "
+                        f"shape and dtype it was given, {batch.shape} "
+                        f"{batch.dtype}; got {out.shape} {out.dtype} from "
+                        f"{self.augmentation!r}."
+                    )
+            y = self.y[idx]
+            weights = None if self.sample_weight is None else self.sample_weight[idx]
+            if self.mixup or self.cutmix:
+                # After augmentation, with a generator of its own.
+                rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+                out, y, weights = mix_batch(
+                    out, y, weights, rng, mixup=self.mixup, cutmix=self.cutmix
                 )
-            if self.sample_weight is None:
-                return out, self.y[idx]
-            return out, self.y[idx], self.sample_weight[idx]
+            if weights is None:
+                return out, y
+            return out, y, weights
 
     return _AugmentedBatches

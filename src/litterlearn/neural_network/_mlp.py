@@ -111,6 +111,11 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         verbose=0,
         warm_start=False,
         threshold=0.5,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        mixup=0.0,
+        cutmix=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -135,6 +140,11 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
             verbose=verbose,
             warm_start=warm_start,
             threshold=threshold,
+            learning_rate_schedule=learning_rate_schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            mixup=mixup,
+            cutmix=cutmix,
         )
 
     def _build_model(self, input_shape):

@@ -38,7 +38,21 @@ from ._keras import _import_keras
 
 
 def fit_target(est, y, n_rows):
-    """Validate ``y`` of a fit: its target, and ``y`` as the target encodes it."""
+    """Validate ``y`` of a fit: its target, and ``y`` as the target encodes it.
+
+    The target takes the estimator's ``label_smoothing``, and encodes one
+    label per image as one-hot rows when it is on or training mixes images
+    (``mixup``, ``cutmix``): mixed images have soft targets.
+    """
+    target, y = _fit_target(est, y, n_rows)
+    target.label_smoothing = float(getattr(est, "label_smoothing", 0.0) or 0.0)
+    mixes = bool(getattr(est, "mixup", 0) or getattr(est, "cutmix", 0))
+    if isinstance(target, _SingleLabel) and (target.label_smoothing or mixes):
+        target.soft = True
+    return target, y
+
+
+def _fit_target(est, y, n_rows):
     if y is None:
         raise ValueError(
             f"{type(est).__name__} requires y to be passed, but the target y is None."
@@ -61,10 +75,11 @@ class _SingleLabel:
 
     kind = "single-label"
     activation = "softmax"
-    loss = "sparse_categorical_crossentropy"
 
     def __init__(self, classes):
         self.classes = classes
+        self.label_smoothing = 0.0
+        self.soft = False  # one-hot targets (smoothing, mixing) or indices
 
     @property
     def n_outputs(self):
@@ -75,8 +90,27 @@ class _SingleLabel:
         """What the model's output depends on (part of the model key)."""
         return (self.activation, self.n_outputs)
 
+    @property
+    def loss_key(self):
+        """What the compiled loss depends on."""
+        return (*self.key, self.soft, self.label_smoothing)
+
+    def keras_loss(self):
+        """Cross-entropy: sparse on indices, else with Keras' label smoothing."""
+        if not self.soft:
+            return "sparse_categorical_crossentropy"
+        keras = _import_keras()
+        return keras.losses.CategoricalCrossentropy(
+            label_smoothing=self.label_smoothing
+        )
+
     def metrics(self):
         return ["accuracy"]
+
+    def _encode(self, y_enc):
+        if not self.soft:
+            return y_enc
+        return np.eye(self.n_outputs, dtype=np.float32)[y_enc]
 
     def same_labels(self, other):
         return type(other) is type(self) and np.array_equal(other.classes, self.classes)
@@ -121,7 +155,7 @@ class _SingleLabel:
     def training_targets(self, est, per_class, y_enc, sample_weight):
         """``(y, sample_weight)`` as Keras trains on them (class weights in)."""
         if est.class_weight is None:
-            return y_enc, sample_weight
+            return self._encode(y_enc), sample_weight
         if isinstance(est.class_weight, str):  # "balanced", on the training part
             present = np.unique(y_enc)
             per_class = np.ones(len(self.classes))
@@ -129,7 +163,8 @@ class _SingleLabel:
                 "balanced", classes=present, y=y_enc
             )
         weights = per_class.astype(np.float32)[y_enc]
-        return y_enc, weights if sample_weight is None else weights * sample_weight
+        weights = weights if sample_weight is None else weights * sample_weight
+        return self._encode(y_enc), weights
 
     # Validation.
 
@@ -143,7 +178,11 @@ class _SingleLabel:
                 f"y_val has labels not in y: {unknown.tolist()}; the classes are "
                 f"{self.classes.tolist()}."
             )
-        return np.searchsorted(self.classes, y_val).astype(np.int32)
+        return self._encode(np.searchsorted(self.classes, y_val).astype(np.int32))
+
+    def validation_encoding(self, y_enc):
+        """Held-out training targets as validation targets (no class weights)."""
+        return self._encode(y_enc)
 
     def split(self, est, y_enc, seed):
         """Indices of a stratified ``validation_fraction`` split (train, val)."""
@@ -169,7 +208,7 @@ class _SingleLabel:
 
     def labels(self, y):
         """The labels (as in the user's ``y``) of training targets ``y``."""
-        return self.classes[y]
+        return self.classes[np.argmax(y, axis=1) if y.ndim == 2 else y]
 
     def proba(self, outputs):
         return outputs / outputs.sum(axis=1, keepdims=True)
@@ -183,10 +222,10 @@ class _MultiLabel:
 
     kind = "multi-label"
     activation = "sigmoid"
-    loss = "litterlearn>multilabel_binary_crossentropy"
 
     def __init__(self, n_labels):
         self.classes = np.arange(n_labels)
+        self.label_smoothing = 0.0
 
     @classmethod
     def from_y(cls, est, y, n_rows):
@@ -200,6 +239,15 @@ class _MultiLabel:
     @property
     def key(self):
         return (self.activation, self.n_outputs)
+
+    @property
+    def loss_key(self):
+        return (*self.key, self.label_smoothing)
+
+    def keras_loss(self):
+        """Weighted binary cross-entropy, smoothed as Keras' own."""
+        loss = multilabel_objects()["litterlearn>MultiLabelBinaryCrossentropy"]
+        return loss(label_smoothing=self.label_smoothing)
 
     def metrics(self):
         keras = _import_keras()
@@ -261,6 +309,9 @@ class _MultiLabel:
             )
         y_val = _check_indicator(y_val, n_rows, "y_val")
         return _with_weights(y_val, np.ones_like(y_val))
+
+    def validation_encoding(self, y):
+        return _with_weights(y, np.ones_like(y))
 
     def split(self, est, y, seed):
         n_val = math.ceil(est.validation_fraction * len(y))
@@ -394,11 +445,33 @@ def _define_objects():
         return y_true[..., :n], y_true[..., n:]
 
     @keras.saving.register_keras_serializable(package="litterlearn")
-    def multilabel_binary_crossentropy(y_true, y_pred):
-        """Binary cross-entropy per label, weighted per entry, averaged."""
+    def multilabel_binary_crossentropy(y_true, y_pred, label_smoothing=0.0):
+        """Binary cross-entropy per label, weighted per entry, averaged.
+
+        With ``label_smoothing`` ``e``, targets ``t`` become
+        ``t * (1 - e) + e / 2``, as in Keras' ``BinaryCrossentropy``.
+        """
         target, weight = split(y_true, y_pred)
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
         losses = ops.binary_crossentropy(target, y_pred)
         return ops.mean(weight * losses, axis=-1)
+
+    @keras.saving.register_keras_serializable(package="litterlearn")
+    class MultiLabelBinaryCrossentropy(keras.losses.Loss):
+        """The loss of multi-label fits (:func:`multilabel_binary_crossentropy`)."""
+
+        def __init__(self, label_smoothing=0.0, name="multilabel_bce", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.label_smoothing = float(label_smoothing)
+
+        def call(self, y_true, y_pred):
+            return multilabel_binary_crossentropy(
+                y_true, y_pred, label_smoothing=self.label_smoothing
+            )
+
+        def get_config(self):
+            return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
     @keras.saving.register_keras_serializable(package="litterlearn")
     def multilabel_accuracy(y_true, y_pred):
@@ -409,5 +482,6 @@ def _define_objects():
 
     return {
         "litterlearn>multilabel_binary_crossentropy": multilabel_binary_crossentropy,
+        "litterlearn>MultiLabelBinaryCrossentropy": MultiLabelBinaryCrossentropy,
         "litterlearn>multilabel_accuracy": multilabel_accuracy,
     }

@@ -29,7 +29,9 @@ from ._base import (
     _ImageClassifierMixin,
     _import_keras,
 )
+from ._keras import _sublayers
 from ._mlp import ACTIVATIONS, _positive_ints
+from ._phases import _make_trainable
 from ._weights import _model_state, _reset_optimizer
 
 # The head model (features in, probabilities out) and the feature extractor
@@ -118,6 +120,13 @@ _TRANSFER_DOCS = """\
         when ``optimizer`` is an instance (whose own rate or schedule applies
         to phase 1). Keep it small: large steps destroy the pretrained
         features.
+    fine_tune_layer_decay : float in (0, 1], default=1.0
+        Layer-wise rate decay in phase 2 (timm's layer decay, fastai's
+        discriminative rates): the head and the top block of the backbone
+        train at ``fine_tune_learning_rate``, and each deeper block of the
+        unfrozen backbone at this factor times the rate of the block above
+        (blocks as the backbone names them: VGG's ``block5``, ResNet's
+        ``conv5``...). 1.0: one rate for all.
     fine_tune_batchnorm : bool, default=False
         False: the backbone's BatchNormalization layers stay frozen in both
         phases, in inference mode (their moving statistics, scale and offset
@@ -156,6 +165,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         "fine_tune_max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "fine_tune_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "fine_tune_batchnorm": ["boolean"],
+        "fine_tune_layer_decay": [Interval(numbers.Real, 0, 1, closed="right")],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
     }
 
@@ -166,6 +176,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         "fine_tune_layers",
         "fine_tune_blocks",
         "fine_tune_learning_rate",
+        "fine_tune_layer_decay",
         "memory",
     }
 
@@ -183,6 +194,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         fine_tune_learning_rate,
         fine_tune_batchnorm,
         memory,
+        fine_tune_layer_decay=1.0,
         **shared,
     ):
         self.weights = weights
@@ -194,6 +206,7 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         self.fine_tune_max_iter = fine_tune_max_iter
         self.fine_tune_learning_rate = fine_tune_learning_rate
         self.fine_tune_batchnorm = fine_tune_batchnorm
+        self.fine_tune_layer_decay = fine_tune_layer_decay
         self.memory = memory
         super().__init__(**shared)
 
@@ -340,15 +353,22 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         return phases
 
     def _freeze_backbone(self, model):
-        """Phase 1: everything trains but the backbone."""
-        model.trainable = True
-        model.get_layer(self._spec().name).trainable = False
+        """Phase 1: everything trains but the backbone.
+
+        Every layer's flag is set, at any depth: a reused model comes back
+        with the flags its last phase left (fine-tuning's), which setting
+        ``trainable`` on a functional model does not reach.
+        """
+        _make_trainable(model)
+        backbone = model.get_layer(self._spec().name)
+        for layer in [backbone, *_sublayers(backbone)]:
+            layer.trainable = False
 
     def _unfreeze_top(self, model):
         """Phase 2: the head and the top of the backbone train."""
         keras = _import_keras()
         spec = self._spec()
-        model.trainable = True
+        _make_trainable(model)
         backbone = model.get_layer(spec.name)
         top = {
             id(layer)
@@ -362,17 +382,31 @@ class _BaseTransferClassifier(_ImageClassifierMixin, _BaseImageClassifier):
                 self.fine_tune_batchnorm or not is_bn
             )
 
+    def _rate_factors(self, model, phase):
+        """Phase 2 with ``fine_tune_layer_decay``: factor ** depth per block."""
+        decay = float(self.fine_tune_layer_decay)
+        if phase.name != "fine_tune" or decay == 1.0:
+            return {}
+        backbone = model.get_layer(self._spec().name)
+        depths = _backbones.block_depths(self._spec(), backbone)
+        return {
+            weight.path: decay ** depths[id(layer)]
+            for layer in backbone.layers
+            if id(layer) in depths
+            for weight in layer.trainable_weights
+        }
+
     def _train_phase(self, model, phase, data):
         """Phase 1 on a frozen backbone: train the head on features.
 
-        Without on-the-fly augmentation the images are the same in every
-        epoch, so the frozen backbone's features are too: they are computed
+        Without on-the-fly augmentation or mixing the images are the same in
+        every epoch, so the frozen backbone's features are too: they are computed
         once (or found in ``memory``) and the head model, which shares the
         head's layers with ``model``, trains on them through the same
         training input and callbacks as any phase. Other phases train
         ``model`` on the images.
         """
-        if phase.name != "head" or self.augmentation is not None:
+        if phase.name != "head" or self.augmentation is not None or self._mixes():
             return super()._train_phase(model, phase, data)
         extractor, head = self._split(model)
         features = self._features(extractor, data.images, data.seeds)
@@ -544,6 +578,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
         fine_tune_layers=None,
         fine_tune_learning_rate=1e-5,
         fine_tune_batchnorm=False,
+        fine_tune_layer_decay=1.0,
         memory=None,
         alpha=0.0,
         batch_size=32,
@@ -564,6 +599,11 @@ class TransferImageClassifier(_BaseTransferClassifier):
         verbose=0,
         warm_start=False,
         threshold=0.5,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        mixup=0.0,
+        cutmix=0.0,
     ):
         self.backbone = backbone
         self.fine_tune_layers = fine_tune_layers
@@ -577,6 +617,7 @@ class TransferImageClassifier(_BaseTransferClassifier):
             fine_tune_max_iter=fine_tune_max_iter,
             fine_tune_learning_rate=fine_tune_learning_rate,
             fine_tune_batchnorm=fine_tune_batchnorm,
+            fine_tune_layer_decay=fine_tune_layer_decay,
             memory=memory,
             alpha=alpha,
             batch_size=batch_size,
@@ -597,6 +638,11 @@ class TransferImageClassifier(_BaseTransferClassifier):
             verbose=verbose,
             warm_start=warm_start,
             threshold=threshold,
+            learning_rate_schedule=learning_rate_schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            mixup=mixup,
+            cutmix=cutmix,
         )
 
     def _spec(self):

@@ -93,6 +93,7 @@ class VGGTransferClassifier(_BaseTransferClassifier):
         fine_tune_blocks=1,
         fine_tune_learning_rate=1e-5,
         fine_tune_batchnorm=False,
+        fine_tune_layer_decay=1.0,
         memory=None,
         alpha=0.0,
         batch_size=32,
@@ -113,6 +114,11 @@ class VGGTransferClassifier(_BaseTransferClassifier):
         verbose=0,
         warm_start=False,
         threshold=0.5,
+        learning_rate_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        mixup=0.0,
+        cutmix=0.0,
     ):
         self.fine_tune_blocks = fine_tune_blocks
         super().__init__(
@@ -125,6 +131,7 @@ class VGGTransferClassifier(_BaseTransferClassifier):
             fine_tune_max_iter=fine_tune_max_iter,
             fine_tune_learning_rate=fine_tune_learning_rate,
             fine_tune_batchnorm=fine_tune_batchnorm,
+            fine_tune_layer_decay=fine_tune_layer_decay,
             memory=memory,
             alpha=alpha,
             batch_size=batch_size,
@@ -145,6 +152,11 @@ class VGGTransferClassifier(_BaseTransferClassifier):
             verbose=verbose,
             warm_start=warm_start,
             threshold=threshold,
+            learning_rate_schedule=learning_rate_schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            mixup=mixup,
+            cutmix=cutmix,
         )
 
     def _spec(self):

@@ -31,6 +31,7 @@ __all__ = [
     "early_stopping_restored_epoch",
     "joblib_dask_backend_class",
     "keras_home",
+    "optimizer_variable_index",
     "run_through_graph",
 ]
 
@@ -78,3 +79,10 @@ def early_stopping_restored_epoch(callback):
     if getattr(callback, "best_weights", None) is None:
         return None
     return int(callback.best_epoch)
+
+
+def optimizer_variable_index(optimizer, variable):
+    """The index of ``variable`` among the variables ``optimizer`` was built
+    for (Keras' optimizers find their per-variable state with
+    ``_get_variable_index`` in ``update_step``)."""
+    return optimizer._get_variable_index(variable)

@@ -85,8 +85,11 @@ for name, params in settings.items():
 # ``Beta(alpha, alpha)`` per batch, and so are the one-hot targets: the
 # mixed image's target is ``lam`` of its own class and ``1 - lam`` of its
 # partner's, whatever the two classes are. A small alpha (0.2 here, the
-# value of the MixUp paper on ImageNet) draws ``lam`` near 0 or 1: most
-# mixes are faint.
+# value of the MixUp paper on ImageNet) draws ``lam`` near 0 or 1: each
+# mixed image is mostly one of its two images, its own (``lam`` near 1) or
+# its partner (near 0), with a faint trace of the other, and its soft label
+# says which. Two images of the same class mix to a label of that class
+# alone.
 fig = plot_mixed_batch(X_train, y_train, mixup=0.2, n_images=8, random_state=1)
 fig.suptitle("MixUp (alpha=0.2): the batch, then the blended batch")
 

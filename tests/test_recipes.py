@@ -33,9 +33,11 @@ def test_recipe_is_an_ordinary_unfitted_cnn_that_leaves_the_defaults_alone():
     assert params["hidden_layer_sizes"] == (128,)
     assert params["dropout"] == 0.5
     assert params["max_iter"] == small_data_epochs(1000)
+    assert params["label_smoothing"] == 0.1
     assert params["random_state"] == 3
     # The estimator's own defaults are still the course's CNN.
     assert CNNImageClassifier().get_params()["filters"] == (16, 16, 16)
+    assert CNNImageClassifier().get_params()["label_smoothing"] == 0.0
     assert clone(clf).get_params() == params
 
 

@@ -71,7 +71,21 @@ def make_small_data_cnn(n_samples, *, random_state=None):
     - one hidden layer of 128 units, with dropout 0.5 before it and before
       the output;
     - batches of 32 and :func:`small_data_epochs` epochs (60 for the
-      smallest sets, 15 from about 1300 images on).
+      smallest sets, 15 from about 1300 images on);
+    - label smoothing 0.1 (``label_smoothing=0.1``): the one-hot targets
+      become ``0.9 * one_hot + 0.01`` for 10 classes, so the loss stops
+      pushing a class's probability towards 1 on the few training images.
+      Of the training knobs measured one at a time on this network
+      (``benchmarks/bench_training_recipes.py``: cosine and one-cycle
+      schedules, weight decay, label smoothing, MixUp, CutMix), it is the
+      one that helped on both datasets, at 50 and 100 images per class, on
+      every seed (3 each): at 50 per class +0.9 points on Fashion-MNIST
+      (0.801 to 0.810, worst seed +0.7) and +1.2 on MNIST (0.937 to 0.949,
+      worst seed +0.5); at 100 per class +1.2 and +0.7. MixUp helped less
+      (+0.3 to +0.8, a seed below the recipe in three of the four cells)
+      and added nothing on top of label smoothing; the schedules, weight
+      decay and CutMix did not help. The comparisons with the baselines above
+      were measured before label smoothing joined the recipe.
 
     No ``BatchNormalization``: with a few gradient steps per epoch (100
     images are 4 batches) its moving statistics lag behind the weights and
@@ -103,8 +117,8 @@ def make_small_data_cnn(n_samples, *, random_state=None):
     --------
     >>> from litterlearn.neural_network import make_small_data_cnn
     >>> clf = make_small_data_cnn(300, random_state=0)
-    >>> clf.get_params()["filters"], clf.max_iter
-    ((16, 32, 64), 60)
+    >>> clf.get_params()["filters"], clf.max_iter, clf.label_smoothing
+    ((16, 32, 64), 60, 0.1)
     """
     return CNNImageClassifier(
         filters=(16, 32, 64),
@@ -113,5 +127,6 @@ def make_small_data_cnn(n_samples, *, random_state=None):
         dropout=0.5,
         batch_size=32,
         max_iter=small_data_epochs(n_samples),
+        label_smoothing=0.1,
         random_state=random_state,
     )

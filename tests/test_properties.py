@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
@@ -103,6 +103,13 @@ def finite_input(X):
     size=st.integers(1, 8),
     fit_mode=st.sampled_from(["pad", "crop", "stretch"]),
     color=st.sampled_from(["rgb", "gray"]),
+)
+# +inf and -inf together: a clear error, not NumPy's warning of their sum.
+@example(
+    X=np.array([[[np.inf, -np.inf]]], dtype=np.float32),
+    size=1,
+    fit_mode="pad",
+    color="rgb",
 )
 def test_image_resizer_on_arrays(X, size, fit_mode, color):
     resizer = ImageResizer(size, fit_mode=fit_mode, color=color)

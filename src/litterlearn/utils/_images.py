@@ -451,16 +451,19 @@ def validate_images(
     _check_not_paths(X, estimator)
     _check_same_shapes(X)
     original = X
-    X = check_array(
-        X,
-        dtype="numeric",
-        allow_nd=True,
-        ensure_2d=True,
-        ensure_all_finite=True,
-        ensure_min_samples=ensure_min_samples,
-        input_name="X",
-        estimator=estimator,
-    )
+    # scikit-learn first sums X to spot non-finite values: +inf and -inf
+    # together give NaN with a RuntimeWarning before its clear ValueError.
+    with np.errstate(invalid="ignore", over="ignore"):
+        X = check_array(
+            X,
+            dtype="numeric",
+            allow_nd=True,
+            ensure_2d=True,
+            ensure_all_finite=True,
+            ensure_min_samples=ensure_min_samples,
+            input_name="X",
+            estimator=estimator,
+        )
     X = as_image_dtype(X)
     if X.ndim not in (2, 3, 4):
         resolve_image_shape(X.shape)  # raises the shape error

@@ -30,6 +30,16 @@ def bright_images(n=48, seed=0):
     return X, y
 
 
+def transfer(**params):
+    """The transfer estimator on the tiny test body (random weights)."""
+    defaults = dict(
+        backbone=TINY_BACKBONE, weights=None, input_size=16, hidden_layer_sizes=()
+    )
+    return TransferImageClassifier(
+        **{**defaults, "max_iter": 2, "random_state": 0, **params}
+    )
+
+
 def mlp(**params):
     defaults = dict(hidden_layer_sizes=(8,), dropout=0.0, batch_size=16)
     return MLPImageClassifier(
@@ -76,13 +86,8 @@ def test_one_cycle_warms_up_then_anneals():
 
 def test_schedules_restart_in_every_phase():
     X, y = bright_images(48)
-    clf = TransferImageClassifier(
-        backbone=TINY_BACKBONE,
-        weights=None,
-        input_size=16,
-        hidden_layer_sizes=(),
+    clf = transfer(
         batch_size=16,
-        max_iter=2,
         fine_tune_max_iter=2,
         fine_tune_learning_rate=1e-3,
         learning_rate_init=0.01,
@@ -185,15 +190,7 @@ def test_training_batches_are_mixed_as_mix_batch_defines(knob):
         lambda **p: CNNImageClassifier(
             filters=(4,), hidden_layer_sizes=(), max_iter=2, random_state=0, **p
         ),
-        lambda **p: TransferImageClassifier(
-            backbone=TINY_BACKBONE,
-            weights=None,
-            input_size=16,
-            hidden_layer_sizes=(),
-            max_iter=2,
-            random_state=0,
-            **p,
-        ),
+        transfer,
     ],
     ids=["mlp", "cnn", "transfer"],
 )
@@ -227,22 +224,10 @@ def test_a_reused_fine_tuned_model_trains_its_next_head_phase_as_a_new_one():
     # A reused model comes back with fine-tuning's trainable flags; the next
     # head phase (on images, as with mixing) must freeze the whole backbone.
     X, y = bright_images(32)
-
-    def make(**params):
-        return TransferImageClassifier(
-            backbone=TINY_BACKBONE,
-            weights=None,
-            input_size=16,
-            hidden_layer_sizes=(),
-            max_iter=2,
-            random_state=0,
-            **params,
-        )
-
-    tuned = make(fine_tune_max_iter=1, fine_tune_learning_rate=1e-3).fit(X, y)
+    tuned = transfer(fine_tune_max_iter=1, fine_tune_learning_rate=1e-3).fit(X, y)
     del tuned  # its model goes back to the pool
-    reused = make(mixup=0.3).fit(X, y)
-    new = make(mixup=0.3).fit(X, y)  # the pool's model is held: a new one
+    reused = transfer(mixup=0.3).fit(X, y)
+    new = transfer(mixup=0.3).fit(X, y)  # the pool's model is held: a new one
     np.testing.assert_array_equal(reused.predict_proba(X), new.predict_proba(X))
 
 
@@ -254,14 +239,9 @@ def test_layer_decay_scales_each_deeper_blocks_step():
     X, y = bright_images(24)
 
     def fit(**params):
-        clf = TransferImageClassifier(
-            backbone=TINY_BACKBONE,
-            weights=None,
-            input_size=16,
-            hidden_layer_sizes=(),
+        clf = transfer(
             optimizer="sgd",
             batch_size=24,
-            max_iter=2,
             fine_tune_layers="all",
             fine_tune_learning_rate=0.1,
             random_state=0,
@@ -288,11 +268,7 @@ def test_layer_decay_scales_each_deeper_blocks_step():
 
 def test_layer_decay_pickles_and_loads_its_optimizer():
     X, y = bright_images(24)
-    clf = TransferImageClassifier(
-        backbone=TINY_BACKBONE,
-        weights=None,
-        input_size=16,
-        hidden_layer_sizes=(),
+    clf = transfer(
         max_iter=1,
         fine_tune_max_iter=1,
         fine_tune_layers="all",

@@ -331,6 +331,30 @@ def _run_reporting_local_problems(*args):
         raise DemoError(_one_line(exc)) from exc
 
 
+def _prepare(image_size, X_train, *others):
+    """The course's images: resized to ``image_size`` gray, normalized."""
+    from sklearn.pipeline import make_pipeline
+
+    from .preprocessing import GrayscaleNormalizer, ImageResizer
+
+    prep = make_pipeline(ImageResizer(image_size, n_jobs=-1), GrayscaleNormalizer())
+    return (prep.fit_transform(X_train), *(prep.transform(X) for X in others))
+
+
+def _course_cnn(epochs, random_state, verbose, out):
+    """The course CNN, class-weighted, as both demo tasks train it."""
+    from .neural_network import CNNImageClassifier
+
+    # One line per epoch unless a terminal can show Keras' progress bar.
+    interactive = getattr(out, "isatty", lambda: False)()
+    return CNNImageClassifier(
+        class_weight="balanced",
+        max_iter=epochs,
+        random_state=random_state,
+        verbose=0 if verbose < 1 else (1 if interactive else 2),
+    )
+
+
 def _run(
     folder,
     source,
@@ -350,12 +374,10 @@ def _run(
     plt = _pyplot()  # a clear error naming litterlearn[plot] if matplotlib is missing
     plt.switch_backend("Agg")
     from sklearn.metrics import ConfusionMatrixDisplay
-    from sklearn.pipeline import make_pipeline
 
     from .datasets import train_val_test_split
-    from .neural_network import CNNImageClassifier
     from .plotting import plot_history
-    from .preprocessing import CocoBinaryLabeler, GrayscaleNormalizer, ImageResizer
+    from .preprocessing import CocoBinaryLabeler
 
     out = sys.stdout if out is None else out
     start = time.perf_counter()
@@ -389,17 +411,8 @@ def _run(
         file=out,
     )
 
-    prep = make_pipeline(ImageResizer(image_size, n_jobs=-1), GrayscaleNormalizer())
-    Z_train = prep.fit_transform(X_train)
-    Z_val, Z_test = prep.transform(X_val), prep.transform(X_test)
-    # One line per epoch unless a terminal can show Keras' progress bar.
-    interactive = getattr(out, "isatty", lambda: False)()
-    clf = CNNImageClassifier(
-        class_weight="balanced",
-        max_iter=epochs,
-        random_state=random_state,
-        verbose=0 if verbose < 1 else (1 if interactive else 2),
-    )
+    Z_train, Z_val, Z_test = _prepare(image_size, X_train, X_val, X_test)
+    clf = _course_cnn(epochs, random_state, verbose, out)
     print(
         f"Training the course CNN ({image_size}x{image_size} gray, "
         f"class_weight='balanced', {epochs} epochs):",
@@ -508,12 +521,10 @@ def _run_multilabel(
     folder, bunch, data_name, epochs, image_size, verbose, random_state, out, start
 ):
     """``--task multilabel``: which litter is in each photo, one CNN."""
-    from sklearn.pipeline import make_pipeline
 
     from .datasets import train_val_test_split
-    from .neural_network import CNNImageClassifier
     from .plotting import _pyplot, plot_history
-    from .preprocessing import CocoMultiLabeler, GrayscaleNormalizer, ImageResizer
+    from .preprocessing import CocoMultiLabeler
 
     plt = _pyplot()
     chosen = most_frequent_labels(bunch.supercategories)
@@ -552,16 +563,8 @@ def _run_multilabel(
         file=out,
     )
 
-    prep = make_pipeline(ImageResizer(image_size, n_jobs=-1), GrayscaleNormalizer())
-    Z_train = prep.fit_transform(X_train)
-    Z_val, Z_test = prep.transform(X_val), prep.transform(X_test)
-    interactive = getattr(out, "isatty", lambda: False)()
-    clf = CNNImageClassifier(
-        class_weight="balanced",
-        max_iter=epochs,
-        random_state=random_state,
-        verbose=0 if verbose < 1 else (1 if interactive else 2),
-    )
+    Z_train, Z_val, Z_test = _prepare(image_size, X_train, X_val, X_test)
+    clf = _course_cnn(epochs, random_state, verbose, out)
     print(
         f"Training one multi-label CNN (the course CNN with {len(names)} sigmoid "
         f"outputs; {image_size}x{image_size} gray, class_weight='balanced' per "

@@ -33,7 +33,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 
-from ..utils._images import check_label_values
+from ..utils._images import check_indicator, check_label_values
 from ._keras import _import_keras
 
 
@@ -45,9 +45,8 @@ def fit_target(est, y, n_rows):
     (``mixup``, ``cutmix``): mixed images have soft targets.
     """
     target, y = _fit_target(est, y, n_rows)
-    target.label_smoothing = float(getattr(est, "label_smoothing", 0.0) or 0.0)
-    mixes = bool(getattr(est, "mixup", 0) or getattr(est, "cutmix", 0))
-    if isinstance(target, _SingleLabel) and (target.label_smoothing or mixes):
+    target.label_smoothing = float(est.label_smoothing)
+    if isinstance(target, _SingleLabel) and (target.label_smoothing or est._mixes()):
         target.soft = True
     return target, y
 
@@ -70,16 +69,14 @@ def _fit_target(est, y, n_rows):
     return _SingleLabel(classes), y_enc.astype(np.int32)
 
 
-class _SingleLabel:
-    """One label per image: softmax over the classes."""
+class _Target:
+    """What both targets share: their classes and the output they need."""
 
-    kind = "single-label"
-    activation = "softmax"
+    activation = None
 
     def __init__(self, classes):
         self.classes = classes
         self.label_smoothing = 0.0
-        self.soft = False  # one-hot targets (smoothing, mixing) or indices
 
     @property
     def n_outputs(self):
@@ -89,6 +86,26 @@ class _SingleLabel:
     def key(self):
         """What the model's output depends on (part of the model key)."""
         return (self.activation, self.n_outputs)
+
+    def class_weights(self, est):
+        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
+        if not isinstance(est.class_weight, dict):
+            return None
+        unknown = set(est.class_weight) - set(self.classes.tolist())
+        if unknown:
+            raise ValueError(self._unknown_class_weight(sorted(unknown, key=str)))
+        return _weights_array(est.class_weight, self.classes.tolist())
+
+
+class _SingleLabel(_Target):
+    """One label per image: softmax over the classes."""
+
+    kind = "single-label"
+    activation = "softmax"
+
+    def __init__(self, classes):
+        super().__init__(classes)
+        self.soft = False  # one-hot targets (smoothing, mixing) or indices
 
     @property
     def loss_key(self):
@@ -120,17 +137,11 @@ class _SingleLabel:
 
     # Weights.
 
-    def class_weights(self, est):
-        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
-        if not isinstance(est.class_weight, dict):
-            return None
-        unknown = set(est.class_weight) - set(self.classes.tolist())
-        if unknown:
-            raise ValueError(
-                f"class_weight has labels that are not classes of y: "
-                f"{sorted(unknown, key=str)}; the classes are {self.classes.tolist()}."
-            )
-        return _weights_array(est.class_weight, self.classes.tolist())
+    def _unknown_class_weight(self, unknown):
+        return (
+            f"class_weight has labels that are not classes of y: {unknown}; the "
+            f"classes are {self.classes.tolist()}."
+        )
 
     def check(self, est, y_enc, sample_weight, per_class):
         name = type(est).__name__
@@ -217,28 +228,19 @@ class _SingleLabel:
         return self.classes[np.argmax(proba, axis=1)]
 
 
-class _MultiLabel:
+class _MultiLabel(_Target):
     """Any number of labels per image: one sigmoid per label."""
 
     kind = "multi-label"
     activation = "sigmoid"
 
     def __init__(self, n_labels):
-        self.classes = np.arange(n_labels)
-        self.label_smoothing = 0.0
+        super().__init__(np.arange(n_labels))
 
     @classmethod
     def from_y(cls, est, y, n_rows):
         y = _check_indicator(y, n_rows, "y")
         return cls(y.shape[1]), y
-
-    @property
-    def n_outputs(self):
-        return len(self.classes)
-
-    @property
-    def key(self):
-        return (self.activation, self.n_outputs)
 
     @property
     def loss_key(self):
@@ -262,18 +264,13 @@ class _MultiLabel:
 
     # Weights: class_weight weighs each label's positive entries.
 
-    def class_weights(self, est):
-        if not isinstance(est.class_weight, dict):
-            return None
-        unknown = set(est.class_weight) - set(self.classes.tolist())
-        if unknown:
-            raise ValueError(
-                f"class_weight has labels that are not columns of the indicator "
-                f"y: {sorted(unknown, key=str)}; with a multi-label y the labels "
-                f"are the column indices 0..{self.n_outputs - 1}, and a label's "
-                f"weight multiplies its positive entries in the loss."
-            )
-        return _weights_array(est.class_weight, self.classes.tolist())
+    def _unknown_class_weight(self, unknown):
+        return (
+            f"class_weight has labels that are not columns of the indicator y: "
+            f"{unknown}; with a multi-label y the labels are the column indices "
+            f"0..{self.n_outputs - 1}, and a label's weight multiplies its "
+            f"positive entries in the loss."
+        )
 
     def check(self, est, y, sample_weight, per_class):
         if sample_weight is not None and not (sample_weight > 0).any():
@@ -341,14 +338,7 @@ class _MultiLabel:
 
 
 def _check_indicator(y, n_rows, name):
-    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
-        values = np.unique(y)[:10].tolist() if y.dtype.kind != "O" else "objects"
-        raise ValueError(
-            f"A 2-D {name} must be a 0/1 indicator of shape (n_samples, "
-            f"n_labels) (multi-label classification: 1 where the image holds "
-            f"the label); got values {values}. For one label per image pass a "
-            f"1-D {name}."
-        )
+    y = check_indicator(y, input_name=name)
     check_consistent_length(np.empty(n_rows), y)
     return y.astype(np.float32)
 

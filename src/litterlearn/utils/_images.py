@@ -382,8 +382,8 @@ def check_indicator(Y, *, input_name="Y"):
         found = list(dict.fromkeys(Y[bad].tolist()))[:5]
         raise ValueError(
             f"{input_name} must be a 0/1 indicator matrix (one column per label, "
-            f"1 where the sample holds the label); it holds other values, e.g. "
-            f"{found}."
+            f"1 where the sample holds the label); got values other than 0 and "
+            f"1, e.g. {found}."
         )
     return Y.astype(bool)
 

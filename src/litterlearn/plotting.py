@@ -970,7 +970,7 @@ def plot_mixed_batch(
     >>> len(fig.axes)
     8
     """
-    from .neural_network._mixing import mix_batch
+    from .neural_network._knobs import mix_batch
 
     plt = _pyplot()
     if not mixup and not cutmix:

@@ -23,9 +23,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..neural_network._inputs import _as_model_dtype
-from ..neural_network._keras import _import_tensorflow, _sublayers
-from ..utils._images import validate_images
+from .._keras import import_keras, import_tensorflow, sublayers
+from ..utils._images import as_model_dtype, validate_images
 from ..utils._sklearn_compat import run_through_graph
 
 __all__ = ["grad_cam"]
@@ -127,12 +126,12 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     True
     """
     clf, X = _final_classifier(estimator, X)
-    keras = _keras()
+    keras = import_keras()
     model = clf.model_
     images = _model_input(clf, X)
     classes = np.asarray(clf.classes_)
     target_idx = _target_indices(target, classes, len(images))
-    leaves = list(_sublayers(model))
+    leaves = list(sublayers(model))
     conv = _resolve_layer(layer, model, leaves, type(clf).__name__)
     head = _output_head(model)
     out_hw = tuple(int(s) for s in clf.image_shape_[:2])
@@ -194,19 +193,6 @@ def _final_classifier(estimator, X):
     return current, X
 
 
-def _keras():
-    from ..neural_network._keras import _import_keras
-
-    keras = _import_keras()
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(
-            f"grad_cam needs Keras' TensorFlow backend; this process uses "
-            f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow before "
-            f"importing Keras)."
-        )
-    return keras
-
-
 def _model_input(clf, X):
     """Images ``(n, H, W, C)`` in the dtype the model was trained on."""
     rows, shape = validate_images(
@@ -219,7 +205,7 @@ def _model_input(clf, X):
     dtype = getattr(clf, "input_dtype_", None)
     if dtype is None:
         dtype = clf.model_.inputs[0].dtype
-    rows = _as_model_dtype(rows, np.dtype(dtype))
+    rows = as_model_dtype(rows, np.dtype(dtype))
     return rows.reshape((len(rows), *shape))
 
 
@@ -254,7 +240,7 @@ def _target_indices(target, classes, n):
 
 
 def _contains(model, layer):
-    return any(sub is layer for sub in _sublayers(model))
+    return any(sub is layer for sub in sublayers(model))
 
 
 def _is_conv(layer):
@@ -320,7 +306,7 @@ def _is_pooling(layer):
 
 
 def _container_of(model, layer):
-    for sub in [model, *_sublayers(model)]:
+    for sub in [model, *sublayers(model)]:
         if any(child is layer for child in getattr(sub, "layers", None) or []):
             return sub
     return model
@@ -355,7 +341,7 @@ def _output_head(model):
 
 
 def _batch_grad_cam(keras, model, images, target_idx, conv, head, out_hw):
-    tf = _import_tensorflow()
+    tf = import_tensorflow()
 
     captured = {}
 
@@ -432,7 +418,7 @@ def _run(model, x, replace):
 
 
 def _cast(x, dtype):
-    tf = _import_tensorflow()
+    tf = import_tensorflow()
 
     dtype = tf.as_dtype(dtype)
     return x if x.dtype == dtype else tf.cast(x, dtype)

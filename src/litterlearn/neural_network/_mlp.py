@@ -5,9 +5,9 @@ from __future__ import annotations
 import numbers
 
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier, _ImageClassifierMixin
-from ._docs import _fill_doc
-from ._keras import _import_keras
+from ._base import _BaseImageClassifier, _ImageClassifierMixin, parameters
+from ._docs import fill_doc
+from .._keras import import_keras
 
 # scikit-learn's activation names, mapped to Keras'; Keras names pass through.
 ACTIVATIONS = {
@@ -25,7 +25,7 @@ ACTIVATIONS = {
 }
 
 
-@_fill_doc
+@fill_doc()
 class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Multilayer perceptron image classifier (a Keras model).
 
@@ -67,7 +67,7 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     >>> from litterlearn.neural_network import MLPImageClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((60, 8, 8), dtype=np.float32)  # 60 gray 8x8 images
-    >>> y = np.array(["dark", "bright"])[np.arange(60) %% 2]
+    >>> y = np.array(["dark", "bright"])[np.arange(60) % 2]
     >>> X[y == "bright"] += 0.5
     >>> clf = MLPImageClassifier(hidden_layer_sizes=(16,), max_iter=20,
     ...                          learning_rate_init=0.01, random_state=0)
@@ -117,38 +117,10 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         mixup=0.0,
         cutmix=0.0,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        super().__init__(
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            optimizer=optimizer,
-            class_weight=class_weight,
-            image_shape=image_shape,
-            augmentation=augmentation,
-            callbacks=callbacks,
-            precision=precision,
-            distribute=distribute,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-            threshold=threshold,
-            learning_rate_schedule=learning_rate_schedule,
-            weight_decay=weight_decay,
-            label_smoothing=label_smoothing,
-            mixup=mixup,
-            cutmix=cutmix,
-        )
+        super().__init__(**parameters(locals()))
 
     def _build_model(self, input_shape):
-        keras = _import_keras()
+        keras = import_keras()
         layers = keras.layers
         sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
         activation = ACTIVATIONS[self.activation]

@@ -204,8 +204,10 @@ class Augmenter(BaseOverSampler):
     end above the target. ``sampling_strategy`` then names label columns
     (see ``sampling_strategy_``). Where copies of images are not wanted,
     ``class_weight="balanced"`` on the estimator weighs the labels instead.
-    A one-hot ``y`` (exactly one label per row) is read as multiclass, as
-    imbalanced-learn reads it, and comes back one-hot.
+    A one-hot ``y`` (exactly one label per row) is a multi-label indicator
+    too, as scikit-learn's ``type_of_target`` and the estimators read it (an
+    estimator fits it with one sigmoid per label): pass class labels
+    (``y.argmax(axis=1)``) for one label per image.
 
     The defaults are mild and label-preserving: a random horizontal flip,
     rotations up to 10 degrees and shifts up to 10% of the size. Everything
@@ -411,9 +413,10 @@ class Augmenter(BaseOverSampler):
         """
         if y is not None:
             check_label_values(y)  # before imbalanced-learn's own check
-        # A one-hot y (one label per row) is multiclass, as imbalanced-learn
-        # reads it; other indicator matrices are multi-label.
-        multilabel = y is not None and is_indicator_shaped(y) and not _is_one_hot(y)
+        # Any 2-D y of several columns (one-hot included) is a multi-label
+        # indicator, as scikit-learn's type_of_target and the estimators
+        # read it.
+        multilabel = y is not None and is_indicator_shaped(y)
         if callable(self.sampling_strategy) and not multilabel:
             counts = self.sampling_strategy(np.asarray(y))
             if not isinstance(counts, dict):
@@ -820,18 +823,10 @@ class Augmenter(BaseOverSampler):
 
 # imbalanced-learn's own text for sampling_strategy, written once there (its
 # ``Substitution`` uses str.format, which the braces in our docstring defeat).
-Augmenter.__doc__ = Augmenter.__doc__.replace(
-    "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
-)
-
-
-def _is_one_hot(y):
-    """Whether every row of a 2-D 0/1 array holds exactly one 1."""
-    y = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
-    try:
-        return bool(np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all())
-    except TypeError:
-        return False
+if Augmenter.__doc__:  # None under python -OO
+    Augmenter.__doc__ = Augmenter.__doc__.replace(
+        "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
+    )
 
 
 def _oversample_labels(Y, counts, targets, rng):

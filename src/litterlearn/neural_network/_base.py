@@ -327,7 +327,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             Labels from ``classes_``; for a multi-label fit a 0/1 indicator,
             1 where the label's probability is at least ``threshold``.
         """
-        return self._target_.decide(self.predict_proba(X), self.threshold)
+        return self._decide(self.predict_proba(X))
+
+    def _decide(self, proba):
+        """Predictions from probabilities (also for wrappers such as TTA)."""
+        return self._target_.decide(proba, self.threshold)
 
     # -------------------------------------------------------------- pickling
 
@@ -343,17 +347,19 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         model = state.pop("model_", None)
         if model is not None:
             state["_model_keras_bytes"] = save_model_bytes(model)
+            state["_model_compile_key"] = model_state(model).compile_key
         return state
 
     def __setstate__(self, state):
         data = state.pop("_model_keras_bytes", None)
+        compile_key = state.pop("_model_compile_key", None)
         super().__setstate__(state)
         if data is not None:
             model = load_model_bytes(data, self._custom_objects())
             if getattr(model, "optimizer", None) is not None:
-                # Compiled as it was saved: a warm start recompiles it only
-                # when a knob changed.
-                model_state(model).compile_key = None
+                # Compiled as it was saved: a warm start goes on with its
+                # optimizer's state unless a knob changed.
+                model_state(model).compile_key = compile_key
             self.model_ = model
 
     def __sklearn_tags__(self):

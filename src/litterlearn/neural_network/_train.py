@@ -238,7 +238,9 @@ def compile_phase(model, plan, planned, target):
     state = model_state(model)
     rate_factors = planned.phase.rate_factors
     factors = rate_factors(model) if rate_factors is not None else {}
-    trainable = tuple(id(v) for v in model.trainable_variables)
+    # Positions, not ids or paths: the key survives pickling (a warm start
+    # after it goes on with the optimizer's state).
+    trainable = tuple(i for i, w in enumerate(model.weights) if w.trainable)
     key = (plan.compile_key, tuple(sorted(factors.items())), target.loss_key, trainable)
     rate = planned.learning_rate
     if state.compile_key == key and getattr(model, "optimizer", None) is not None:

@@ -12,8 +12,8 @@ format is made from.
 Importing this module does not import TensorFlow or Keras.
 """
 
-from ._export import FORMATS, export
+from ._export import export
 from ._graph import inference_model
 from ._load import ExportedModel, load_exported
 
-__all__ = ["FORMATS", "ExportedModel", "export", "inference_model", "load_exported"]
+__all__ = ["ExportedModel", "export", "inference_model", "load_exported"]

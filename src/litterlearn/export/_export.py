@@ -73,7 +73,7 @@ def _versions():
     return versions
 
 
-def export(estimator, path, *, format=None, overwrite=False):
+def export(estimator, path, *, format=None, classes=None, overwrite=False):
     """Export a fitted pipeline for deployment: one graph and its metadata.
 
     The graph takes uint8 images as ``ImageResizer`` makes them (its fitted
@@ -98,11 +98,16 @@ def export(estimator, path, *, format=None, overwrite=False):
         (``litterlearn.json``).
     format : {"keras", "tf_saved_model", "onnx", "litert"}, default=None
         None: by the suffix of ``path`` (no known suffix: a SavedModel).
-        "keras" is Keras' own format (loaded with Keras, any backend);
+        "keras" is Keras' own format (loaded with Keras);
         "tf_saved_model" a TensorFlow SavedModel (endpoint ``serve``); "onnx"
         needs ``tf2onnx`` and ``onnx`` to write and ``onnxruntime`` to run;
         "litert" (formerly TFLite) runs with the LiteRT interpreter
         (``ai-edge-litert``). ``pip install litterlearn[export]`` brings them.
+    classes : array-like of shape (n_classes,), default=None
+        Names for the probability columns, written instead of the
+        classifier's ``classes_``: e.g. the ``classes_`` of the
+        ``CocoMultiLabeler`` that made a multi-label ``y`` (whose columns
+        the classifier knows only as 0, 1, ...).
     overwrite : bool, default=False
         Replace an existing artifact at ``path``; otherwise that is an error.
 
@@ -143,9 +148,7 @@ def export(estimator, path, *, format=None, overwrite=False):
     if format is None:
         format = format_of(path)
     if format not in FORMATS:
-        raise ValueError(
-            f"format must be one of {sorted(FORMATS)}; got {format!r}."
-        )
+        raise ValueError(f"format must be one of {sorted(FORMATS)}; got {format!r}.")
     path = pathlib.Path(path)
     suffix = FORMATS[format]
     if suffix and path.suffix.lower() != suffix:
@@ -158,16 +161,24 @@ def export(estimator, path, *, format=None, overwrite=False):
             f"{path.suffix} file (pass format={format_of(path)!r}?)."
         )
     meta_path = metadata_path(path) if suffix else path / METADATA_NAME
-    if path.exists() or (suffix and meta_path.exists()):
-        if not overwrite:
-            raise FileExistsError(
-                f"{str(path)!r} exists; pass overwrite=True to replace it."
-            )
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    exists = path.exists() or (suffix and meta_path.exists())
+    if exists and not overwrite:
+        raise FileExistsError(
+            f"{str(path)!r} exists; pass overwrite=True to replace it."
+        )
     model, info = build(estimator)
+    if classes is not None:
+        classes = np.asarray(classes)
+        if classes.shape != (len(info["classes"]),):
+            raise ValueError(
+                f"classes has shape {classes.shape}, but the model has "
+                f"{len(info['classes'])} outputs; give one name per output."
+            )
+        info["classes"] = classes
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
     _write(model, path, format)
     metadata = {
         "litterlearn_export": METADATA_VERSION,

@@ -26,6 +26,7 @@ it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -132,7 +133,6 @@ def _standardize(x, mean, scale, name):
     return _keras().layers.Rescaling(factor, offset=offset, name=name)(x)
 
 
-
 def _grayscale(step, name, flow):
     keras = _keras()
     layers = keras.layers
@@ -223,19 +223,27 @@ def _is_backbone_preprocessing(layer):
 def _apply_model(model, x, name):
     """``model`` applied to ``x``, with any backbone preprocessing replaced.
 
-    A ``Sequential`` model's layers are applied one by one (so that its
-    ``BackbonePreprocessing`` layer, if any, becomes Keras layers); other
-    models are applied whole.
+    The model is cloned with its own layers (the same weights, without its
+    training configuration), except a
+    ``BackbonePreprocessing`` layer, which becomes a small model of Keras'
+    own layers computing the same (see :func:`_backbone_preprocessing`).
     """
     keras = _keras()
-    if isinstance(model, keras.Sequential):
-        for layer in model.layers:
-            if _is_backbone_preprocessing(layer):
-                x = _backbone_preprocessing(layer, x, name)
-            else:
-                x = layer(x)
-        return x
-    return model(x)
+    # A new model on the same graph: without the fitted model's training
+    # configuration (litterlearn's own losses), which the export must not
+    # carry.
+    base = keras.Model(model.inputs, model.outputs, name=model.name)
+    if not any(_is_backbone_preprocessing(layer) for layer in base.layers):
+        return base(x)
+
+    def clone(layer):
+        if not _is_backbone_preprocessing(layer):
+            return layer
+        inputs = keras.Input(shape=tuple(layer.input.shape[1:]), dtype="float32")
+        outputs = _backbone_preprocessing(layer, inputs, name)
+        return keras.Model(inputs, outputs, name=f"{name}_backbone_preprocessing")
+
+    return keras.models.clone_model(base, clone_function=clone)(x)
 
 
 def _classifier(step, name, flow):
@@ -243,10 +251,8 @@ def _classifier(step, name, flow):
     x = _image_input_of(step, name, flow, step.image_shape_, step.input_dtype_)
     x = _apply_model(model, x, name)
     activation = None
-    try:
+    with contextlib.suppress(ValueError, AttributeError):
         activation = model.get_layer("output_activation").activation.__name__
-    except (ValueError, AttributeError):
-        pass
     if activation not in ("softmax", "sigmoid"):
         raise ExportError(
             f"Step {name!r} ({type(step).__name__}): the last layer of its "
@@ -332,8 +338,10 @@ def _logistic(step, name, flow):
             f"Step {name!r} (LogisticRegression) was fitted on {coef.shape[1]} "
             f"features but receives {n}."
         )
-    if len(classes) > 2 and getattr(step, "multi_class", "auto") == "ovr" or (
-        len(classes) > 2 and getattr(step, "solver", None) == "liblinear"
+    if (
+        len(classes) > 2
+        and getattr(step, "multi_class", "auto") == "ovr"
+        or (len(classes) > 2 and getattr(step, "solver", None) == "liblinear")
     ):
         raise ExportError(
             f"Step {name!r} (LogisticRegression) is one-vs-rest; only the "
@@ -479,6 +487,21 @@ def build(estimator):
         outputs
     )
     model = keras.Model(inputs, outputs, name="litterlearn_inference")
+    random = sorted(
+        {
+            type(layer).__name__
+            for layer in _all_layers(model)
+            if type(layer).__name__.startswith("Random")
+        }
+    )
+    if random:
+        # Random augmentation layers have no place in inference (and Keras'
+        # ONNX export makes an invalid graph of them).
+        raise ExportError(
+            f"The model holds random augmentation layers ({', '.join(random)}), "
+            f"which act in training only; augment with the estimator's "
+            f"augmentation parameter or an Augmenter step instead."
+        )
     info = {
         "steps": [type(step).__name__ for _, step in _steps(estimator)],
         "resize": resize,
@@ -486,6 +509,14 @@ def build(estimator):
         **info,
     }
     return model, info
+
+
+def _all_layers(model):
+    """Every layer of ``model``, those of nested models too."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
 
 
 def _background(background):

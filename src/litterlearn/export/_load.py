@@ -60,8 +60,7 @@ def read_metadata(path):
         )
     if metadata.get("format") not in FORMATS:
         raise ValueError(
-            f"{str(path)!r}: unknown format {metadata.get('format')!r} in its "
-            f"metadata."
+            f"{str(path)!r}: unknown format {metadata.get('format')!r} in its metadata."
         )
     return metadata
 
@@ -109,11 +108,11 @@ def _load_keras(path):
                 f"export made by litterlearn never does; load only files you "
                 f"trust with keras.saving.load_model(..., safe_mode=False)."
             ) from exc
-        if "Could not locate" in message or "custom" in message.lower():
+        if "Could not locate" in message or "Could not deserialize" in message:
             raise UnsafeModelError(
                 f"Refusing to load {str(path)!r}: it needs a custom Keras object "
-                f"that is not registered ({_first_line(message)}). An export "
-                f"made by litterlearn holds only Keras' own layers."
+                f"that this Keras does not know ({_first_line(message)}). An "
+                f"export made by litterlearn holds only Keras' own layers."
             ) from exc
         raise
 

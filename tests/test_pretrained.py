@@ -126,7 +126,9 @@ def test_weights_from_a_file(tmp_path, images):
     step = PretrainedFeatures("vgg16", weights=str(path), input_size=32)
     features = step.fit_transform(images)
     expected = backbone.predict(
-        _backbones.preprocessing_layer(_backbones.get_backbone('vgg16'), np.uint8, (32, 32))(images),
+        _backbones.preprocessing_layer(
+            _backbones.get_backbone("vgg16"), np.uint8, (32, 32)
+        )(images),
         verbose=0,
     ).mean(axis=(1, 2))
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)

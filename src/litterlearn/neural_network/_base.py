@@ -23,6 +23,7 @@ rejected.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from abc import ABCMeta, abstractmethod
@@ -75,19 +76,48 @@ SHARED_DEFAULTS = {
 
 
 def parameters(values):
-    """An ``__init__``'s ``locals()``, less ``self``: its parameters."""
-    return {k: v for k, v in values.items() if k not in ("self", "__class__")}
+    """An ``__init__``'s ``locals()`` as its parameters (``**shared`` merged)."""
+    values = {k: v for k, v in values.items() if k not in ("self", "__class__")}
+    shared = values.pop("shared", {})
+    return {**values, **shared}
+
+
+def shared_parameters(**defaults):
+    """Give a classifier's ``__init__`` the shared parameters, explicitly.
+
+    The class writes ``def __init__(self, *, <its own parameters>,
+    **shared)``; this decorator gives that ``__init__`` the signature
+    scikit-learn reads (``get_params``, ``clone``, ``help``): the class's own
+    parameters, then every shared one (``SHARED_DEFAULTS``, or ``defaults``
+    where the class has its own), keyword-only, and no ``**shared``. So a
+    new shared parameter is written once, here, not in every estimator.
+    """
+
+    def decorate(cls):
+        own = inspect.signature(cls.__init__).parameters.values()
+        shared = {**SHARED_DEFAULTS, **defaults}
+        signature = inspect.Signature(
+            [p for p in own if p.kind is not p.VAR_KEYWORD]
+            + [
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value)
+                for name, value in shared.items()
+            ]
+        )
+        cls.__init__.__signature__ = signature
+        cls._shared_defaults = shared
+        return cls
+
+    return decorate
 
 
 class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     """Base class of the Keras image classifiers; not for direct use.
 
-    Subclasses implement :meth:`_build_model` and list every parameter
-    explicitly in their ``__init__`` (keyword-only), passing them all to
-    this ``__init__`` (``super().__init__(**parameters(locals()))``), which
-    stores each under its own name; the base's defaults
-    (``SHARED_DEFAULTS``) stand for the shared parameters a subclass does
-    not list.
+    Subclasses implement :meth:`_build_model` and list their parameters in
+    their ``__init__`` (keyword-only), passing them to this ``__init__``,
+    which stores each under its own name. The shared parameters are either
+    listed too, or come from :func:`shared_parameters`; the base's defaults
+    (``SHARED_DEFAULTS``) stand for those a subclass does not offer.
     """
 
     _parameter_constraints: dict = {
@@ -131,13 +161,18 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
     # Subclasses may extend it ("distribute" enters the key as its devices).
     _training_params = frozenset(SHARED_DEFAULTS) - {"alpha", "optimizer", "precision"}
 
+    _shared_defaults = SHARED_DEFAULTS
+
     def __init__(self, **params):
         # Stores the parameters, as scikit-learn's __init__ do; the shared
         # parameters a subclass does not list keep their defaults.
         unknown = set(params) - set(SHARED_DEFAULTS) - set(self._get_param_names())
         if unknown:
-            raise TypeError(f"Unknown parameters {sorted(unknown)}.")
-        for name, value in {**SHARED_DEFAULTS, **params}.items():
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected keyword "
+                f"arguments {sorted(unknown)}."
+            )
+        for name, value in {**self._shared_defaults, **params}.items():
             setattr(self, name, value)
 
     # ----------------------------------------------------------------- hooks

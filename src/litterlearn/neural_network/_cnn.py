@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numbers
 
-from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier, _ImageClassifierMixin, parameters
-from ._docs import fill_doc
 from .._keras import import_keras
+from ..utils._sklearn_compat import Interval, StrOptions
+from ._base import (
+    _BaseImageClassifier,
+    _ImageClassifierMixin,
+    parameters,
+    shared_parameters,
+)
+from ._docs import fill_doc
 from ._mlp import ACTIVATIONS, _positive_ints
 
 # "same" for the first convolution, "valid" for the others.
@@ -15,6 +20,7 @@ _DEFAULT_PADDING = ("same", "valid", "valid")
 
 
 @fill_doc()
+@shared_parameters()
 class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Convolutional neural network image classifier (a Keras model).
 
@@ -122,30 +128,7 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         activation="relu",
         dropout=0.0,
         batch_normalization=False,
-        alpha=0.0,
-        batch_size=32,
-        learning_rate_init=0.001,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        optimizer="adam",
-        class_weight=None,
-        image_shape=None,
-        augmentation=None,
-        callbacks=None,
-        precision="float32",
-        distribute=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        threshold=0.5,
-        learning_rate_schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        mixup=0.0,
-        cutmix=0.0,
+        **shared,
     ):
         super().__init__(**parameters(locals()))
 

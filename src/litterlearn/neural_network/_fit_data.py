@@ -66,7 +66,9 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
         label_smoothing=est.label_smoothing,
         mixes=bool(est.mixup or est.cutmix),
     )
-    check_threshold(est.threshold, target.n_outputs if target.kind == "multi-label" else None)
+    check_threshold(
+        est.threshold, target.n_outputs if target.kind == "multi-label" else None
+    )
     sample_weight = _validate_sample_weight(sample_weight, rows)
     per_class = target.class_weights(est.class_weight)
     target.check(name, y_enc, sample_weight, per_class)

@@ -335,8 +335,20 @@ def _cutmix_images(images, perm, lam, rng):
     return mixed, lam
 
 
-def batch_transform(batch, index, targets, weights, epoch, number, *, plan_seed,
-                    augmentation, labels, mixup, cutmix):
+def batch_transform(
+    batch,
+    index,
+    targets,
+    weights,
+    epoch,
+    number,
+    *,
+    plan_seed,
+    augmentation,
+    labels,
+    mixup,
+    cutmix,
+):
     """One training batch augmented, then mixed: the plan's batch transform.
 
     ``index`` are the batch's rows in the training set and ``labels`` the

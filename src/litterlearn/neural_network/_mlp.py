@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numbers
 
-from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier, _ImageClassifierMixin, parameters
-from ._docs import fill_doc
 from .._keras import import_keras
+from ..utils._sklearn_compat import Interval, StrOptions
+from ._base import (
+    _BaseImageClassifier,
+    _ImageClassifierMixin,
+    parameters,
+    shared_parameters,
+)
+from ._docs import fill_doc
 
 # scikit-learn's activation names, mapped to Keras'; Keras names pass through.
 ACTIVATIONS = {
@@ -26,6 +31,7 @@ ACTIVATIONS = {
 
 
 @fill_doc()
+@shared_parameters()
 class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Multilayer perceptron image classifier (a Keras model).
 
@@ -92,30 +98,7 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         hidden_layer_sizes=(128,),
         activation="relu",
         dropout=0.5,
-        alpha=0.0,
-        batch_size=32,
-        learning_rate_init=0.001,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        optimizer="adam",
-        class_weight=None,
-        image_shape=None,
-        augmentation=None,
-        callbacks=None,
-        precision="float32",
-        distribute=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        threshold=0.5,
-        learning_rate_schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        mixup=0.0,
-        cutmix=0.0,
+        **shared,
     ):
         super().__init__(**parameters(locals()))
 

@@ -99,7 +99,9 @@ class _Target:
         from .._keras import losses
 
         return losses.loss(
-            self.kind, soft=getattr(self, "soft", False), label_smoothing=self.label_smoothing
+            self.kind,
+            soft=getattr(self, "soft", False),
+            label_smoothing=self.label_smoothing,
         )
 
     def metrics(self):

@@ -134,15 +134,6 @@ class TrainingPlan:
     batch_transform: Callable | None  # on-the-fly augmentation and mixing
     compile_key: tuple  # what a compiled optimizer and loss depend on
 
-    def off(self):
-        """The knobs that change a batch or the rate, each at its "off" value."""
-        return {
-            "learning_rate_schedule": "constant",
-            "mixup": 0.0,
-            "cutmix": 0.0,
-            "early_stopping": False,
-        }
-
 
 @dataclasses.dataclass(frozen=True)
 class PhaseResult:
@@ -258,7 +249,9 @@ def compile_phase(model, plan, planned, target):
         optimizer = with_rate_factors(optimizer, factors)
     if plan.precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer, loss=target.keras_loss(), metrics=target.metrics())
+    model.compile(
+        optimizer=optimizer, loss=target.keras_loss(), metrics=target.metrics()
+    )
     model.optimizer.build(model.trainable_variables)
     state.compile_key = key
     state.optimizer_fill = _optimizer_fill(model.optimizer)

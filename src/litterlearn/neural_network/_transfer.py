@@ -22,7 +22,12 @@ from .. import _backbones
 from .._keras import import_keras, make_trainable, sublayers
 from .._keras.predict import predict
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
-from ._base import _BaseImageClassifier, _ImageClassifierMixin, parameters
+from ._base import (
+    _BaseImageClassifier,
+    _ImageClassifierMixin,
+    parameters,
+    shared_parameters,
+)
 from ._docs import FINE_TUNE_LAYERS_DOC, TRANSFER_PHASE_STARTS, fill_doc
 from ._mlp import ACTIVATIONS, _positive_ints
 from ._train import TrainingPhase
@@ -34,6 +39,7 @@ from ._train import TrainingPhase
     fine_tune_what=FINE_TUNE_LAYERS_DOC,
     phase_starts=TRANSFER_PHASE_STARTS,
 )
+@shared_parameters(max_iter=20)
 class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Image classifier on a pretrained ``keras.applications`` backbone.
 
@@ -152,30 +158,7 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         fine_tune_batchnorm=False,
         fine_tune_layer_decay=1.0,
         memory=None,
-        alpha=0.0,
-        batch_size=32,
-        learning_rate_init=0.001,
-        max_iter=20,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        optimizer="adam",
-        class_weight=None,
-        image_shape=None,
-        augmentation=None,
-        callbacks=None,
-        precision="float32",
-        distribute=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        threshold=0.5,
-        learning_rate_schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        mixup=0.0,
-        cutmix=0.0,
+        **shared,
     ):
         super().__init__(**parameters(locals()))
 
@@ -203,7 +186,9 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         # Resolved once per fit, before the estimator changes: a missing file
         # or a failed download fails the fit's validation.
         spec = self._spec()
-        return {"weights_path": _backbones.resolve_weights(spec, self.weights, self._size())}
+        return {
+            "weights_path": _backbones.resolve_weights(spec, self.weights, self._size())
+        }
 
     def _extra_model_key(self, resources):
         # The weights file's identity (path, size, modification time): a
@@ -234,7 +219,9 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         )
         regularizer = self._regularizer()
         head = []
-        for i, units in enumerate(_positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")):
+        for i, units in enumerate(
+            _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
+        ):
             head.append(
                 layers.Dense(
                     units,
@@ -297,7 +284,9 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
                         batchnorm=self.fine_tune_batchnorm,
                     ),
                     rate_factors=functools.partial(
-                        _rate_factors, spec=spec, decay=float(self.fine_tune_layer_decay)
+                        _rate_factors,
+                        spec=spec,
+                        decay=float(self.fine_tune_layer_decay),
                     ),
                 )
             )
@@ -356,7 +345,9 @@ def _features(extractor, images, seeds, resources, *, memory, key, batch_size):
         compute = check_memory(memory).cache(
             _compute_features, ignore=["extractor", "batch_size"]
         )
-        return compute((*key, import_keras().__version__, weights), images, extractor, batch_size)
+        return compute(
+            (*key, import_keras().__version__, weights), images, extractor, batch_size
+        )
     except OSError as exc:  # the cache folder cannot be made or written
         raise OSError(
             f"memory={memory!r}: the folder of the feature cache cannot be used "

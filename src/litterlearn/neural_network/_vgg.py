@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 
 from ..utils._sklearn_compat import Interval
-from ._base import _BaseImageClassifier, parameters
+from ._base import _BaseImageClassifier, parameters, shared_parameters
 from ._docs import FINE_TUNE_BLOCKS_DOC, TRANSFER_PHASE_STARTS, fill_doc
 from ._transfer import TransferImageClassifier
 
@@ -16,6 +16,7 @@ from ._transfer import TransferImageClassifier
     fine_tune_what=FINE_TUNE_BLOCKS_DOC,
     phase_starts=TRANSFER_PHASE_STARTS,
 )
+@shared_parameters(max_iter=20)
 class VGGTransferClassifier(TransferImageClassifier):
     """The course's transfer-learning model: VGG16 with a new dense head.
 
@@ -90,30 +91,7 @@ class VGGTransferClassifier(TransferImageClassifier):
         fine_tune_batchnorm=False,
         fine_tune_layer_decay=1.0,
         memory=None,
-        alpha=0.0,
-        batch_size=32,
-        learning_rate_init=0.001,
-        max_iter=20,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        optimizer="adam",
-        class_weight=None,
-        image_shape=None,
-        augmentation=None,
-        callbacks=None,
-        precision="float32",
-        distribute=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        threshold=0.5,
-        learning_rate_schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        mixup=0.0,
-        cutmix=0.0,
+        **shared,
     ):
         # TransferImageClassifier's own __init__ takes the generic names.
         _BaseImageClassifier.__init__(self, **parameters(locals()))

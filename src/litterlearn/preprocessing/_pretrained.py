@@ -21,6 +21,7 @@ from .._keras.predict import predict
 from ..utils._images import fitted_images, validate_images
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 
+
 class PretrainedFeatures(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):

@@ -39,7 +39,7 @@ import numpy as np
 
 from ._keras import import_keras
 from ._keras.weights import _initialize_weights
-from .utils._sklearn_compat import keras_home
+from .utils._sklearn_compat import Interval, StrOptions, keras_home
 
 __all__ = [
     "BACKBONES",
@@ -48,6 +48,7 @@ __all__ = [
     "get_backbone",
     "resolve_input_size",
     "resolve_weights",
+    "PARAMETER_CONSTRAINTS",
     "POOLINGS",
     "WEIGHTS_URL_ENV",
     "block_depths",
@@ -225,6 +226,23 @@ BACKBONES: dict[str, BackboneSpec] = {
             weights_hash="30ee3e1110167f948a6b9946edeeb738",
         ),
     ]
+}
+
+
+POOLINGS = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}
+
+# The constraints of the parameters naming a backbone, shared by every
+# estimator that takes one.
+PARAMETER_CONSTRAINTS = {
+    "backbone": [StrOptions(set(BACKBONES)), BackboneSpec],
+    "weights": [None, str, os.PathLike],
+    "input_size": [
+        None,
+        Interval(numbers.Integral, 1, None, closed="left"),
+        tuple,
+        list,
+    ],
+    "pooling": [StrOptions(set(POOLINGS))],
 }
 
 
@@ -471,9 +489,6 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
     else:
         _load_weights(spec, model, weights_path)
     return model
-
-
-POOLINGS = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}
 
 
 def preprocessing_layer(spec, input_dtype, size):

@@ -349,12 +349,12 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         return self._target_.proba(outputs)
 
     def predict(self, X):
-        """Predicted class labels of images ``X``.
+        """Predicted class labels of images ``X`` (as :meth:`predict_proba`'s).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
-            Images of the shape seen in :meth:`fit`.
+        X : array-like
+            Images, as for :meth:`predict_proba`.
 
         Returns
         -------

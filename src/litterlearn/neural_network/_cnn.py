@@ -67,16 +67,12 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         activation) with ``BatchNormalization``.
     %(training_parameters)s
 
-    Attributes
-    ----------
     %(fitted_attributes)s
 
     See Also
     --------
     MLPImageClassifier : A multilayer perceptron on the pixels.
 
-    Notes
-    -----
     %(notes)s
 
     Examples

@@ -148,6 +148,8 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
         only and seeded. Transfer estimators then train their head on the
         images rather than on features computed once.""",
     "fitted_attributes": """\
+    Attributes
+    ----------
     model_ : keras.Model
         The trained Keras model; it maps images ``(n, H, W, C)`` of dtype
         ``input_dtype_`` to class probabilities.
@@ -183,6 +185,8 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
     n_iter_ : int
         Number of epochs run (in total, over warm-started fits).""",
     "notes": """\
+    Notes
+    -----
     The model is built the first time it is needed, so importing
     ``litterlearn`` never imports TensorFlow. Every :meth:`fit` starts from
     freshly initialised weights and optimizer state (unless ``warm_start``).

@@ -130,17 +130,9 @@ def check_weight_decay(optimizer, weight_decay):
         For a negative or non-finite ``weight_decay``, or an optimizer class
         that does not take ``weight_decay``.
     """
-    if weight_decay is None:
-        weight_decay = 0.0
-    if (
-        not isinstance(weight_decay, numbers.Real)
-        or isinstance(weight_decay, bool)
-        or not math.isfinite(weight_decay)
-        or weight_decay < 0
-    ):
-        raise ValueError(
-            f"weight_decay must be a finite number >= 0; got {weight_decay!r}."
-        )
+    weight_decay = _non_negative(
+        0.0 if weight_decay is None else weight_decay, "weight_decay"
+    )
     if not weight_decay:
         return {}
     if isinstance(optimizer, str):
@@ -185,18 +177,21 @@ def _weight_decay_refused(cls, instance, kwargs):
     return None
 
 
-def _check_alpha(value, name):
+def _non_negative(value, name, what=""):
+    """``value`` as a float if it is a finite number >= 0, else a clear error."""
     if (
         not isinstance(value, numbers.Real)
         or isinstance(value, bool)
         or not math.isfinite(value)
         or value < 0
     ):
-        raise ValueError(
-            f"{name} must be a finite number >= 0 (the alpha of the Beta "
-            f"distribution of the mixing ratio; 0 turns it off); got {value!r}."
-        )
+        raise ValueError(f"{name} must be a finite number >= 0{what}; got {value!r}.")
     return float(value)
+
+
+def _check_alpha(value, name):
+    what = " (the alpha of the Beta distribution of the mixing ratio; 0 turns it off)"
+    return _non_negative(value, name, what)
 
 
 def mix_batch(images, targets, sample_weight, rng, *, mixup=0.0, cutmix=0.0):

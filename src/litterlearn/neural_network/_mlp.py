@@ -54,8 +54,6 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         Dropout rate after each hidden layer (0 for none).
     %(training_parameters)s
 
-    Attributes
-    ----------
     %(fitted_attributes)s
 
     See Also
@@ -63,8 +61,6 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     CNNImageClassifier : A convolutional network, usually better on images.
     sklearn.neural_network.MLPClassifier : The scikit-learn MLP on any data.
 
-    Notes
-    -----
     %(notes)s
 
     Examples

@@ -73,8 +73,6 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     %(transfer_parameters)s
     %(training_parameters)s
 
-    Attributes
-    ----------
     %(fitted_attributes)s
 
     See Also
@@ -83,8 +81,6 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     litterlearn.preprocessing.PretrainedFeatures : The backbone's features
         for any scikit-learn model.
 
-    Notes
-    -----
     %(notes)s
 
     The model's ``precision`` applies to the head; the backbone computes in
@@ -107,15 +103,7 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
 
     _parameter_constraints: dict = {
         **_BaseImageClassifier._parameter_constraints,
-        "backbone": [StrOptions(set(_backbones.BACKBONES)), _backbones.BackboneSpec],
-        "weights": [None, str, os.PathLike],
-        "input_size": [
-            None,
-            Interval(numbers.Integral, 1, None, closed="left"),
-            tuple,
-            list,
-        ],
-        "pooling": [StrOptions(set(_backbones.POOLINGS))],
+        **_backbones.PARAMETER_CONSTRAINTS,
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],

@@ -36,8 +36,6 @@ class VGGTransferClassifier(TransferImageClassifier):
     %(transfer_parameters)s
     %(training_parameters)s
 
-    Attributes
-    ----------
     %(fitted_attributes)s
 
     See Also
@@ -45,8 +43,6 @@ class VGGTransferClassifier(TransferImageClassifier):
     TransferImageClassifier : The same on other backbones.
     CNNImageClassifier : The course's small CNN, trained from scratch.
 
-    Notes
-    -----
     %(notes)s
 
     ``weights="imagenet"`` downloads 58 MB (``vgg16_weights_tf_dim_ordering_

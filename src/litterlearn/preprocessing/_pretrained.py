@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import os
 
 import numpy as np
 from sklearn.base import (
@@ -19,7 +18,7 @@ from .. import _backbones
 from .._keras.pool import MODEL_POOL
 from .._keras.predict import predict
 from ..utils._images import fitted_images, validate_images
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ..utils._sklearn_compat import Interval, _fit_context
 
 
 class PretrainedFeatures(
@@ -102,15 +101,7 @@ class PretrainedFeatures(
     """
 
     _parameter_constraints: dict = {
-        "backbone": [StrOptions(set(_backbones.BACKBONES)), _backbones.BackboneSpec],
-        "weights": [None, str, os.PathLike],
-        "input_size": [
-            None,
-            Interval(numbers.Integral, 1, None, closed="left"),
-            tuple,
-            list,
-        ],
-        "pooling": [StrOptions(set(_backbones.POOLINGS))],
+        **_backbones.PARAMETER_CONSTRAINTS,
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "image_shape": [None, tuple, list],
         "random_state": ["random_state"],

@@ -235,20 +235,18 @@ def test_in_an_imblearn_pipeline_with_a_multilabel_classifier(taco_Y):
 def test_one_hot_is_a_multilabel_indicator_as_the_estimators_read_it():
     # One reading of a 2-D y in the whole pipeline (scikit-learn's
     # type_of_target): the estimators fit a one-hot y with a sigmoid per
-    # label, so Augmenter balances it per label column too.
+    # label, and Augmenter keeps every label column, even one that no image
+    # of this fold holds; its images are those of the class labels.
     X = distinct_images(10)
-    labels = np.array([0] * 6 + [1] * 3 + [2])
-    one_hot = np.eye(3, dtype=int)[labels]
-    augmenter = Augmenter(random_state=0)
-    _, Y = augmenter.fit_resample(X, one_hot)
-    assert Y.shape[1] == 3 and Y.sum(axis=0).tolist() == [6, 6, 6]
-    # The per-label path's sampling_strategy_: label columns as ints.
-    assert type(augmenter.sampling_strategy_) is dict
-    assert augmenter.sampling_strategy_ == {1: 3, 2: 5}
-    assert all(type(k) is int for k in augmenter.sampling_strategy_)
+    labels = np.array([0] * 6 + [1] * 4)
+    one_hot = np.eye(3, dtype=int)[labels]  # label 2: no image here
+    X_1d, y_1d = Augmenter(random_state=0).fit_resample(X, labels)
+    X_oh, Y_oh = Augmenter(random_state=0).fit_resample(X, one_hot)
+    assert Y_oh.shape == (len(y_1d), 3)
+    assert np.array_equal(X_oh, X_1d)
+    assert np.array_equal(Y_oh, np.eye(3, dtype=int)[y_1d])
     clf = MLPImageClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
-    assert clf.fit(X, one_hot).predict_proba(X[:2]).shape == (2, 3)
-    assert not np.allclose(clf.predict_proba(X).sum(axis=1), 1)  # sigmoids
+    assert clf.fit(X_oh, Y_oh).predict_proba(X[:2]).shape == (2, 3)
 
 
 def test_a_continuous_target_is_still_refused():

@@ -65,7 +65,7 @@ print(json.dumps({k: metadata[k] for k in ("input", "resize", "classes")}))
 # On the target, decode and resize the photos the same way; here the
 # pipeline's own resizer does it. onnxruntime needs neither TensorFlow nor
 # scikit-learn.
-import onnxruntime  # noqa: E402
+import onnxruntime
 
 resizer = pipe[0]
 images = resizer.transform(X_test).reshape(len(X_test), *resizer.image_shape_)

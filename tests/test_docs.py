@@ -14,6 +14,7 @@ SUBPACKAGES = [
     "plotting",
     "inspection",
     "ensemble",
+    "export",
     "utils",
 ]
 

@@ -1,4 +1,5 @@
-"""Command line: ``litterlearn demo`` (also ``python -m litterlearn demo``).
+"""Command line: ``litterlearn demo`` (also ``python -m litterlearn demo``),
+``litterlearn export`` and ``litterlearn predict`` (in ``export/_cli.py``).
 
 Problems are reported in one line on stderr, never as a traceback: exit
 status 2 for a bad option (found before any work), 1 for a failure while
@@ -71,6 +72,9 @@ def build_parser():
         "with per-label reports and a per-label figure.",
     )
     add_demo_arguments(demo)
+    from .export._cli import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -78,6 +82,10 @@ def main(argv=None):
     """Run the command line; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("export", "predict"):
+        from .export._cli import run
+
+        return run(args)
     from ._demo import DemoArgumentError, DemoError, main_demo
 
     prog = f"litterlearn {args.command}"

@@ -8,6 +8,7 @@ their probabilities are compared with the pipeline's ``predict_proba`` on
 the same real images (the TACO sample's files and scikit-learn's digits).
 """
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -45,6 +46,9 @@ from litterlearn.preprocessing import (
 )
 
 ATOL = 1e-5
+TORCH_BACKBONE = dataclasses.replace(
+    TINY_BACKBONE, name="tiny_vgg_torch", preprocessing="torch"
+)
 SUFFIX = {"keras": ".keras", "tf_saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
 LABELS = ["Bottle", "Can", "Cigarette"]
 
@@ -78,15 +82,18 @@ def _pipelines(taco, digits):
     X_digits, y_digits = digits
     out = {}
 
-    mlp = MLPImageClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
-    mlp.fit(X_digits, y_digits)
+    # No ImageResizer: the graph starts at the normalizer's input images.
+    mlp = make_pipeline(
+        GrayscaleNormalizer(standardize=True),
+        MLPImageClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0),
+    ).fit(X_digits, y_digits)
     out["mlp_digits"] = (mlp, X_digits[..., None], X_digits)
 
-    # Multi-label CNN with BatchNormalization on standardized gray images,
-    # per-label thresholds.
+    # Multi-label CNN with BatchNormalization on gray images standardized
+    # one by one, per-label thresholds.
     cnn_bn = make_pipeline(
         ImageResizer(20, color="gray"),
-        GrayscaleNormalizer(standardize=True),
+        GrayscaleNormalizer(standardize="image"),
         CNNImageClassifier(
             filters=(4,),
             batch_normalization=True,
@@ -111,11 +118,13 @@ def _pipelines(taco, digits):
     ).fit(files, y)
     out["cnn_rgb"] = (cnn, None, files)
 
+    # RGB to gray in the graph, then the backbone's own preprocessing
+    # ("torch": ImageNet means and deviations), resizing to 24x24.
     transfer = make_pipeline(
         ImageResizer(16),
-        GrayscaleNormalizer(standardize="image"),
+        GrayscaleNormalizer(),
         TransferImageClassifier(
-            TINY_BACKBONE,
+            TORCH_BACKBONE,
             weights=None,
             input_size=24,
             hidden_layer_sizes=(),
@@ -145,6 +154,9 @@ def exported(taco, digits, tmp_path_factory):
             resizer = estimator[0]
             images = resizer.transform(X).reshape(len(X), *resizer.image_shape_)
         expected = estimator.predict_proba(X)
+        # Probabilities that move with the input, or the comparison would
+        # prove nothing.
+        assert expected.std(axis=0).max() > 1e-3, name
         np.save(root / f"{name}_images.npy", images)
         np.save(root / f"{name}_expected.npy", expected)
         artifacts = {}

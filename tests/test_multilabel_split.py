@@ -162,9 +162,12 @@ def test_multilabel_sizes_too_large_are_named(taco_Y):
 
 
 def test_lists_of_labels_per_sample_point_to_multilabelbinarizer():
+    import pandas as pd
+
     labels = [["bottle"], ["can", "bottle"], ["can"], []] * 5
-    with pytest.raises(ValueError, match="stratify holds a list of labels.*MultiLabel"):
-        train_val_test_split(np.arange(20), stratify=labels, random_state=0)
+    for given in (labels, pd.Series(labels)):  # a DataFrame column of lists too
+        with pytest.raises(ValueError, match="stratify holds a list of labels.*Multi"):
+            train_val_test_split(np.arange(20), stratify=given, random_state=0)
     from sklearn.preprocessing import MultiLabelBinarizer
 
     Y = MultiLabelBinarizer().fit_transform(labels)  # what the message advises

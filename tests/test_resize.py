@@ -3,6 +3,7 @@
 import os
 import pickle
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -760,3 +761,16 @@ def test_a_cut_jpeg2000_closed_with_an_end_marker_is_truncated(
         ImageResizer(8).fit_transform([str(path)])
     path.write_bytes(data)
     assert ImageResizer(8).fit_transform([str(path)]).shape == (1, 8 * 8 * 3)
+
+
+def test_float_images_holding_0_to_255_warn_naming_the_file(tmp_path, rng):
+    values = rng.uniform(0, 255, (16, 16)).astype(np.float32)
+    path = tmp_path / "spider-like.tif"
+    Image.fromarray(values).save(path)  # mode "F", as SPIDER files are
+    with pytest.warns(UserWarning, match=r"spider-like.tif.*up to 25\d.*0\.\.1"):
+        rows = ImageResizer(8).fit_transform([str(path)])
+    assert rows.mean() > 250  # taken as 0..1, as documented: nearly white
+    Image.fromarray(values / 255).save(path)  # the same data in 0..1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert 100 < ImageResizer(8).fit_transform([str(path)]).mean() < 155

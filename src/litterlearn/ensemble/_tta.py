@@ -183,11 +183,12 @@ class TestTimeAugmentationClassifier(
         self._check_augmenter()
         rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
         check_not_label_lists(y)
-        target_type = type_of_target(y, input_name="y")
         ndim = _ndim(X)
         estimator = clone(self.estimator).fit(
             self._in_layout(rows, shape, ndim), y, **fit_params
         )
+        # (after the estimator's own checks of y: NaN, inf...)
+        target_type = type_of_target(y, input_name="y")
         self.estimator_ = estimator
         self._layout_ndim = ndim
         self._target_type = target_type

@@ -16,7 +16,8 @@ def check_not_label_lists(y, input_name="y"):
     written down, but estimators (and NumPy) take a 0/1 indicator matrix,
     one column per label; NumPy's own error for such ragged lists ("an
     inhomogeneous shape") does not say so. Equal-length lists of numbers
-    are an indicator already and pass.
+    are an indicator already and pass; a pandas Series (or object array) of
+    lists is checked as a list.
 
     Parameters
     ----------
@@ -25,15 +26,17 @@ def check_not_label_lists(y, input_name="y"):
     input_name : str, default="y"
         Its name in the message.
     """
-    if isinstance(y, (str, bytes, np.ndarray)) or not hasattr(y, "__iter__"):
+    if isinstance(y, (str, bytes)) or not hasattr(y, "__iter__"):
         return
-    if hasattr(y, "shape"):  # DataFrames, sparse matrices: rectangular
-        return
+    shape = getattr(y, "shape", None)
+    kind = getattr(getattr(y, "dtype", None), "kind", None)
+    if shape is not None and (len(shape) != 1 or kind != "O"):
+        return  # arrays of numbers, DataFrames, sparse matrices: rectangular
     try:
         items = list(y)
     except TypeError:
         return
-    lists = [v for v in items if isinstance(v, (list, tuple, Set))]
+    lists = [v for v in items if isinstance(v, (list, tuple, Set, np.ndarray))]
     if not lists:
         return
     sets = any(isinstance(v, Set) for v in lists)

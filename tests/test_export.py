@@ -588,3 +588,19 @@ def test_predict_command_runs_onnx_without_tensorflow(exported, tmp_path):
     expected = case["estimator"].predict_proba(files)
     got = np.array([[float(r["proba_0"]), float(r["proba_1"])] for r in rows])
     assert np.abs(got - expected).max() <= 2e-6
+
+
+def test_random_augmentation_layers_never_reach_an_export(digits, tmp_path):
+    """A network holding Keras' random layers is refused, not exported."""
+    import keras
+
+    class FlippingCNN(CNNImageClassifier):
+        def _input_stage(self, input_shape, input_dtype):
+            stage = super()._input_stage(input_shape, input_dtype)
+            return [*stage, keras.layers.RandomFlip("horizontal", seed=0)]
+
+    X, y = digits
+    clf = FlippingCNN(filters=(2,), max_iter=1, random_state=0).fit(X[:40], y[:40])
+    with pytest.raises(ExportError, match=r"random augmentation layers \(RandomFlip\)"):
+        export(clf, tmp_path / "flip.onnx")
+    assert not (tmp_path / "flip.onnx").exists()

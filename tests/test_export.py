@@ -134,9 +134,11 @@ def _pipelines(taco, digits):
     ).fit(files, y)
     out["transfer"] = (transfer, None, files)
 
+    # The backbone shrinks 24x24 images to 16x16 with antialiasing (an op
+    # ONNX and LiteRT lack, exported as two matrices).
     baseline = make_pipeline(
-        ImageResizer(16),
-        PretrainedFeatures(TINY_BACKBONE, weights=None, random_state=0),
+        ImageResizer(24),
+        PretrainedFeatures(TINY_BACKBONE, weights=None, input_size=16, random_state=0),
         StandardScaler(),
         LogisticRegression(max_iter=200),
     ).fit(files, y)

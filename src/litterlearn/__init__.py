@@ -13,6 +13,7 @@ _SUBMODULES = [
     "ensemble",
     "inspection",
     "metrics",
+    "model_selection",
     "neural_network",
     "plotting",
     "preprocessing",

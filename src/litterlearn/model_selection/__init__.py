@@ -5,6 +5,6 @@ compares classic baselines, the small-data CNN and transfer routes on the
 same splits, along a learning curve, and says in plain words what pays.
 """
 
-from ._assess import ROUTES, AssessResult, assess, parse_budget
+from ._assess import AssessResult, assess, parse_budget
 
-__all__ = ["ROUTES", "AssessResult", "assess", "parse_budget"]
+__all__ = ["AssessResult", "assess", "parse_budget"]

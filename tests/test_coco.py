@@ -372,3 +372,34 @@ def test_multilabeler_estimator_api():
     with pytest.raises(ValueError, match="call fit again"):
         labeler.transform(ids)
     assert labeler.fit(TACO).transform(ids).shape == (3, 1)
+
+
+@pytest.mark.parametrize("missing", ["absent", "null"])
+def test_multilabeler_never_drops_a_category_without_supercategory(missing):
+    coco = tiny()
+    if missing == "absent":
+        del coco["categories"][0]["supercategory"]
+    else:
+        coco["categories"][0]["supercategory"] = None
+    with pytest.raises(ValueError, match=r"\['Glass bottle'\].*no supercategory"):
+        CocoMultiLabeler().fit(coco)
+    # Its own level, or columns chosen by name, label what the user asked for.
+    assert CocoMultiLabeler(level="category").fit_transform(coco)[1].tolist() == [1, 1]
+    assert CocoMultiLabeler(classes=["Can"]).fit_transform(coco).shape == (3, 1)
+    fitted = CocoMultiLabeler().fit(tiny())
+    with pytest.raises(ValueError, match="no supercategory"):
+        fitted.transform(coco)  # other annotations: the same rule
+
+
+def test_fractional_and_string_image_ids_are_kept_exactly():
+    coco = tiny()
+    for image, new_id in zip(coco["images"], [0.5, 1.5, "img2"], strict=True):
+        for ann in coco["annotations"]:
+            if ann["image_id"] == image["id"]:
+                ann["image_id"] = new_id
+        image["id"] = new_id
+    labeler = CocoMultiLabeler().fit(coco)
+    assert labeler.image_ids_.tolist() == [0.5, 1.5, "img2"]
+    assert labeler.transform(["img2", 0.5, 1.5]).tolist() == [[0, 0], [0, 1], [1, 1]]
+    with pytest.raises(ValueError, match="neither image ids nor file names"):
+        labeler.transform([1])  # not the truncation of 1.5

@@ -15,6 +15,7 @@ SUBPACKAGES = [
     "plotting",
     "inspection",
     "ensemble",
+    "export",
     "utils",
 ]
 

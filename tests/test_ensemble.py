@@ -8,14 +8,18 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline as make_imb_pipeline
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from litterlearn.ensemble import TestTimeAugmentationClassifier
 from litterlearn.ensemble._tta import default_augmenter
 from litterlearn.inspection import grad_cam
-from litterlearn.neural_network import CNNImageClassifier
+from litterlearn.neural_network import CNNImageClassifier, MLPImageClassifier
 from litterlearn.preprocessing import Augmenter, GrayscaleNormalizer
 
 
@@ -53,6 +57,25 @@ def halves():
 def digits():
     X, y = load_digits(return_X_y=True)
     return (X / 16).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def quadrants():
+    """Gray 8x8 images and a 3-label indicator: label k where quadrant k is bright."""
+    rng = np.random.default_rng(0)
+    Y = (rng.random((60, 3)) < 0.4).astype(int)
+    X = rng.random((60, 8, 8)).astype(np.float32) * 0.3
+    for k, (rows, cols) in enumerate(
+        [(slice(0, 4), slice(0, 4)), (slice(0, 4), slice(4, 8)), (slice(4, 8), None)]
+    ):
+        X[Y[:, k] == 1, rows, cols] += 0.6
+    return X, Y
+
+
+def tiny_mlp(**params):
+    return MLPImageClassifier(
+        hidden_layer_sizes=(8,), max_iter=3, random_state=0, **params
+    )
 
 
 def tiny_cnn(**params):
@@ -197,3 +220,72 @@ def test_views_of_another_dtype_are_refused_not_cast(halves):
     ).fit(X8, y)
     with pytest.raises(ValueError, match=r"dtype it was given \(uint8.*got float32"):
         tta.predict_proba(X8[:4])
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        RandomForestClassifier(5, random_state=0),  # a list of (n, 2) arrays
+        KNeighborsClassifier(3),  # a list too
+        MLPClassifier((8,), max_iter=50, random_state=0),  # one (n, 3) array
+    ],
+    ids=["forest", "neighbours", "mlp"],
+)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_multi_label_classifiers_keep_their_kind_of_output(quadrants, estimator):
+    X, Y = quadrants
+    X = X.reshape(len(X), -1)
+    tta = TestTimeAugmentationClassifier(
+        estimator, augmenter=MirrorAugmenter(), n_views=1, image_shape=(8, 8)
+    ).fit(X, Y)
+    mirrored = X.reshape(-1, 8, 8)[:, :, ::-1].reshape(len(X), -1)
+    plain, flipped = (tta.estimator_.predict_proba(x) for x in (X, mirrored))
+    proba, pred = tta.predict_proba(X), tta.predict(X)
+    assert pred.shape == Y.shape
+    if isinstance(plain, list):  # each label's (n, 2) array, averaged
+        assert isinstance(proba, list) and len(proba) == 3
+        for k in range(3):
+            np.testing.assert_allclose(proba[k], (plain[k] + flipped[k]) / 2)
+            np.testing.assert_array_equal(
+                pred[:, k], tta.classes_[k][np.argmax(proba[k], axis=1)]
+            )
+    else:
+        np.testing.assert_allclose(proba, (plain + flipped) / 2, rtol=1e-6)
+        np.testing.assert_array_equal(pred, (proba > 0.5).astype(int))
+    assert 0 <= tta.score(X, Y) <= 1  # subset accuracy
+
+
+def test_a_pipeline_ending_in_a_network_predicts_an_indicator(quadrants):
+    X, Y = quadrants
+    tta = TestTimeAugmentationClassifier(
+        make_pipeline(FunctionTransformer(), tiny_mlp(threshold=0.3)),
+        n_views=2,
+        random_state=0,
+    ).fit(X, Y)
+    proba = tta.predict_proba(X)
+    assert proba.shape == Y.shape
+    np.testing.assert_array_equal(tta.predict(X), (proba >= 0.3).astype(int))
+
+
+def test_a_threshold_set_after_fit_applies_without_refit(quadrants):
+    X, Y = quadrants
+    tta = TestTimeAugmentationClassifier(tiny_mlp(), n_views=2, random_state=0)
+    tta.fit(X, Y)
+    proba = tta.predict_proba(X)
+    cut = float(np.median(proba))
+    tta.set_params(estimator__threshold=cut)
+    np.testing.assert_array_equal(tta.predict(X), (proba >= cut).astype(int))
+    plain = tta.estimator_.predict_proba(X)
+    tta.set_params(n_views=0)
+    np.testing.assert_array_equal(tta.predict(X), (plain >= cut).astype(int))
+
+
+def test_lists_of_labels_per_image_point_to_multilabelbinarizer(quadrants):
+    X, _ = quadrants
+    labels = [["bottle"], ["can", "bottle"], []] * 20
+    tta = TestTimeAugmentationClassifier(KNeighborsClassifier(3), n_views=0)
+    with pytest.raises(
+        ValueError, match="y holds a list of labels.*MultiLabelBinarizer"
+    ):
+        tta.fit(X, labels)
+    assert not hasattr(tta, "estimator_")

@@ -193,6 +193,27 @@ def test_symlink_loops_and_second_links_are_skipped_and_listed(tmp_path):
     ]
 
 
+def test_links_back_into_the_dataset_never_give_an_image_a_second_label(tmp_path):
+    root = tmp_path / "photos"
+    _image(root / "a" / "1.jpg")
+    _image(root / "b" / "2.jpg")
+    _image(root / "b" / "sub" / "3.jpg")
+    os.symlink(root, root / "a" / "up")  # the whole dataset, b included
+    os.symlink(root / "b" / "sub", root / "a" / "borrowed")  # inside class b
+    os.symlink(root / "b" / "2.jpg", root / "a" / "4.jpg")  # b's image
+    data = load_image_folder(root)
+    labelled = {
+        Path(f).relative_to(root).as_posix(): int(t)
+        for f, t in zip(data.filenames, data.target, strict=True)
+    }
+    assert labelled == {"a/1.jpg": 0, "b/2.jpg": 1, "b/sub/3.jpg": 1}
+    assert [Path(p).relative_to(root).as_posix() for p in data.skipped] == [
+        "a/4.jpg",
+        "a/borrowed",
+        "a/up",
+    ]
+
+
 def test_an_unreadable_class_folder_is_named_not_called_empty(tmp_path):
     root = tmp_path / "photos"
     _image(root / "a" / "1.jpg")
@@ -229,8 +250,16 @@ def test_an_unreadable_class_folder_is_named_not_called_empty(tmp_path):
         ({"classes": "ab"}, TypeError, "not a string"),
         ({"classes": []}, ValueError, "classes is empty"),
         ({"extensions": [1]}, TypeError, "extensions must be strings"),
+        ({"extensions": [""]}, ValueError, "extensions holds '', which is no file"),
     ],
 )
 def test_bad_classes_and_extensions_are_named(folder, kwargs, error, message):
     with pytest.raises(error, match=message):
         load_image_folder(folder, **kwargs)
+
+
+def test_a_path_given_as_bytes_loads_and_a_non_path_is_named(folder):
+    data = load_image_folder(os.fsencode(folder))
+    assert data.filenames.tolist() == load_image_folder(folder).filenames.tolist()
+    with pytest.raises(TypeError, match="load_image_folder: path must be.*got int"):
+        load_image_folder(3)

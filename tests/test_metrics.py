@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from litterlearn.metrics import imbalance_report, specificity_score
+from litterlearn.metrics import imbalance_report, specificity_score, tune_thresholds
 
 # 10 samples, 3 positives; distinct scores so the ranking metrics are simple.
 Y_TRUE = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
@@ -375,3 +375,52 @@ def test_multilabel_labels_target_names_and_pos_label_are_checked():
         imbalance_report(Y_true, Y_pred, pos_label=1)
     with pytest.raises(ValueError, match="sample_weight"):
         imbalance_report(Y_true, Y_pred, sample_weight=-np.ones(len(Y_true)))
+
+
+# ------------------------------------------------------------ tune_thresholds
+
+
+def f1_at(y, score, threshold):
+    from sklearn.metrics import f1_score
+
+    return f1_score(y, score >= threshold)
+
+
+@pytest.mark.parametrize(
+    "y, score",
+    [
+        # the best cut takes the two images scored exactly 1.0 (saturated)
+        ([1, 1, 0, 0, 0], [1.0, 1.0, 0.9999995, 0.2, 0.1]),
+        # the best cut is a probability under a millionth
+        ([1, 1, 0, 0], [0.9, 5e-7, 0.0, 0.0]),
+    ],
+    ids=["at-one", "near-zero"],
+)
+def test_tuned_thresholds_reach_the_best_cut_on_saturated_probabilities(y, score):
+    y, score = np.array(y), np.array(score)
+    threshold = tune_thresholds(y[:, None], score[:, None])[0]
+    assert 0 < threshold < 1
+    assert f1_at(y, score, threshold) == 1.0
+
+
+def test_tune_thresholds_refuses_scores_that_are_not_probabilities():
+    y = np.array([[1], [1], [0], [0], [0]])
+    decision = np.array([[3.2], [2.5], [1.1], [-0.4], [-2.0]])
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*-2 to 3.2"):
+        tune_thresholds(y, decision)
+    with pytest.raises(ValueError, match="probabilities in"):
+        tune_thresholds(y, decision * 0 + 50)  # percentages
+
+
+def test_tune_thresholds_takes_per_label_probability_lists_and_checks_default():
+    # scikit-learn's forests give one (n, 2) array per label
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    stacked = np.array([[0.8, 0.1], [0.1, 0.7], [0.6, 0.5], [0.3, 0.2]])
+    as_list = [np.stack([1 - stacked[:, k], stacked[:, k]], axis=1) for k in (0, 1)]
+    assert_allclose(tune_thresholds(y, as_list), tune_thresholds(y, stacked))
+    with pytest.raises(ValueError, match=r"y_score\[0\] has 1 column"):
+        tune_thresholds(y, [stacked[:, :1], as_list[1]])
+    with pytest.raises(ValueError, match="'default' parameter.*got '0.5'"):
+        tune_thresholds(y, stacked, default="0.5")
+    with pytest.raises(ValueError, match="y_true holds a list of labels per sample"):
+        tune_thresholds([[0], [1], [0, 1], []], stacked)

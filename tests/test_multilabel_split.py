@@ -159,3 +159,16 @@ def test_multilabel_sizes_too_large_are_named(taco_Y):
         train_val_test_split(taco_Y, val_size=0.5, test_size=0.5, stratify=taco_Y)
     with pytest.raises(ValueError, match="stratify has 10 labels for 1500"):
         train_val_test_split(taco_Y, stratify=taco_Y[:10])
+
+
+def test_lists_of_labels_per_sample_point_to_multilabelbinarizer():
+    import pandas as pd
+
+    labels = [["bottle"], ["can", "bottle"], ["can"], []] * 5
+    for given in (labels, pd.Series(labels)):  # a DataFrame column of lists too
+        with pytest.raises(ValueError, match="stratify holds a list of labels.*Multi"):
+            train_val_test_split(np.arange(20), stratify=given, random_state=0)
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    Y = MultiLabelBinarizer().fit_transform(labels)  # what the message advises
+    assert len(train_val_test_split(np.arange(20), stratify=Y, random_state=0)[2]) == 2

@@ -499,3 +499,55 @@ def test_coco_labels_match_the_records(coco, positive):
         else:  # shared by several images: never silently the first one
             with pytest.raises(ValueError, match="ambiguous"):
                 labeler.transform([name])
+
+
+# ------------------------------------------------- test-time augmentation
+
+
+def _targets(kind, rng, n):
+    if kind == "binary":
+        return rng.integers(0, 2, n)
+    if kind == "multiclass":
+        return np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
+    if kind == "multilabel-indicator":
+        return rng.integers(0, 2, (n, 3))
+    return rng.integers(0, 3, (n, 2))  # multiclass-multioutput
+
+
+@PROPERTY
+@given(
+    kind=st.sampled_from(
+        ["binary", "multiclass", "multilabel-indicator", "multiclass-multioutput"]
+    ),
+    model=st.sampled_from(["tree", "neighbours", "pipeline"]),
+    seed=st.integers(0, 2**16),
+    n=st.integers(6, 20),
+)
+def test_zero_views_equal_the_estimator_for_every_target_type(kind, model, seed, n):
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    from litterlearn.ensemble import TestTimeAugmentationClassifier
+
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 16), dtype=np.float32)
+    y = _targets(kind, rng, n)
+    estimator = {
+        "tree": DecisionTreeClassifier(max_depth=3, random_state=0),
+        "neighbours": KNeighborsClassifier(3),
+        "pipeline": make_pipeline(StandardScaler(), KNeighborsClassifier(2)),
+    }[model]
+    tta = TestTimeAugmentationClassifier(estimator, n_views=0).fit(X, y)
+    plain = estimator.fit(X, y)
+    test = rng.random((5, 16), dtype=np.float32)
+    np.testing.assert_array_equal(tta.predict(test), plain.predict(test))
+    expected, proba = plain.predict_proba(test), tta.predict_proba(test)
+    assert isinstance(proba, list) == isinstance(expected, list)
+    for got, want in zip(
+        proba if isinstance(proba, list) else [proba],
+        expected if isinstance(expected, list) else [expected],
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, want)

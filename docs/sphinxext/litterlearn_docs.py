@@ -43,6 +43,7 @@ COURSE_ORDER = [
     "plot_training_recipes.py",
     "plot_grid_search.py",
     "plot_grid_search_dask.py",
+    "plot_deploying_onnx.py",
 ]
 
 

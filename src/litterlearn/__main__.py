@@ -1,4 +1,5 @@
-"""Command line: ``litterlearn demo`` (also ``python -m litterlearn demo``).
+"""Command line: ``litterlearn demo`` (also ``python -m litterlearn demo``),
+``litterlearn export`` and ``litterlearn predict`` (in ``export/_cli.py``).
 
 Problems are reported in one line on stderr, never as a traceback: exit
 status 2 for a bad option (found before any work), 1 for a failure while
@@ -45,7 +46,7 @@ def _versions():
 
 
 def build_parser():
-    """The ``litterlearn`` argument parser (subcommands ``demo``, ``assess``)."""
+    """The ``litterlearn`` argument parser (demo, export, predict, assess)."""
     parser = _Parser(
         prog="litterlearn",
         description="scikit-learn compatible deep learning on small image datasets.",
@@ -71,6 +72,9 @@ def build_parser():
         "with per-label reports and a per-label figure.",
     )
     add_demo_arguments(demo)
+    from .export._cli import add_commands
+
+    add_commands(sub)
     from .model_selection._assess_cli import add_assess_arguments
 
     assess = sub.add_parser(
@@ -92,6 +96,10 @@ def main(argv=None):
         from .model_selection._assess_cli import run_assess
 
         return run_assess(args)
+    if args.command in ("export", "predict"):
+        from .export._cli import run
+
+        return run(args)
     from ._demo import DemoArgumentError, DemoError, main_demo
 
     prog = f"litterlearn {args.command}"

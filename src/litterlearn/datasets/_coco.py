@@ -60,6 +60,8 @@ class CocoIndex:
     category_names: list
     supercategory_names: list
     source: str
+    # Sorted names of the categories declared without a supercategory.
+    without_supercategory: list = field(default_factory=list)
     _by_id: dict = field(repr=False, default_factory=dict)
     _by_name: dict = field(repr=False, default_factory=dict)
     _shared_names: dict = field(repr=False, default_factory=dict)
@@ -109,6 +111,7 @@ class CocoIndex:
     def _position(self, key):
         if isinstance(key, (str, os.PathLike)):
             key = os.fspath(key)
+            by_id = self._by_id.get(key)  # string image ids
             names = [key]
             parts = PurePath(key).parts
             names += [str(PurePosixPath(*parts[start:])) for start in range(len(parts))]
@@ -116,11 +119,31 @@ class CocoIndex:
                 pos = self._by_name.get(name)
                 if pos is not None:
                     self._check_unique(name)
+                    if by_id is not None and by_id != pos:
+                        raise ValueError(
+                            f"{key!r} is ambiguous: it is the id of image "
+                            f"{self.image_ids[by_id]!r} and the file name of "
+                            f"image {self.image_ids[pos]!r} in {self.source}."
+                        )
                     return pos
+            return by_id
+        if isinstance(key, (bool, np.bool_)):
+            return None  # True == 1, but it is no image id
+        if isinstance(key, np.generic):
+            key = key.item()
+        try:
+            return self._by_id.get(key)
+        except TypeError:  # unhashable
             return None
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            return self._by_id.get(int(key))
-        return None
+
+
+def _is_integral(value):
+    """An int id, or a float that is exactly one (JSON writers may add .0)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and value.is_integer()
 
 
 def _check_hashable(value, what, key, source):
@@ -168,7 +191,7 @@ def index_coco(annotations):
         if not isinstance(data[key], list):
             raise ValueError(f"{source}: '{key}' must be a list.")
 
-    cat_name, cat_super = {}, {}
+    cat_name, cat_super, no_super = {}, {}, set()
     for i, cat in enumerate(data["categories"]):
         _require(cat, ("id", "name"), f"category {i}", source)
         _check_hashable(cat["id"], f"category {i}", "id", source)
@@ -177,6 +200,8 @@ def index_coco(annotations):
         cat_name[cat["id"]] = str(cat["name"])
         if cat.get("supercategory") is not None:
             cat_super[cat["id"]] = str(cat["supercategory"])
+        else:
+            no_super.add(cat_name[cat["id"]])
 
     by_id, by_name, ids, file_names, shared = {}, {}, [], [], {}
     for i, img in enumerate(data["images"]):
@@ -217,10 +242,11 @@ def index_coco(annotations):
         if cat_id in cat_super:
             supers[pos].add(cat_super[cat_id])
 
-    try:
+    if all(_is_integral(i) for i in ids):
         image_ids = np.asarray(ids, dtype=np.int64)
-    except (TypeError, ValueError):
-        image_ids = np.asarray(ids, dtype=object)
+    else:  # strings, fractions...: kept exactly as written
+        image_ids = np.empty(len(ids), dtype=object)
+        image_ids[:] = ids
     return CocoIndex(
         image_ids=image_ids,
         file_names=file_names,
@@ -229,6 +255,7 @@ def index_coco(annotations):
         category_names=sorted(set(cat_name.values())),
         supercategory_names=sorted(set(cat_super.values())),
         source=source,
+        without_supercategory=sorted(no_super),
         _by_id=by_id,
         _by_name=by_name,
         _shared_names=shared,

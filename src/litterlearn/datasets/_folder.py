@@ -26,13 +26,20 @@ def _is_hidden(name):
     return name.startswith(".")
 
 
-def _class_files(folder, extensions):
+def _inside(path, folder):
+    """Whether the real path ``path`` is ``folder`` or inside it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _class_files(folder, extensions, dataset=None, other_classes=()):
     """Image files under ``folder`` (recursively), sorted; and what was skipped.
 
     Symlinked subfolders are followed; one that leads back to a folder
-    already walked (a loop, or a second link to the same folder) is listed
-    in ``skipped`` instead. A folder that cannot be read is an error naming
-    it.
+    already walked (a loop, or a second link to the same folder), to the
+    ``dataset`` folder (or above it), or into one of ``other_classes`` (real
+    paths) is listed in ``skipped`` instead, as is a symlinked file that
+    lies in another class: their images would get this class's label too. A
+    folder that cannot be read is an error naming it.
     """
 
     def fail(exc):
@@ -54,7 +61,11 @@ def _class_files(folder, extensions):
                 skipped.append(path)
                 continue
             real = os.path.realpath(path)
-            if real in seen:  # a symlink loop, or the same folder twice
+            if (
+                real in seen  # a symlink loop, or the same folder twice
+                or (dataset is not None and _inside(dataset, real))
+                or any(_inside(real, other) for other in other_classes)
+            ):
                 skipped.append(path)
                 continue
             seen.add(real)
@@ -64,6 +75,10 @@ def _class_files(folder, extensions):
             path = Path(root, name)
             if _is_hidden(name) or path.suffix.lower() not in extensions:
                 skipped.append(path)
+            elif path.is_symlink() and any(
+                _inside(os.path.realpath(path), other) for other in other_classes
+            ):
+                skipped.append(path)  # another class's image
             else:
                 files.append(path)
     return sorted(files), sorted(skipped)
@@ -94,7 +109,9 @@ def load_image_folder(
 
     Every subfolder of ``path`` is a class, named after the subfolder; the
     images of a class may sit in nested folders of it (symlinked folders are
-    followed). Only file names are
+    followed, except a link back to ``path`` or into another class folder,
+    which would give that class's images a second label: it is skipped and
+    listed). Only file names are
     collected (nothing is decoded): they feed
     :class:`~litterlearn.preprocessing.ImageResizer` directly, which decodes
     them and reports any file that is not a readable image.
@@ -107,7 +124,7 @@ def load_image_folder(
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, bytes or path-like
         The folder holding one subfolder per class. ``~`` is expanded.
     classes : list of str, default=None
         Load only these class subfolders, in this order (``target`` follows
@@ -136,8 +153,8 @@ def load_image_folder(
             Class names: the subfolder names.
         skipped : list of str
             Files and folders that were not taken as images (hidden or with
-            another extension, and symlinked folders that lead back to a
-            folder already walked).
+            another extension, and symlinks that lead back to a folder
+            already walked, to ``path`` itself or into another class).
         DESCR : str
             What was loaded: the folder, the classes and their sizes, and
             how many files were skipped.
@@ -154,10 +171,11 @@ def load_image_folder(
         If a class folder (or a folder inside one) cannot be read; the
         message names it.
     TypeError
-        If ``classes`` is a string rather than a list, or ``extensions``
-        holds something other than strings.
+        If ``path`` is not a path, ``classes`` is a string rather than a
+        list, or ``extensions`` holds something other than strings.
     ValueError
-        If ``path`` has no class subfolders, only one class, a class with no
+        If ``extensions`` holds an empty extension (``''`` or ``'.'``),
+        ``path`` has no class subfolders, only one class, a class with no
         image, or ``classes`` names a subfolder that does not exist.
 
     See Also
@@ -188,7 +206,13 @@ def load_image_folder(
     >>> [Path(f).name for f in data.skipped]
     ['notes.txt']
     """
-    folder = Path(os.fspath(path)).expanduser()
+    try:
+        folder = Path(os.fsdecode(path)).expanduser()
+    except TypeError:
+        raise TypeError(
+            f"load_image_folder: path must be a folder's path (a str, bytes or "
+            f"path-like object); got {type(path).__name__}."
+        ) from None
     if not folder.exists():
         raise FileNotFoundError(
             f"load_image_folder: the folder {str(folder)!r} does not exist."
@@ -211,6 +235,12 @@ def load_image_folder(
             f"load_image_folder: classes must be a list of class names, not a "
             f"string (it would be read letter by letter); got {classes!r}. "
             f"Pass a list, e.g. classes=[{classes!r}, ...]."
+        )
+    blank = [e for e in extensions or () if not e.strip(".")]
+    if blank:
+        raise ValueError(
+            f"load_image_folder: extensions holds {blank[0]!r}, which is no file "
+            f"name extension; give extensions such as '.jpg' or 'png'."
         )
     extensions = {
         (e if e.startswith(".") else f".{e}").lower() for e in extensions or ()
@@ -257,9 +287,14 @@ def load_image_folder(
             "classifier needs at least two class subfolders."
         )
 
+    dataset = os.path.realpath(folder)
+    real = {name: os.path.realpath(folder / name) for name in found}
     filenames, target, counts, empty = [], [], {}, []
     for index, name in enumerate(names):
-        files, skipped_here = _class_files(folder / name, extensions)
+        # A class folder that is itself a link to another is a class of its
+        # own (the user made it one); links inside it are judged here.
+        others = {r for other, r in real.items() if r != real[name]}
+        files, skipped_here = _class_files(folder / name, extensions, dataset, others)
         skipped += skipped_here
         counts[name] = len(files)
         if not files:
@@ -285,7 +320,8 @@ def load_image_folder(
     descr = (
         f"Image folder {folder}\n"
         f"{len(filenames)} images in {len(names)} classes ({sizes}).\n"
-        f"Skipped {len(skipped)} hidden or non-image file(s) and folder(s)"
+        f"Skipped {len(skipped)} hidden or non-image file(s) and folder(s), "
+        f"or links back into the dataset"
         + (" (listed in .skipped)." if skipped else ".")
     )
     return Bunch(

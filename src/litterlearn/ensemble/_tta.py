@@ -12,10 +12,13 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import all_or_nothing
+from ..utils._estimators import final_estimator
 from ..utils._images import rows_to_images, validate_images
+from ..utils._label_lists import check_not_label_lists
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
 
 __all__ = ["TestTimeAugmentationClassifier"]
@@ -46,8 +49,10 @@ class TestTimeAugmentationClassifier(
     its ``predict_proba`` over each image and ``n_views`` augmented copies of
     it (test-time augmentation): a prediction that holds when the image is
     shifted, zoomed or flipped a little is more trustworthy than one that
-    does not, and averaging smooths the classifier's noise. With
-    ``n_views=0`` it is exactly the plain classifier.
+    does not, and averaging smooths the classifier's noise. The output has
+    the estimator's own form (an array, or a list of per-output arrays as
+    scikit-learn's forests give for a multi-label ``y``), averaged over the
+    views. With ``n_views=0`` it is exactly the plain classifier.
 
     Each view is made by ``augmenter.augment_batch`` from a generator seeded
     by ``random_state``; every image gets its views from the same seed, so an
@@ -63,7 +68,10 @@ class TestTimeAugmentationClassifier(
         scikit-learn classifier (or Pipeline) on image rows. It receives
         images in the layout ``X`` had in :meth:`fit` (rows, or ``(n, H,
         W[, C])`` arrays), with the image contract's dtypes (uint8 or
-        float32).
+        float32). A multi-label ``y`` works where the estimator takes one;
+        its ``threshold`` (litterlearn's networks) may be changed after fit
+        with ``set_params(estimator__threshold=...)``, which applies to the
+        fitted ``estimator_`` too.
     augmenter : object with an ``augment_batch`` method, default=None
         Makes the views, e.g. a :class:`~litterlearn.preprocessing.Augmenter`;
         it must keep the class of an image. None uses
@@ -86,7 +94,7 @@ class TestTimeAugmentationClassifier(
     ----------
     estimator_ : classifier
         The fitted clone of ``estimator``.
-    classes_ : ndarray of shape (n_classes,)
+    classes_ : ndarray of shape (n_classes,) or list of such arrays
         The class labels (``estimator_.classes_``).
     n_features_in_ : int
         Number of features (``H*W*C``) seen in :meth:`fit`.
@@ -160,8 +168,9 @@ class TestTimeAugmentationClassifier(
         X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
             Training images; passed on in the same layout (at prediction too,
             whatever the layout of the images to predict).
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a multi-label 0/1 indicator (or several outputs)
+            where the estimator takes one.
         **fit_params : dict
             Passed to ``estimator.fit`` (e.g. ``sample_weight``, or ``X_val``
             and ``y_val`` for litterlearn's networks).
@@ -173,12 +182,16 @@ class TestTimeAugmentationClassifier(
         """
         self._check_augmenter()
         rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        check_not_label_lists(y)
         ndim = _ndim(X)
         estimator = clone(self.estimator).fit(
             self._in_layout(rows, shape, ndim), y, **fit_params
         )
+        # (after the estimator's own checks of y: NaN, inf...)
+        target_type = type_of_target(y, input_name="y")
         self.estimator_ = estimator
         self._layout_ndim = ndim
+        self._target_type = target_type
         self.classes_ = estimator.classes_
         self.image_shape_ = shape
         return self
@@ -193,9 +206,95 @@ class TestTimeAugmentationClassifier(
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+        proba : ndarray of shape (n_samples, n_classes), or list of such arrays
+            The estimator's kind of output, averaged over the views: columns
+            in the order of ``classes_``; for a multi-label fit, each label's
+            own probability, or one array per label (or output) where the
+            estimator returns a list, as scikit-learn's forests and
+            neighbours do.
         """
+        inputs = self._inputs(X)
+        if self.n_views == 0:
+            return self.estimator_.predict_proba(inputs[0])
+        parts = [self._mean_over_views(chunk, *inputs[1:]) for chunk in inputs[0]]
+        if isinstance(parts[0], list):
+            return [np.concatenate(column) for column in zip(*parts, strict=True)]
+        return np.concatenate(parts)
+
+    def predict(self, X):
+        """Predictions from the averaged probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
+            Images of the shape seen in :meth:`fit`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The class with the highest averaged probability, from
+            ``classes_``. For a multi-label fit, a 0/1 indicator: 1 where a
+            label's averaged probability is at least the final estimator's
+            ``threshold`` (litterlearn's networks), or above 0.5 (scikit-learn's
+            rule); for a list of per-output probabilities, each output's most
+            probable class. With ``n_views=0``, the estimator's own
+            ``predict``.
+        """
+        if self.n_views == 0:
+            return self.estimator_.predict(self._inputs(X)[0])
+        proba = self.predict_proba(X)
+        if isinstance(proba, list):  # one array per output
+            return np.stack(
+                [
+                    np.asarray(classes)[np.argmax(p, axis=1)]
+                    for classes, p in zip(self.classes_, proba, strict=True)
+                ],
+                axis=1,
+            )
+        if self._target_type == "multilabel-indicator":
+            return self._indicator(proba)
+        if self._target_type == "multiclass-multioutput":
+            raise TypeError(
+                f"{type(self.estimator_).__name__}.predict_proba returns one "
+                f"array for a multi-output y of several classes per output; "
+                f"test-time augmentation needs one array per output (a list), "
+                f"as scikit-learn's multi-output classifiers return."
+            )
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        A ``threshold`` of the wrapped estimator (``estimator__threshold``,
+        or ``estimator__<step>__threshold`` in a Pipeline) decides its
+        predictions from probabilities and needs no refit, so it is also set
+        on the fitted ``estimator_`` and applies at once. Other parameters of
+        ``estimator`` take effect at the next :meth:`fit`, as in
+        scikit-learn's meta-estimators.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        super().set_params(**params)
+        no_refit = {
+            key.removeprefix("estimator__"): value
+            for key, value in params.items()
+            if key.startswith("estimator__") and key.endswith("__threshold")
+        }
+        if no_refit and hasattr(self, "estimator_"):
+            self.estimator_.set_params(**no_refit)
+        return self
+
+    def _inputs(self, X):
+        """``X`` validated: the estimator's input for ``n_views=0``, else
+        chunks of images with the layout and the views' seed and augmenter."""
         check_is_fitted(self)
         rows, shape = validate_images(
             self,
@@ -206,7 +305,7 @@ class TestTimeAugmentationClassifier(
         )
         ndim = self._layout_ndim
         if self.n_views == 0:
-            return self.estimator_.predict_proba(self._in_layout(rows, shape, ndim))
+            return (self._in_layout(rows, shape, ndim),)
         self._check_augmenter()
         augmenter = (
             self.augmenter if self.augmenter is not None else default_augmenter()
@@ -215,41 +314,50 @@ class TestTimeAugmentationClassifier(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         images = rows_to_images(rows, shape)
+        step = max(1, _CHUNK_VALUES // ((self.n_views + 1) * max(1, rows.shape[1])))
+        chunks = [images[start : start + step] for start in range(0, len(images), step)]
+        return chunks, shape, ndim, augmenter, seed
+
+    def _mean_over_views(self, batch, shape, ndim, augmenter, seed):
+        """The estimator's probabilities of ``batch``, averaged over each
+        image and its views: an array, or a list of arrays where the
+        estimator returns one array per output."""
         n_copies = self.n_views + 1
-        step = max(1, _CHUNK_VALUES // (n_copies * max(1, rows.shape[1])))
-        parts = []
-        for start in range(0, len(images), step):
-            batch = images[start : start + step]
-            views = np.empty((len(batch), n_copies, *shape), dtype=images.dtype)
-            views[:, 0] = batch
-            for i, image in enumerate(batch):
-                views[i, 1:] = self._views(augmenter, image, seed)
-            views = views.reshape((len(batch) * n_copies, *shape))
-            proba = np.asarray(
-                self.estimator_.predict_proba(self._in_layout(views, shape, ndim))
+        views = np.empty((len(batch), n_copies, *shape), dtype=batch.dtype)
+        views[:, 0] = batch
+        for i, image in enumerate(batch):
+            views[i, 1:] = self._views(augmenter, image, seed)
+        views = views.reshape((len(batch) * n_copies, *shape))
+        proba = self.estimator_.predict_proba(self._in_layout(views, shape, ndim))
+
+        def mean(p):
+            return np.asarray(p).reshape(len(batch), n_copies, -1).mean(axis=1)
+
+        if isinstance(proba, list):
+            return [mean(p) for p in proba]
+        return mean(proba)
+
+    def _indicator(self, proba):
+        """A 0/1 indicator from averaged per-label probabilities."""
+        final = final_estimator(self.estimator_)
+        params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
+        threshold = params.get("threshold")
+        if threshold is None:  # scikit-learn's rule (LabelBinarizer)
+            return (proba > 0.5).astype(np.int64)
+        n_labels = proba.shape[1]
+        values = np.asarray(threshold, dtype=np.float64)
+        if values.ndim > 1 or values.size not in (1, n_labels):
+            raise ValueError(
+                f"The threshold of {type(final).__name__} has {values.size} "
+                f"values, but it was fitted on {n_labels} labels; give one "
+                f"threshold, or one per label."
             )
-            parts.append(proba.reshape(len(batch), n_copies, -1).mean(axis=1))
-        return np.concatenate(parts)
-
-    def predict(self, X):
-        """Class with the highest averaged probability.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
-            Images of the shape seen in :meth:`fit`.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        check_is_fitted(self)
-        proba = self.predict_proba(X)
-        decide = getattr(self.estimator_, "_decide", None)
-        if decide is not None:  # litterlearn's networks: multi-label too
-            return decide(proba)
-        return self.classes_[np.argmax(proba, axis=1)]
+        if not np.all((values > 0) & (values < 1)):
+            raise ValueError(
+                f"The threshold of {type(final).__name__} must be a float in "
+                f"(0, 1), or one such float per label; got {threshold!r}."
+            )
+        return (proba >= values).astype(np.int64)
 
     def _views(self, augmenter, image, seed):
         """``n_views`` augmented copies of one image, from the same seed."""

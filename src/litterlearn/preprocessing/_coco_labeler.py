@@ -116,8 +116,8 @@ class _BaseCocoLabeler(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of int or str, or COCO annotations
-            Image ids or file names (or paths that end with a file name) of
-            images seen in ``fit``. COCO annotations (path, dict or Bunch)
+            Image ids (numbers or strings) or file names (or paths that end
+            with a file name) of images seen in ``fit``. COCO annotations (path, dict or Bunch)
             instead give the labels of their own images, in their order.
 
         Returns
@@ -206,7 +206,9 @@ class CocoBinaryLabeler(_BaseCocoLabeler):
     positive_ : tuple of str
         The positive names, as given.
     image_ids_ : ndarray of shape (n_images,)
-        Ids of the images seen in ``fit``, in annotation order.
+        Ids of the images seen in ``fit``, in annotation order: int64 when
+        every id is an integer, else an object array of the ids exactly as
+        written (strings, fractional numbers).
     file_names_ : ndarray of str, shape (n_images,)
         Their ``file_name``.
     labels_ : ndarray of int, shape (n_images,)
@@ -302,15 +304,20 @@ class CocoMultiLabeler(_BaseCocoLabeler):
         ``"Bottle"``) or categories (TACO's 60, e.g. ``"Glass bottle"``).
     classes : list of str, default=None
         The labels, one column each, in this order. None: every name the
-        annotations declare at ``level``, sorted. Unknown names are an error
-        that lists the valid ones.
+        annotations declare at ``level``, sorted; with
+        ``level="supercategory"``, a category declared without a
+        supercategory is then an error that names it (its annotations would
+        be in no column). Unknown names are an error that lists the valid
+        ones.
 
     Attributes
     ----------
     classes_ : ndarray of str, shape (n_labels,)
         The label of each column.
     image_ids_ : ndarray of shape (n_images,)
-        Ids of the images seen in ``fit``, in annotation order.
+        Ids of the images seen in ``fit``, in annotation order: int64 when
+        every id is an integer, else an object array of the ids exactly as
+        written (strings, fractional numbers).
     file_names_ : ndarray of str, shape (n_images,)
         Their ``file_name``.
     labels_ : ndarray of int, shape (n_images, n_labels)
@@ -370,6 +377,7 @@ class CocoMultiLabeler(_BaseCocoLabeler):
 
     def _names(self, index):
         if self.classes is None:
+            self._check_every_category_has_a_column(index)
             return tuple(index.names(self.level))
         else:
             names = list(self.classes)
@@ -394,9 +402,23 @@ class CocoMultiLabeler(_BaseCocoLabeler):
             labels[i, [column[n] for n in held if n in column]] = 1
         return labels
 
+    def _check_every_category_has_a_column(self, index):
+        """With every supercategory a column, a category without one would
+        have its annotations left out of every column."""
+        lost = index.without_supercategory
+        if self.level == "supercategory" and lost:
+            raise ValueError(
+                f"The categories {lost} in {index.source} have no supercategory, "
+                f"so with level='supercategory' their annotations would be in "
+                f"no column. Give them a supercategory, use level='category', "
+                f"or name the columns with classes=[...]."
+            )
+
     def _names_of_other(self, index):
         if self._params_changed():
             self._relabel()  # raises
+        if self.classes is None:
+            self._check_every_category_has_a_column(index)
         # The fitted columns, which the other annotations must declare.
         names = self.classes_.tolist()
         _check_names(names, index, self.level)

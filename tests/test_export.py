@@ -134,9 +134,11 @@ def _pipelines(taco, digits):
     ).fit(files, y)
     out["transfer"] = (transfer, None, files)
 
+    # The backbone shrinks 24x24 images to 16x16 with antialiasing (an op
+    # ONNX and LiteRT lack, exported as two matrices).
     baseline = make_pipeline(
-        ImageResizer(16),
-        PretrainedFeatures(TINY_BACKBONE, weights=None, random_state=0),
+        ImageResizer(24),
+        PretrainedFeatures(TINY_BACKBONE, weights=None, input_size=16, random_state=0),
         StandardScaler(),
         LogisticRegression(max_iter=200),
     ).fit(files, y)
@@ -551,3 +553,54 @@ def test_commands_refuse_bad_input_in_one_line(taco, tmp_path, capsys):
         assert status == 2, argv
         assert message in err and len(err.strip().splitlines()) == 1, err
         assert "Traceback" not in err
+
+
+def test_predict_command_runs_onnx_without_tensorflow(exported, tmp_path):
+    """``litterlearn predict`` on an ONNX model starts without TensorFlow."""
+    if reason := _runtime_missing("onnxruntime"):
+        pytest.skip(reason)
+    _, cases = exported
+    case = next(c for c in cases if c["name"] == "cnn_rgb")
+    files = [str(f) for f in case["X"][:2]]
+    script = """
+        import json, sys
+        from litterlearn.__main__ import main
+        status = main(["predict", sys.argv[1], *sys.argv[2:], "-o", "out.csv"])
+        heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+        print(json.dumps({"status": status, "heavy": heavy}))
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)]
+        + [case["artifacts"]["onnx"], *files],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "status": 0,
+        "heavy": [],
+    }
+    rows = _csv((tmp_path / "out.csv").read_text())
+    expected = case["estimator"].predict_proba(files)
+    got = np.array([[float(r["proba_0"]), float(r["proba_1"])] for r in rows])
+    assert np.abs(got - expected).max() <= 2e-6
+
+
+def test_random_augmentation_layers_never_reach_an_export(digits, tmp_path):
+    """A network holding Keras' random layers is refused, not exported."""
+    import keras
+
+    class FlippingCNN(CNNImageClassifier):
+        def _input_stage(self, input_shape, input_dtype):
+            stage = super()._input_stage(input_shape, input_dtype)
+            return [*stage, keras.layers.RandomFlip("horizontal", seed=0)]
+
+    X, y = digits
+    clf = FlippingCNN(filters=(2,), max_iter=1, random_state=0).fit(X[:40], y[:40])
+    with pytest.raises(ExportError, match=r"random augmentation layers \(RandomFlip\)"):
+        export(clf, tmp_path / "flip.onnx")
+    assert not (tmp_path / "flip.onnx").exists()

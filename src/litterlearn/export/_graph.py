@@ -10,9 +10,11 @@ step becomes Keras layers, built from its public fitted attributes:
   ``LayerNormalization`` over each image ("image");
 - a litterlearn classifier: its own ``model_`` (which holds the input
   scaling and the output activation). In transfer models the backbone's
-  preprocessing layer is replaced by Keras' own layers (``Rescaling``,
-  ``Resizing``, ``Concatenate``, ``Dense``) computing the
-  same, so that the graph needs no litterlearn code to load;
+  preprocessing layer is replaced by Keras' own layers computing the same
+  (``Rescaling``, ``Concatenate``, ``Dense``; ``Resizing`` to enlarge, and
+  to shrink, the antialiased resize as two ``Dense`` matrices, since ONNX
+  and LiteRT lack TensorFlow's op), so that the graph needs no litterlearn
+  code to load;
 - :class:`~litterlearn.preprocessing.PretrainedFeatures`: the same frozen
   backbone, rebuilt from the step's parameters (and seed);
 - scikit-learn's ``StandardScaler`` (a ``Rescaling``) and
@@ -188,13 +190,15 @@ def _backbone_preprocessing(layer, x, name):
     x = layers.Rescaling(scale, name=f"{name}_scale")(x)
     if size is not None and tuple(x.shape[1:3]) != tuple(size):
         shrinking = x.shape[1] > size[0] or x.shape[2] > size[1]
-        x = layers.Resizing(
-            int(size[0]),
-            int(size[1]),
-            interpolation="bilinear",
-            antialias=bool(shrinking),
-            name=f"{name}_resize",
-        )(x)
+        if shrinking:
+            x = _antialiased_resize(x, tuple(size), f"{name}_resize")
+        else:
+            x = layers.Resizing(
+                int(size[0]),
+                int(size[1]),
+                interpolation="bilinear",
+                name=f"{name}_resize",
+            )(x)
     if x.shape[-1] == 1:
         x = layers.Concatenate(axis=-1, name=f"{name}_rgb")([x, x, x])
     if mode == "caffe":
@@ -213,6 +217,39 @@ def _backbone_preprocessing(layer, x, name):
     elif mode == "torch":
         x = layers.Rescaling(1.0 / 255, name=f"{name}_unit")(x)
         x = _standardize(x, _TORCH_MEAN, _TORCH_STD, f"{name}_torch")
+    return x
+
+
+def _antialiased_resize(x, size, name):
+    """The antialiased bilinear shrink of ``BackbonePreprocessing``, as matrices.
+
+    TensorFlow shrinks with antialiasing by an op (``ScaleAndTranslate``)
+    that neither ONNX nor LiteRT has. For a fixed input size the resize is
+    linear and separable: ``A_h @ image @ A_w.T`` per channel. The two
+    matrices are computed with the same Keras resize, applied to the basis
+    images, and become two ``Dense`` layers over the permuted axes.
+    """
+    keras = _keras()
+    layers = keras.layers
+    height, width = int(x.shape[1]), int(x.shape[2])
+
+    def matrix(n_in, n_out):
+        # Column images e_i of n_in x 1 pixels, resized to n_out x 1.
+        basis = np.eye(n_in, dtype=np.float32).reshape(n_in, n_in, 1, 1)
+        out = keras.ops.image.resize(
+            basis, (n_out, 1), interpolation="bilinear", antialias=True
+        )
+        return np.asarray(keras.ops.convert_to_numpy(out)).reshape(n_in, n_out)
+
+    rows = layers.Dense(size[0], use_bias=False, name=f"{name}_rows")
+    cols = layers.Dense(size[1], use_bias=False, name=f"{name}_columns")
+    x = layers.Permute((2, 3, 1), name=f"{name}_hwc_to_wch")(x)  # (W, C, H)
+    x = rows(x)  # (W, C, h)
+    x = layers.Permute((3, 2, 1), name=f"{name}_wch_to_hcw")(x)  # (h, C, W)
+    x = cols(x)  # (h, C, w)
+    x = layers.Permute((1, 3, 2), name=f"{name}_hcw_to_hwc")(x)  # (h, w, C)
+    rows.set_weights([matrix(height, size[0])])
+    cols.set_weights([matrix(width, size[1])])
     return x
 
 

@@ -72,8 +72,8 @@ METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
 MIN_PER_CLASS = 5
 #: The smallest budget that can hold one fit, TensorFlow's start-up included.
 MIN_BUDGET_S = 10.0
-#: Share of the budget kept for the report after the last cell.
-_REPORT_RESERVE_S = 2.0
+#: Seconds of the budget kept for the report after the last cell.
+_REPORT_RESERVE_S = 5.0
 #: Fewest epochs a budget may cut a Keras route to.
 _MIN_EPOCHS = 5
 _CACHE_VERSION = 1

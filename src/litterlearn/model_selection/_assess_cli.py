@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._assess import ROUTES, AssessInputError, parse_budget
+from ._assess import MIN_BUDGET_S, ROUTES, AssessInputError, parse_budget
 
 
 class AssessArgumentError(ValueError):
@@ -160,6 +160,11 @@ def check_assess_arguments(args):
         budget = parse_budget(args.budget)
     except ValueError as exc:
         raise AssessArgumentError(f"--budget: {exc}") from None
+    if budget is not None and budget < MIN_BUDGET_S:
+        raise AssessArgumentError(
+            f"--budget {args.budget} is too small for one fit; give at least "
+            f"{MIN_BUDGET_S:g}s"
+        )
     if args.path is not None:
         path = Path(args.path).expanduser()
         if not path.exists():
@@ -230,8 +235,11 @@ class AssessRunError(RuntimeError):
 
 def run_assess(args, prog="litterlearn assess"):
     """Run ``litterlearn assess`` from parsed arguments; return the exit status."""
+    import time
+
     from .._demo import quiet_console
 
+    entered = time.perf_counter()
     try:
         kwargs = check_assess_arguments(args)
         folder = _writable_folder(args.output)
@@ -249,6 +257,10 @@ def run_assess(args, prog="litterlearn assess"):
                 X, y, description = _taco_data(args, out)
             else:
                 X, y, description = args.path, None, None
+            budget = kwargs["budget"]
+            if budget is not None:  # loading counts against it too
+                spent = time.perf_counter() - entered
+                kwargs["budget"] = max(budget - spent, MIN_BUDGET_S)
             result = assess(
                 X,
                 y,
@@ -265,6 +277,7 @@ def run_assess(args, prog="litterlearn assess"):
         except KeyboardInterrupt:
             print(f"{prog}: interrupted before any fit finished", file=sys.stderr)
             return 130
+        result.budget = budget
         if description is not None:
             result.description = description
         written = result.save(folder / "report.html") + result.save(

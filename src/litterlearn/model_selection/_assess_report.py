@@ -199,9 +199,16 @@ class AssessResult:
             above[r] = cmp
         ev["versus_chance"] = above
 
+        n_test = len(self.splits[0][1])
+
         def beats(cmp):
             mean, low, _high, n = cmp
-            return (low > 0) if n >= 2 else (mean > 0)
+            if n >= 3:
+                return low > 0
+            # Too few splits for an interval from their spread: the binomial
+            # spread of a score on n x n_test test images, one-sided at 1%.
+            p = min(max(chance, 1 / n_test), 1 - 1 / n_test)
+            return mean > 2.33 * math.sqrt(p * (1 - p) / (n * n_test))
 
         winners = [r for r in compared if beats(above[r])]
         best = max(compared, key=means.get)
@@ -389,9 +396,12 @@ class AssessResult:
                 label=self.routes[route]["label"],
                 color=plt.cm.tab10.colors[k % 10],
             )
-        chance = [np.nanmean(self._chance(s)) for s in self.sizes]
-        if not np.isnan(chance).all():
-            ax.plot(self.sizes, chance, ":", color="gray", label="chance")
+        chance = [(s, self._chance(s)) for s in self.sizes]
+        chance = [
+            (s, c[~np.isnan(c)].mean()) for s, c in chance if (~np.isnan(c)).any()
+        ]
+        if chance:
+            ax.plot(*zip(*chance, strict=True), ":", color="gray", label="chance")
         ax.set_xscale("log", base=2)
         ax.set_xticks(self.sizes)
         ax.set_xticklabels([str(s) for s in self.sizes])

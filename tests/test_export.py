@@ -46,8 +46,34 @@ from litterlearn.preprocessing import (
 )
 
 ATOL = 1e-5
+
+
+def tiny_normalized_vgg(
+    *, include_top=False, weights=None, input_shape=(16, 16, 3), name=None
+):
+    """conftest's tiny VGG with a Keras ``Normalization`` first, as EfficientNet."""
+    import keras
+
+    assert not include_top and weights is None
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Normalization(
+        mean=[0.1, -0.2, 0.3], variance=[4.0, 2.25, 1.0], name="stem_normalization"
+    )(inputs)
+    x = keras.layers.Conv2D(
+        8, 3, padding="same", activation="relu", name="block1_conv1"
+    )(x)
+    x = keras.layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", name="block2_conv1")(x)
+    x = keras.layers.BatchNormalization(name="block2_bn")(x)
+    x = keras.layers.Activation("relu", name="block2_relu")(x)
+    return keras.Model(inputs, x, name=name or "tiny_normalized_vgg")
+
+
 TORCH_BACKBONE = dataclasses.replace(
-    TINY_BACKBONE, name="tiny_vgg_torch", preprocessing="torch"
+    TINY_BACKBONE,
+    name="tiny_normalized_vgg",
+    constructor=tiny_normalized_vgg,
+    preprocessing="torch",
 )
 SUFFIX = {"keras": ".keras", "tf_saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
 LABELS = ["Bottle", "Can", "Cigarette"]
@@ -119,7 +145,9 @@ def _pipelines(taco, digits):
     out["cnn_rgb"] = (cnn, None, files)
 
     # RGB to gray in the graph, then the backbone's own preprocessing
-    # ("torch": ImageNet means and deviations), resizing to 24x24.
+    # ("torch": ImageNet means and deviations), resizing to 24x24, and a
+    # Normalization layer inside the backbone (whose captured statistics
+    # the ONNX converter would turn into extra inputs).
     transfer = make_pipeline(
         ImageResizer(16),
         GrayscaleNormalizer(),

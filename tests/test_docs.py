@@ -11,6 +11,7 @@ SUBPACKAGES = [
     "preprocessing",
     "neural_network",
     "metrics",
+    "model_selection",
     "plotting",
     "inspection",
     "ensemble",

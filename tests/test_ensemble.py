@@ -278,3 +278,14 @@ def test_a_threshold_set_after_fit_applies_without_refit(quadrants):
     plain = tta.estimator_.predict_proba(X)
     tta.set_params(n_views=0)
     np.testing.assert_array_equal(tta.predict(X), (plain >= cut).astype(int))
+
+
+def test_lists_of_labels_per_image_point_to_multilabelbinarizer(quadrants):
+    X, _ = quadrants
+    labels = [["bottle"], ["can", "bottle"], []] * 20
+    tta = TestTimeAugmentationClassifier(KNeighborsClassifier(3), n_views=0)
+    with pytest.raises(
+        ValueError, match="y holds a list of labels.*MultiLabelBinarizer"
+    ):
+        tta.fit(X, labels)
+    assert not hasattr(tta, "estimator_")

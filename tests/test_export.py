@@ -8,6 +8,7 @@ their probabilities are compared with the pipeline's ``predict_proba`` on
 the same real images (the TACO sample's files and scikit-learn's digits).
 """
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -45,6 +46,35 @@ from litterlearn.preprocessing import (
 )
 
 ATOL = 1e-5
+
+
+def tiny_normalized_vgg(
+    *, include_top=False, weights=None, input_shape=(16, 16, 3), name=None
+):
+    """conftest's tiny VGG with a Keras ``Normalization`` first, as EfficientNet."""
+    import keras
+
+    assert not include_top and weights is None
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Normalization(
+        mean=[0.1, -0.2, 0.3], variance=[4.0, 2.25, 1.0], name="stem_normalization"
+    )(inputs)
+    x = keras.layers.Conv2D(
+        8, 3, padding="same", activation="relu", name="block1_conv1"
+    )(x)
+    x = keras.layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", name="block2_conv1")(x)
+    x = keras.layers.BatchNormalization(name="block2_bn")(x)
+    x = keras.layers.Activation("relu", name="block2_relu")(x)
+    return keras.Model(inputs, x, name=name or "tiny_normalized_vgg")
+
+
+TORCH_BACKBONE = dataclasses.replace(
+    TINY_BACKBONE,
+    name="tiny_normalized_vgg",
+    constructor=tiny_normalized_vgg,
+    preprocessing="torch",
+)
 SUFFIX = {"keras": ".keras", "tf_saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
 LABELS = ["Bottle", "Can", "Cigarette"]
 
@@ -78,15 +108,18 @@ def _pipelines(taco, digits):
     X_digits, y_digits = digits
     out = {}
 
-    mlp = MLPImageClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
-    mlp.fit(X_digits, y_digits)
+    # No ImageResizer: the graph starts at the normalizer's input images.
+    mlp = make_pipeline(
+        GrayscaleNormalizer(standardize=True),
+        MLPImageClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0),
+    ).fit(X_digits, y_digits)
     out["mlp_digits"] = (mlp, X_digits[..., None], X_digits)
 
-    # Multi-label CNN with BatchNormalization on standardized gray images,
-    # per-label thresholds.
+    # Multi-label CNN with BatchNormalization on gray images standardized
+    # one by one, per-label thresholds.
     cnn_bn = make_pipeline(
         ImageResizer(20, color="gray"),
-        GrayscaleNormalizer(standardize=True),
+        GrayscaleNormalizer(standardize="image"),
         CNNImageClassifier(
             filters=(4,),
             batch_normalization=True,
@@ -111,11 +144,15 @@ def _pipelines(taco, digits):
     ).fit(files, y)
     out["cnn_rgb"] = (cnn, None, files)
 
+    # RGB to gray in the graph, then the backbone's own preprocessing
+    # ("torch": ImageNet means and deviations), resizing to 24x24, and a
+    # Normalization layer inside the backbone (whose captured statistics
+    # the ONNX converter would turn into extra inputs).
     transfer = make_pipeline(
         ImageResizer(16),
-        GrayscaleNormalizer(standardize="image"),
+        GrayscaleNormalizer(),
         TransferImageClassifier(
-            TINY_BACKBONE,
+            TORCH_BACKBONE,
             weights=None,
             input_size=24,
             hidden_layer_sizes=(),
@@ -125,9 +162,11 @@ def _pipelines(taco, digits):
     ).fit(files, y)
     out["transfer"] = (transfer, None, files)
 
+    # The backbone shrinks 24x24 images to 16x16 with antialiasing (an op
+    # ONNX and LiteRT lack, exported as two matrices).
     baseline = make_pipeline(
-        ImageResizer(16),
-        PretrainedFeatures(TINY_BACKBONE, weights=None, random_state=0),
+        ImageResizer(24),
+        PretrainedFeatures(TINY_BACKBONE, weights=None, input_size=16, random_state=0),
         StandardScaler(),
         LogisticRegression(max_iter=200),
     ).fit(files, y)
@@ -145,6 +184,9 @@ def exported(taco, digits, tmp_path_factory):
             resizer = estimator[0]
             images = resizer.transform(X).reshape(len(X), *resizer.image_shape_)
         expected = estimator.predict_proba(X)
+        # Probabilities that move with the input, or the comparison would
+        # prove nothing.
+        assert expected.std(axis=0).max() > 1e-3, name
         np.save(root / f"{name}_images.npy", images)
         np.save(root / f"{name}_expected.npy", expected)
         artifacts = {}
@@ -539,3 +581,54 @@ def test_commands_refuse_bad_input_in_one_line(taco, tmp_path, capsys):
         assert status == 2, argv
         assert message in err and len(err.strip().splitlines()) == 1, err
         assert "Traceback" not in err
+
+
+def test_predict_command_runs_onnx_without_tensorflow(exported, tmp_path):
+    """``litterlearn predict`` on an ONNX model starts without TensorFlow."""
+    if reason := _runtime_missing("onnxruntime"):
+        pytest.skip(reason)
+    _, cases = exported
+    case = next(c for c in cases if c["name"] == "cnn_rgb")
+    files = [str(f) for f in case["X"][:2]]
+    script = """
+        import json, sys
+        from litterlearn.__main__ import main
+        status = main(["predict", sys.argv[1], *sys.argv[2:], "-o", "out.csv"])
+        heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+        print(json.dumps({"status": status, "heavy": heavy}))
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)]
+        + [case["artifacts"]["onnx"], *files],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "status": 0,
+        "heavy": [],
+    }
+    rows = _csv((tmp_path / "out.csv").read_text())
+    expected = case["estimator"].predict_proba(files)
+    got = np.array([[float(r["proba_0"]), float(r["proba_1"])] for r in rows])
+    assert np.abs(got - expected).max() <= 2e-6
+
+
+def test_random_augmentation_layers_never_reach_an_export(digits, tmp_path):
+    """A network holding Keras' random layers is refused, not exported."""
+    import keras
+
+    class FlippingCNN(CNNImageClassifier):
+        def _input_stage(self, input_shape, input_dtype):
+            stage = super()._input_stage(input_shape, input_dtype)
+            return [*stage, keras.layers.RandomFlip("horizontal", seed=0)]
+
+    X, y = digits
+    clf = FlippingCNN(filters=(2,), max_iter=1, random_state=0).fit(X[:40], y[:40])
+    with pytest.raises(ExportError, match=r"random augmentation layers \(RandomFlip\)"):
+        export(clf, tmp_path / "flip.onnx")
+    assert not (tmp_path / "flip.onnx").exists()

@@ -72,6 +72,9 @@ def _store(source, tmp_path):
 
 # Pillow deprecates some old formats (IM) with a warning when they are read.
 @pytest.mark.filterwarnings("ignore:.*format is deprecated:DeprecationWarning")
+# SPIDER stores the picture's 0..255 as floats, which are taken as 0..1 (and
+# warned about: tests/test_resize.py checks the warning).
+@pytest.mark.filterwarnings("ignore:.*are taken as 0..1:UserWarning")
 @pytest.mark.parametrize("truncated_flag", [False, True], ids=["strict", "lenient"])
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_whole_and_cut_files_decode_exactly_or_raise(

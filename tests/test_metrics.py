@@ -422,3 +422,5 @@ def test_tune_thresholds_takes_per_label_probability_lists_and_checks_default():
         tune_thresholds(y, [stacked[:, :1], as_list[1]])
     with pytest.raises(ValueError, match="'default' parameter.*got '0.5'"):
         tune_thresholds(y, stacked, default="0.5")
+    with pytest.raises(ValueError, match="y_true holds a list of labels per sample"):
+        tune_thresholds([[0], [1], [0, 1], []], stacked)

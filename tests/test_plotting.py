@@ -193,3 +193,31 @@ def test_channel_histograms_of_a_non_finite_image_say_so():
     image = np.full((4, 4), np.nan, np.float32)
     with pytest.raises(ValueError, match="finite pixel values.*16 NaN"):
         plot_channel_histograms(image)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"losses": [0.7, np.nan, 0.5]}, "losses hold 1 value.*not finite.*nan"),
+        ({"raw_losses": [0.7, np.inf, 0.5]}, "raw_losses hold 1 value.*inf"),
+        ({"learning_rates": [-1e-3, 1e-2, 1e-1]}, "must be positive.*from -0.001"),
+        ({"suggestion": 0.0}, "must be positive.*suggestion 0"),
+    ],
+)
+def test_a_learning_rate_result_that_cannot_be_drawn_is_named(change, message):
+    from types import SimpleNamespace
+
+    from litterlearn.plotting import plot_learning_rate_finder
+
+    fields = {
+        "learning_rates": [1e-3, 1e-2, 1e-1],
+        "losses": [0.7, 0.6, 0.5],
+        "raw_losses": [0.7, 0.6, 0.5],
+        "suggestion": 1e-2,
+        "rule": "minimum / 10",
+    }
+    assert plot_learning_rate_finder(SimpleNamespace(**fields)) is not None
+    plt.close("all")
+    with pytest.raises(ValueError, match=message):
+        plot_learning_rate_finder(SimpleNamespace(**{**fields, **change}))
+    plt.close("all")

@@ -2,6 +2,8 @@
 
 import os
 import pickle
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -735,3 +737,40 @@ def test_file_paths_given_to_an_array_step_say_to_decode_them():
 
     with pytest.raises(TypeError, match=r"not file paths.*ImageResizer\(50\)"):
         GrayscaleNormalizer().fit(["a.jpg", "b.jpg"])
+
+
+@pytest.mark.parametrize("container", ["j2k", "jp2"])
+@pytest.mark.parametrize("tiles", [None, (32, 32)], ids=["one-tile", "tiled"])
+def test_a_cut_jpeg2000_closed_with_an_end_marker_is_truncated(
+    tmp_path, monkeypatch, container, tiles
+):
+    # With Pillow's LOAD_TRUNCATED_IMAGES on, OpenJPEG decodes the missing
+    # part of such a file as black, without a word.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    params = {"no_jp2": container == "j2k"}
+    if tiles:
+        params["tile_size"] = tiles
+    data = image_bytes("JPEG2000", **params)
+    cut = data[: len(data) * 3 // 5] + b"\xff\xd9"  # a forged end marker
+    if container == "jp2":  # the codestream box's length, fixed up to fit
+        box = cut.find(b"jp2c") - 4
+        cut = cut[:box] + struct.pack(">I", len(cut) - box) + cut[box + 4 :]
+    path = tmp_path / f"cut.{container}"
+    path.write_bytes(cut)
+    with pytest.raises(ValueError, match=r"cut\.j.*truncated.*tile-part"):
+        ImageResizer(8).fit_transform([str(path)])
+    path.write_bytes(data)
+    assert ImageResizer(8).fit_transform([str(path)]).shape == (1, 8 * 8 * 3)
+
+
+def test_float_images_holding_0_to_255_warn_naming_the_file(tmp_path, rng):
+    values = rng.uniform(0, 255, (16, 16)).astype(np.float32)
+    path = tmp_path / "spider-like.tif"
+    Image.fromarray(values).save(path)  # mode "F", as SPIDER files are
+    with pytest.warns(UserWarning, match=r"spider-like.tif.*up to 25\d.*0\.\.1"):
+        rows = ImageResizer(8).fit_transform([str(path)])
+    assert rows.mean() > 250  # taken as 0..1, as documented: nearly white
+    Image.fromarray(values / 255).save(path)  # the same data in 0..1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert 100 < ImageResizer(8).fit_transform([str(path)]).mean() < 155

@@ -40,9 +40,11 @@ COURSE_ORDER = [
     "plot_transfer_learning_vgg16.py",
     "plot_your_own_images.py",
     "plot_small_data.py",
+    "plot_assess_taco.py",
     "plot_training_recipes.py",
     "plot_grid_search.py",
     "plot_grid_search_dask.py",
+    "plot_deploying_onnx.py",
 ]
 
 

@@ -14,6 +14,7 @@ _SUBMODULES = [
     "export",
     "inspection",
     "metrics",
+    "model_selection",
     "neural_network",
     "plotting",
     "preprocessing",

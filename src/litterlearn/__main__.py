@@ -46,7 +46,7 @@ def _versions():
 
 
 def build_parser():
-    """The ``litterlearn`` argument parser (subcommand ``demo``)."""
+    """The ``litterlearn`` argument parser (demo, export, predict, assess)."""
     parser = _Parser(
         prog="litterlearn",
         description="scikit-learn compatible deep learning on small image datasets.",
@@ -75,6 +75,16 @@ def build_parser():
     from .export._cli import add_commands
 
     add_commands(sub)
+    from .model_selection._assess_cli import add_assess_arguments
+
+    assess = sub.add_parser(
+        "assess",
+        help="is deep learning worth it for these images? compare routes, report",
+        description="Compare classic baselines, the small-data CNN and transfer "
+        "routes on the same splits of your images, along a learning curve, and "
+        "write a report (HTML and Markdown) with the verdict in plain words.",
+    )
+    add_assess_arguments(assess)
     return parser
 
 
@@ -82,6 +92,10 @@ def main(argv=None):
     """Run the command line; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "assess":
+        from .model_selection._assess_cli import run_assess
+
+        return run_assess(args)
     if args.command in ("export", "predict"):
         from .export._cli import run
 

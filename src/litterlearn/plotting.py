@@ -855,6 +855,12 @@ def plot_learning_rate_finder(result, ax=None):
     Returns
     -------
     ax : matplotlib Axes
+
+    Raises
+    ------
+    ValueError
+        If the result's arrays differ in length, hold values that are not
+        finite, or a rate or the suggestion is not positive.
     """
     plt = _pyplot()
     try:
@@ -872,6 +878,24 @@ def plot_learning_rate_finder(result, ax=None):
         raise ValueError(
             f"The result holds {len(rates)} rates, {len(losses)} losses and "
             f"{len(raw)} raw losses; it needs the same number (at least one) of each."
+        )
+    for name, values in (
+        ("learning_rates", rates),
+        ("losses", losses),
+        ("raw_losses", raw),
+    ):
+        bad = values[~np.isfinite(values)]
+        if bad.size:
+            raise ValueError(
+                f"The result's {name} hold {bad.size} value(s) that are not "
+                f"finite (e.g. {bad[0]}); find_learning_rate records finite "
+                f"values only."
+            )
+    if (rates <= 0).any() or not (np.isfinite(suggestion) and suggestion > 0):
+        raise ValueError(
+            f"The result's learning_rates and suggestion must be positive, as "
+            f"rates are drawn on a logarithmic axis; got rates from "
+            f"{rates.min():g} to {rates.max():g} and suggestion {suggestion:g}."
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))

@@ -176,7 +176,7 @@ def store_image(source, target, *, max_side=MAX_SIDE, quality=90):
             # Truncated data is an error in every format, whatever Pillow's
             # ImageFile.LOAD_TRUNCATED_IMAGES says: never store a cut file.
             load_image_fully(img, source)
-            img = to_l_or_rgb(upright(img))
+            img = to_l_or_rgb(upright(img), source=str(source))
     except CorruptImageError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:

@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, indexable
 
 from ..utils._images import check_indicator
+from ..utils._label_lists import check_not_label_lists
 from ..utils._sklearn_compat import _num_samples, _safe_indexing
 
 
@@ -37,7 +38,7 @@ def _pick(candidates, keys, rng):
     """The candidate with the largest keys, compared in order; ties at random."""
     for key in keys:
         values = key[candidates]
-        candidates = candidates[np.isclose(values, values.max(), rtol=0, atol=1e-9)]
+        candidates = candidates[values >= values.max() - 1e-9]  # ties
         if len(candidates) == 1:
             return candidates[0]
     return candidates[rng.randint(len(candidates))]
@@ -89,57 +90,106 @@ def _iterative_stratify(Y, sizes, rng):
     return assignment
 
 
-def _refine_by_swaps(Y, assignment, n_parts, rng, max_swaps=None, max_rows=1000):
+def _refine_by_swaps(Y, assignment, n_parts, rng, max_rounds=20, max_rows=1000):
     """Swap samples between subsets while that brings label counts nearer their share.
 
     The greedy pass fills the subsets to their exact sizes, so the last
     (most frequent) labels absorb what the rarer ones left over. Each swap
     keeps the sizes, lowers the sum over subsets and labels of the squared
     difference between the count and its expected value, and never takes
-    the last positive of a label out of a subset. Candidate rows are a
-    random subsample of at most ``max_rows`` per subset, so the cost stays
-    bounded on large data.
+    the last positive of a label out of a subset.
+
+    Rounds go over each pair of subsets: candidate rows are a random
+    subsample of at most ``max_rows`` per subset; the change of every
+    candidate swap is computed once per pair, then the best swaps are made
+    one after another, each updating the others' changes with two
+    matrix-vector products. A round costs a few products of
+    ``max_rows x n_labels`` matrices, so the cost grows with the number of
+    labels about linearly, and stays bounded in the number of samples.
     """
-    n_samples, n_labels = Y.shape
-    Yf = Y.astype(float)
-    totals = Yf.sum(axis=0)
-    if max_swaps is None:
-        max_swaps = 4 * n_labels
-    for _ in range(max_swaps):
-        best = None
+    n_samples = Y.shape[0]
+    Yf = Y.astype(np.float32)
+    expected_share = Yf.sum(axis=0, dtype=np.float64) / n_samples
+    for _ in range(max_rounds):
+        swapped = False
         for i in range(n_parts):
-            rows_i = np.flatnonzero(assignment == i)
             for j in range(i + 1, n_parts):
-                rows_j = np.flatnonzero(assignment == j)
-                if not len(rows_i) or not len(rows_j):
-                    continue
-                a = _subsample(rows_i, max_rows, rng)
-                b = _subsample(rows_j, max_rows, rng)
-                counts_i, counts_j = Yf[rows_i].sum(0), Yf[rows_j].sum(0)
-                dev_i = counts_i - len(rows_i) * totals / n_samples
-                dev_j = counts_j - len(rows_j) * totals / n_samples
-                Ya, Yb = Yf[a], Yf[b]
-                # Moving a (from i) to j and b (from j) to i changes dev_i by
-                # d = Y[b] - Y[a] and dev_j by -d; the sum of squares changes
-                # by 2 d.(dev_i - dev_j) + 2 |d|^2.
-                v = dev_i - dev_j
-                cross = Ya @ Yb.T
-                change = 2 * ((Yb @ v)[None, :] - (Ya @ v)[:, None])
-                change += 2 * (Ya.sum(1)[:, None] + Yb.sum(1)[None, :] - 2 * cross)
-                last_i = Ya * (counts_i == 1)
-                last_j = Yb * (counts_j == 1)
-                forbidden = (last_i @ (1 - Yb).T > 0) | ((1 - Ya) @ last_j.T > 0)
-                change[forbidden] = np.inf
-                k = np.argmin(change)
-                if change.flat[k] < -1e-9 and (
-                    best is None or change.flat[k] < best[0]
-                ):
-                    ka, kb = np.unravel_index(k, change.shape)
-                    best = (change.flat[k], a[ka], b[kb], i, j)
-        if best is None:
+                swapped |= _swap_pair(
+                    Yf, expected_share, assignment, i, j, rng, max_rows
+                )
+        if not swapped:
             return
-        _, row_a, row_b, i, j = best
-        assignment[row_a], assignment[row_b] = j, i
+
+
+def _swap_pair(Yf, share, assignment, i, j, rng, max_rows):
+    """Improving swaps between subsets ``i`` and ``j``; whether any was made."""
+    rows_i = np.flatnonzero(assignment == i)
+    rows_j = np.flatnonzero(assignment == j)
+    if not len(rows_i) or not len(rows_j):
+        return False
+    a = _subsample(rows_i, max_rows, rng)
+    b = _subsample(rows_j, max_rows, rng)
+    counts_i = Yf[rows_i].sum(0, dtype=np.float64)
+    counts_j = Yf[rows_j].sum(0, dtype=np.float64)
+    Ya, Yb = Yf[a], Yf[b]
+    # Moving a row of a (from i) to j and a row of b (from j) to i changes
+    # i's deviations by d = Y[b] - Y[a] and j's by -d; the sum of squares
+    # changes by 2 d.v + 2 |d|^2, with v = dev_i - dev_j.
+    v = (counts_i - len(rows_i) * share) - (counts_j - len(rows_j) * share)
+    size_a, size_b = Ya.sum(1, dtype=np.float64), Yb.sum(1, dtype=np.float64)
+    change = 2 * ((Yb @ v)[None, :] - (Ya @ v)[:, None])
+    change += 2 * (size_a[:, None] + size_b[None, :] - 2 * (Ya @ Yb.T))
+
+    def last_labels():
+        return (counts_i == 1), (counts_j == 1)
+
+    def forbidden_by(last_i, last_j):
+        # Swaps that take a subset's last positive of a label away.
+        lost_i = Ya[:, last_i] @ (1 - Yb[:, last_i]).T
+        lost_j = (1 - Ya[:, last_j]) @ Yb[:, last_j].T
+        return lost_i + lost_j
+
+    last_i, last_j = last_labels()
+    forbidden = forbidden_by(last_i, last_j)
+    used_a = np.zeros(len(a), dtype=bool)
+    used_b = np.zeros(len(b), dtype=bool)
+
+    def blocked_out():
+        # The changes, with inf where a swap is forbidden or a row was used.
+        blocked = (forbidden > 0) | used_a[:, None] | used_b[None, :]
+        return np.where(blocked, np.inf, change)
+
+    score = blocked_out()
+    swapped = False
+    for _ in range(min(len(a), len(b))):
+        k = int(np.argmin(score))
+        if not score.flat[k] < -1e-9:
+            break
+        p, q = np.unravel_index(k, score.shape)
+        d = Yb[q] - Ya[p]  # float32 -1/0/1: exact, and no upcast of Ya
+        assignment[a[p]], assignment[b[q]] = j, i
+        used_a[p] = used_b[q] = True
+        swapped = True
+        counts_i += d
+        counts_j -= d
+        # v grew by 2 d; the blocked entries of score stay inf.
+        by_b, by_a = 4 * (Yb @ d)[None, :], 4 * (Ya @ d)[:, None]
+        for values in (change, score):
+            values += by_b
+            values -= by_a
+        score[p, :] = np.inf
+        score[:, q] = np.inf
+        new_i, new_j = last_labels()
+        flipped_i, flipped_j = new_i != last_i, new_j != last_j
+        if flipped_i.any() or flipped_j.any():
+            # Only the labels whose "last positive" state changed: add the
+            # swaps they now forbid, take out those they no longer do.
+            gained = forbidden_by(flipped_i & new_i, flipped_j & new_j)
+            lost = forbidden_by(flipped_i & last_i, flipped_j & last_j)
+            forbidden += gained - lost
+            last_i, last_j = new_i, new_j
+            score = blocked_out()
+    return swapped
 
 
 def _subsample(rows, max_rows, rng):
@@ -249,6 +299,7 @@ def train_val_test_split(
         )
     multilabel = False
     if stratify is not None:
+        check_not_label_lists(stratify, "stratify")
         if sp.issparse(stratify):
             stratify = stratify.toarray()
         stratify = np.asarray(stratify)

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._atomic import all_or_nothing
 from ..utils._estimators import final_estimator
 from ..utils._images import rows_to_images, validate_images
+from ..utils._label_lists import check_not_label_lists
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
 
 __all__ = ["TestTimeAugmentationClassifier"]
@@ -181,13 +182,16 @@ class TestTimeAugmentationClassifier(
         """
         self._check_augmenter()
         rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        check_not_label_lists(y)
         ndim = _ndim(X)
         estimator = clone(self.estimator).fit(
             self._in_layout(rows, shape, ndim), y, **fit_params
         )
+        # (after the estimator's own checks of y: NaN, inf...)
+        target_type = type_of_target(y, input_name="y")
         self.estimator_ = estimator
         self._layout_ndim = ndim
-        self._target_type = type_of_target(y, input_name="y")
+        self._target_type = target_type
         self.classes_ = estimator.classes_
         self.image_shape_ = shape
         return self

@@ -152,6 +152,9 @@ def run(args):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a runtime's own failure: still one line
+        print(f"{prog}: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 def _one_line(exc):

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_curve
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from ..utils._label_lists import check_not_label_lists
 from ..utils._sklearn_compat import Interval, InvalidParameterError
 
 __all__ = ["tune_thresholds"]
@@ -67,6 +68,7 @@ def tune_thresholds(y_true, y_score, *, default=0.5):
             f"The 'default' parameter of tune_thresholds must be a float in the "
             f"range (0.0, 1.0); got {default!r}."
         )
+    check_not_label_lists(y_true, "y_true")
     y_true = check_array(y_true, ensure_2d=True, dtype=None, input_name="y_true")
     y_score = check_array(
         _per_label_columns(y_score),

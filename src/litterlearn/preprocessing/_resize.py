@@ -248,9 +248,9 @@ def _gray_level(rgb):
 # ---------------------------------------------------------------------- modes
 
 
-def _to_l_or_rgb(im, spec):
+def _to_l_or_rgb(im, spec, path=None):
     """Convert any Pillow mode to "L" (gray output) or "RGB" (shared rules)."""
-    return to_l_or_rgb(im, gray=spec.gray, background=spec.background)
+    return to_l_or_rgb(im, gray=spec.gray, background=spec.background, source=path)
 
 
 # ---------------------------------------------------------------------- files
@@ -304,7 +304,7 @@ def _read_file(path, spec):
     with im:
         try:
             im, box = _decode(im, spec, path)
-            im = _to_l_or_rgb(im, spec)
+            im = _to_l_or_rgb(im, spec, path)
             fill = _gray_level(spec.background) if spec.gray else spec.background
             out = _resize(im, box, spec, fill)
         except MemoryError:
@@ -442,7 +442,8 @@ class ImageResizer(AtomicFitTransformMixin, TransformerMixin, BaseEstimator):
     become RGB with Pillow; 16-bit images (I;16, I;16B, ...) and "I"
     images (what Pillow makes of 16-bit files) are scaled from 0..65535 to
     0..255 (by their bit depth, whatever the values); "F" images are taken
-    as 0..1; "1" becomes 0/255; LAB images are refused with a ``ValueError``
+    as 0..1 (a ``UserWarning`` names a file whose values go above 2, such as
+    a SPIDER file of 0..255, which would turn white); "1" becomes 0/255; LAB images are refused with a ``ValueError``
     (Pillow's reading of CIELAB TIFFs gives wrong colours). ``fetch_taco``
     stores images by the same rules, on a black background.
 

@@ -10,7 +10,7 @@ the outer object for private methods it may not have.
 
 from __future__ import annotations
 
-__all__ = ["final_estimator", "final_estimator_and_input"]
+__all__ = ["final_estimator"]
 
 # Pipelines in meta-estimators in pipelines...: deeper nesting than this is
 # a cycle, not a model.
@@ -32,32 +32,14 @@ def final_estimator(estimator):
         The last step of each Pipeline, the ``estimator_`` of each wrapper,
         until an estimator that is neither.
     """
-    return final_estimator_and_input(estimator, None)[0]
-
-
-def final_estimator_and_input(estimator, X):
-    """The final estimator, and ``X`` as it reaches it.
-
-    Each Pipeline's steps before the last transform ``X`` (unless ``X`` is
-    None); samplers and ``"passthrough"`` steps leave it as it is, as
-    imbalanced-learn's Pipeline does outside ``fit``. A wrapper passes ``X``
-    on unchanged.
-    """
     from sklearn.pipeline import Pipeline
 
     current = estimator
     for _ in range(_MAX_DEPTH):
         if isinstance(current, Pipeline):
-            if X is not None:
-                for _, step in current.steps[:-1]:
-                    if step is None or step == "passthrough":
-                        continue
-                    if hasattr(step, "fit_resample"):
-                        continue  # samplers apply at fit only
-                    X = step.transform(X)
             current = current.steps[-1][1]
         elif hasattr(current, "estimator_"):
             current = current.estimator_
         else:
             break
-    return current, X
+    return current

@@ -648,7 +648,7 @@ def _check_jpeg2000_complete(im):
         fp.seek(0)
         start = fp.read(12)
         if start.startswith(b"\xff\x4f\xff\x51"):  # a bare codestream
-            end = size
+            begin, end = 0, size
         else:
             offset, end = 0, None
             while offset + 8 <= size:
@@ -667,7 +667,7 @@ def _check_jpeg2000_complete(im):
                         f"{length} bytes, the file has {size - offset} left)"
                     )
                 if kind == b"jp2c":
-                    end = offset + length
+                    begin, end = offset + header, offset + length
                     break
                 offset += length
             if end is None:
@@ -677,8 +677,49 @@ def _check_jpeg2000_complete(im):
             raise OSError(
                 "image file is truncated (the JPEG 2000 codestream has no end marker)"
             )
+        _check_jpeg2000_tile_parts(fp, begin, end - 2)
     finally:
         fp.seek(position)
+
+
+def _check_jpeg2000_tile_parts(fp, begin, eoc):
+    """Raise ``OSError`` unless the tile-parts of the codestream at ``begin``
+    fill it exactly up to its end marker at ``eoc``.
+
+    Each tile-part starts with an SOT marker (``FF 90``) that gives its
+    length (Psot), so a codestream cut short and closed with an end marker
+    is caught: its last tile-part needs more bytes than there are. A Psot of
+    0 (allowed for the last tile-part: "up to the end marker") cannot be
+    checked.
+    """
+
+    def truncated(why):
+        return OSError(f"image file is truncated (the JPEG 2000 codestream {why})")
+
+    offset = begin + 2  # after SOC
+    while True:  # the main header's marker segments, up to the first SOT
+        fp.seek(offset)
+        head = fp.read(4)
+        if len(head) < 4 or offset + 4 > eoc:
+            raise truncated("ends in its main header")
+        marker, length = struct.unpack(">HH", head)
+        if marker == 0xFF90:
+            break
+        offset += 2 + length
+    while offset < eoc:
+        fp.seek(offset)
+        head = fp.read(12)
+        if len(head) < 12 or head[:2] != b"\xff\x90":
+            raise truncated(f"has no tile-part at byte {offset - begin}")
+        (psot,) = struct.unpack(">I", head[6:10])
+        if psot == 0:
+            return  # the last tile-part, up to the end marker
+        if offset + psot > eoc:
+            raise truncated(
+                f"has a tile-part at byte {offset - begin} that needs {psot} "
+                f"bytes; {eoc - offset} are left before the end marker"
+            )
+        offset += psot
 
 
 def strict_reading(im):

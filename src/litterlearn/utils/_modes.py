@@ -17,7 +17,9 @@ here, so the same file gives the same pixels through either path:
   what Pillow makes of 16-bit PNG and TIFF files): the bit depth decides the
   range, never the data: 0..65535 becomes 0..255 (values outside are
   clipped). Pillow's own ``convert("L")`` would clip at 255 instead.
-- **Floating point** ("F") images are taken as 0..1; NaN becomes 0.
+- **Floating point** ("F") images are taken as 0..1; NaN becomes 0. Data
+  that clearly holds another range (values above 2, as a SPIDER file or a
+  float TIFF of 0..255 does) gives a ``UserWarning``: it would turn white.
 - **"1"** (bilevel) becomes 0/255.
 - **LAB** is refused: Pillow reads the a/b channels of CIELAB TIFF files in
   another encoding than its own LAB conversion expects, so its colours
@@ -54,7 +56,7 @@ def has_transparency(im):
     return im.mode.endswith(("A", "a")) or "transparency" in im.info
 
 
-def to_l_or_rgb(im, *, gray=None, background=(0, 0, 0)):
+def to_l_or_rgb(im, *, gray=None, background=(0, 0, 0), source=None):
     """Convert a loaded Pillow image of any mode to "L" or "RGB".
 
     Parameters
@@ -66,6 +68,8 @@ def to_l_or_rgb(im, *, gray=None, background=(0, 0, 0)):
         (:data:`GRAY_MODES`) and makes the others RGB.
     background : tuple of 3 int, default=(0, 0, 0)
         The colour transparent pixels are composited on.
+    source : str, default=None
+        The file the image came from, named in warnings.
 
     Returns
     -------
@@ -94,6 +98,7 @@ def to_l_or_rgb(im, *, gray=None, background=(0, 0, 0)):
         im = Image.fromarray(data.astype(np.uint8))
     elif mode == "F":
         data = np.nan_to_num(np.asarray(im, dtype=np.float32), nan=0.0)
+        _warn_if_not_unit_range(data, source)
         im = Image.fromarray(np.clip(np.rint(data * 255), 0, 255).astype(np.uint8))
     elif has_transparency(im):
         rgba = im.convert("RGBA")
@@ -108,3 +113,25 @@ def to_l_or_rgb(im, *, gray=None, background=(0, 0, 0)):
     elif not gray and im.mode != "RGB":
         im = im.convert("RGB")
     return im
+
+
+# An "F" image in 0..1 with some overshoot (resampling, noise) stays under
+# this; 0..255 (or 0..65535) data is far above it.
+_UNIT_RANGE_LIMIT = 2.0
+
+
+def _warn_if_not_unit_range(data, source):
+    finite = data[np.isfinite(data)]
+    high = float(finite.max()) if finite.size else 0.0
+    if high > _UNIT_RANGE_LIMIT:
+        import warnings
+
+        where = f"{source!r}" if source is not None else "A floating-point image"
+        warnings.warn(
+            f'{where} holds floating-point ("F") values up to {high:g}, but '
+            f'"F" images are taken as 0..1, so every value above 1 turns white. '
+            f"If the data is 0..255, divide it by 255 (or save the image as "
+            f"8-bit) first.",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._keras import import_keras, import_tensorflow, sublayers
+from ..utils._estimators import final_estimator_and_input
 from ..utils._images import as_model_dtype, validate_images
 from ..utils._sklearn_compat import run_through_graph
 
@@ -159,29 +160,7 @@ def _final_classifier(estimator, X):
 
     Returns the classifier and ``X`` transformed by the steps before it.
     """
-    from sklearn.pipeline import Pipeline
-
-    current = estimator
-    for _ in range(16):  # pipelines in meta-estimators in pipelines...
-        if isinstance(current, Pipeline):
-            for _, step in current.steps[:-1]:
-                # As imbalanced-learn's Pipeline outside fit: samplers and
-                # "passthrough" steps leave X as it is.
-                if (
-                    step is None
-                    or step == "passthrough"
-                    or hasattr(step, "fit_resample")
-                ):
-                    continue
-                X = step.transform(X)
-            current = current.steps[-1][1]
-            continue
-        if hasattr(current, "model_"):
-            break
-        if hasattr(current, "estimator_"):
-            current = current.estimator_
-            continue
-        break
+    current, X = final_estimator_and_input(estimator, X)
     if hasattr(current, "fit") and not hasattr(current, "model_"):
         check_is_fitted(current)  # a NotFittedError for unfitted litterlearn models
     if not hasattr(current, "model_") or not hasattr(current, "classes_"):

@@ -362,10 +362,7 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             Labels from ``classes_``; for a multi-label fit a 0/1 indicator,
             1 where the label's probability is at least ``threshold``.
         """
-        return self._decide(self.predict_proba(X))
-
-    def _decide(self, proba):
-        """Predictions from probabilities (also for wrappers such as TTA)."""
+        proba = self.predict_proba(X)
         return self._target_.decide(proba, self.threshold)
 
     # -------------------------------------------------------------- pickling

@@ -116,7 +116,7 @@ def _check_real(value, name, low, *, closed_low=False, high=None):
     return float(value)
 
 
-def _split_pipeline(estimator, X, y):
+def _fit_steps_before_final(estimator, X, y):
     """A copy of the final estimator, and ``X, y`` as they reach it.
 
     The steps before it are fitted (copies of them, with ``fit_transform``,
@@ -243,7 +243,7 @@ def find_learning_rate(
     if diverge_factor is not None:
         diverge_factor = _check_real(diverge_factor, "diverge_factor", 1)
 
-    final, X, y = _split_pipeline(estimator, X, y)
+    final, X, y = _fit_steps_before_final(estimator, X, y)
     params = final.get_params(deep=False)
     missing = [name for name in _NEEDED if name not in params]
     if missing or not hasattr(final, "fit"):

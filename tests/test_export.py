@@ -632,3 +632,17 @@ def test_random_augmentation_layers_never_reach_an_export(digits, tmp_path):
     with pytest.raises(ExportError, match=r"random augmentation layers \(RandomFlip\)"):
         export(clf, tmp_path / "flip.onnx")
     assert not (tmp_path / "flip.onnx").exists()
+
+
+def test_mixed_precision_is_refused_by_litert_only(digits, tmp_path):
+    """LiteRT's interpreter cannot run float16 ops: refused before writing."""
+    X, y = digits
+    clf = CNNImageClassifier(
+        filters=(2,), max_iter=1, random_state=0, precision="mixed_float16"
+    ).fit(X[:40], y[:40])
+    with pytest.raises(ExportError, match="computes in float16"):
+        export(clf, tmp_path / "m.tflite")
+    assert not (tmp_path / "m.tflite").exists()
+    export(clf, tmp_path / "m.keras")
+    proba = load_exported(tmp_path / "m.keras").predict_proba(X[:40])
+    assert np.abs(proba - clf.predict_proba(X[:40])).max() <= ATOL

@@ -44,7 +44,7 @@ class ExportError(ValueError):
 
 
 def _keras():
-    from ..neural_network._keras import _import_keras
+    from .._keras import import_keras as _import_keras
 
     return _import_keras()
 
@@ -179,7 +179,7 @@ def _backbone_preprocessing(layer, x, name):
     RGB float32 0..255 (uint8 as is, floats times ``scale``), resized,
     gray repeated to RGB, then the backbone's ``preprocess_input`` mode.
     """
-    from ..neural_network._backbones import (
+    from .._keras.layers import (
         _CAFFE_MEAN_BGR,
         _TORCH_MEAN,
         _TORCH_STD,
@@ -343,7 +343,7 @@ def _classifier(step, name, flow):
 
 
 def _pretrained(step, name, flow):
-    from ..neural_network import _backbones
+    from .. import _backbones
 
     spec = _backbones.get_backbone(step.backbone)
     size = _backbones.resolve_input_size(spec, step.input_size)

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from .._keras import import_keras
+from .._keras import import_keras, inner_optimizer
 from .._keras.distribute import resolve_strategy, strategy_key
 from .._keras.pool import MODEL_POOL
 from .._keras.state import model_state
@@ -63,11 +63,15 @@ def model_for_fit(est, data):
         state = model_state(model)
         key, optimizer = state.compile_key, getattr(model, "optimizer", None)
         loss, target = getattr(model, "loss", None), est._target_
+        decay = getattr(inner_optimizer(optimizer), "weight_decay", None)
 
         def undo():
-            if optimizer is not None and model.optimizer is not optimizer:
-                # A changed knob compiled a new optimizer: the old one comes
-                # back, its state (in the snapshot) included.
+            if optimizer is not None and (
+                model.optimizer is not optimizer or state.compile_key != key
+            ):
+                # A changed knob compiled another loss or optimizer: the old
+                # ones come back, the optimizer's state (in the snapshot) too.
+                inner_optimizer(optimizer).weight_decay = decay
                 model.compile(optimizer=optimizer, loss=loss, metrics=target.metrics())
             _restore(snapshot)
             state.compile_key = key

@@ -22,6 +22,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -218,12 +219,15 @@ def new_run_name():
 # ---------------------------------------------------------------- compiling
 
 
-def compile_phase(model, plan, planned, target):
+def compile_phase(model, plan, planned, target, *, warm=False):
     """Compile ``model`` for a phase (after its ``trainable`` function).
 
-    A model already compiled with the same optimizer, loss and trainable
-    weights is not compiled again (which would trace Keras' training function
-    anew): its learning rate is set, and its optimizer state continues.
+    A model compiled with the same optimizer for the same trainable weights
+    keeps that optimizer, and its state (moments, step count): its learning
+    rate is set and, when the loss or the weight decay changed, the model is
+    compiled anew around it. Only a different optimizer (or other trainable
+    weights) builds a new one; a warm fit of one phase then warns, since the
+    optimizer's state starts afresh.
     """
     keras = import_keras()
     state = model_state(model)
@@ -232,17 +236,38 @@ def compile_phase(model, plan, planned, target):
     # Positions, not ids or paths: the key survives pickling (a warm start
     # after it goes on with the optimizer's state).
     trainable = tuple(i for i, w in enumerate(model.weights) if w.trainable)
-    key = (plan.compile_key, tuple(sorted(factors.items())), target.loss_key, trainable)
+    optimizer_part = (plan.compile_key, tuple(sorted(factors.items())), trainable)
+    key = (optimizer_part, tuple(sorted(plan.weight_decay.items())), target.loss_key)
     rate = planned.learning_rate
-    if state.compile_key == key and getattr(model, "optimizer", None) is not None:
-        inner = inner_optimizer(model.optimizer)
-        current = inner.get_config()["learning_rate"]
+    fresh = new_optimizer(plan.optimizer, rate, plan.weight_decay)
+    existing = getattr(model, "optimizer", None)
+    old = state.compile_key
+    if old is not None and existing is not None and old[0] == optimizer_part:
+        inner = inner_optimizer(existing)
         # A schedule cannot be assigned over a rate, nor the reverse.
-        if isinstance(current, dict) == isinstance(rate, dict):
+        if isinstance(inner.get_config()["learning_rate"], dict) == isinstance(
+            rate, dict
+        ):
             if not isinstance(rate, dict):  # the same schedule stays
                 inner.learning_rate = rate
+            if old != key:  # another loss or weight decay, the same optimizer
+                inner.weight_decay = fresh.weight_decay
+                model.compile(
+                    optimizer=existing,
+                    loss=target.keras_loss(),
+                    metrics=target.metrics(),
+                )
+                state.compile_key = key
             return
-    optimizer = new_optimizer(plan.optimizer, rate, plan.weight_decay)
+    if warm and old is not None and len(plan.phases) == 1:
+        warnings.warn(
+            f"{plan.name}: warm_start continues the weights, but the optimizer "
+            f"changed since the previous fit (optimizer, or learning-rate "
+            f"factors): its state (moments, step count) starts afresh.",
+            UserWarning,
+            stacklevel=2,
+        )
+    optimizer = fresh
     if factors:
         from .._keras.optimizers import with_rate_factors
 
@@ -299,7 +324,7 @@ def run_phases(model, plan, data):
         # Under the strategy the model was built with (a reused model may
         # come from an estimator holding an equal strategy object).
         with model.distribute_strategy.scope():
-            compile_phase(model, plan, planned, data.target)
+            compile_phase(model, plan, planned, data.target, warm=data.warm)
         phase_data = PhaseData(
             images=data.images,
             targets=data.targets,

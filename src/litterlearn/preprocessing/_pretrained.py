@@ -155,8 +155,10 @@ class PretrainedFeatures(
             self.weights_seed_ = int(rng.randint(np.iinfo(np.int32).max))
         self.image_shape_ = shape
         self.input_dtype_ = rows.dtype
-        self.n_features_out_ = spec.n_features
         self._weights_path_ = path
+        self.n_features_out_ = spec.n_features
+        if self.n_features_out_ is None:  # read from the built backbone
+            self.n_features_out_ = int(self._extractor().output_shape[-1])
         return self
 
     @property

@@ -680,7 +680,7 @@ def get_backbone(name):
         else ""
     )
     raise ValueError(
-        f"Unknown backbone {name!r}: backbone must be one of {sorted(BACKBONES)}, "
+        f"Unknown backbone {name!r}; backbone must be one of {sorted(BACKBONES)}, "
         f"the name of a keras.applications constructor (e.g. 'ConvNeXtTiny', "
         f"'EfficientNetV2B0', 'MobileNetV3Small'), a keras.Model, the path of a "
         f".keras file, a ModelBackbone or a BackboneSpec.{hint}"

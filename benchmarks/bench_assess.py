@@ -113,6 +113,7 @@ def weights_file():
 
 
 def run(dataset, budget, weights, extra):
+    commit = _commit()
     images, y, description = load(dataset)
     with tempfile.TemporaryDirectory(prefix="bench-assess-") as tmp:
         folder = pathlib.Path(tmp) / "images"
@@ -130,11 +131,12 @@ def run(dataset, budget, weights, extra):
         wall = time.perf_counter() - start
         stdout, stderr = proc.stdout.read().decode(), proc.stderr.read().decode()
         load_after = os.getloadavg()
-        cells = [
+        records = [
             json.loads(line)["cell"]
             for line in (out / "cache" / "cells.jsonl").read_text().splitlines()
             if line.strip()
         ]
+        cells = [c for c in records if "route" in c]  # not the epoch choices
         report = (out / "report.md").read_text()
     from litterlearn.model_selection import parse_budget
 
@@ -165,7 +167,7 @@ def run(dataset, budget, weights, extra):
         load_before=[round(x, 2) for x in load_before],
         load_after=[round(x, 2) for x in load_after],
         cpus=os.cpu_count(),
-        commit=_commit(),
+        commit=commit,
         stderr_tail=stderr.strip().splitlines()[-3:],
     )
 

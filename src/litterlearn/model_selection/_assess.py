@@ -174,7 +174,6 @@ class _Data:
     classes: list
     multilabel: bool
     description: str
-    transfer_rows: np.ndarray | None = None
 
 
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
@@ -705,7 +704,7 @@ def _chance(y_train, y_test, metric, multilabel):
         return float(metric(y_test, pred))
 
 
-def _transfer_inputs(data, routes, ctx, verbose):
+def _transfer_inputs(data, routes, ctx):
     """Decode at the transfer size and compute the pretrained features once.
 
     Marks the transfer routes skipped (with the reason and how to get
@@ -957,7 +956,7 @@ def assess(
         _Route(name, "user", "pixels", name, estimator=est)
         for name, est in extra_routes.items()
     ]
-    transfer_rows, features, feature_s = _transfer_inputs(data, plan, ctx, verbose)
+    transfer_rows, features, feature_s = _transfer_inputs(data, plan, ctx)
     inputs = {"pixels": data.rows, "features": features, "transfer": transfer_rows}
 
     cache_store = _Cache(cache)

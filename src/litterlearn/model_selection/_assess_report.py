@@ -118,10 +118,6 @@ class AssessResult:
     def _ran(self):
         return [r for r, info in self.routes.items() if info["status"] != "skipped"]
 
-    def _n_train_test(self, size):
-        n_test = len(self.splits[0][1])
-        return size, n_test
-
     def summary(self):
         """Per route and size: mean and std of the score, splits, mean times."""
         rows = []
@@ -165,8 +161,8 @@ class AssessResult:
         both = ~np.isnan(sa) & ~np.isnan(sb)
         if not both.any():
             return None
-        n_train, n_test = self._n_train_test(size)
-        mean, low, high = paired_interval(sa[both] - sb[both], n_train, n_test)
+        n_test = len(self.splits[0][1])
+        mean, low, high = paired_interval(sa[both] - sb[both], size, n_test)
         return mean, low, high, int(both.sum())
 
     def _judge(self):

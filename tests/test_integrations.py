@@ -161,3 +161,84 @@ def test_skops_model_card(digits, overfit, tmp_path):
     assert "MLPImageClassifier" in text
     assert "hidden_layer_sizes" in text
     assert "accuracy" in text
+
+
+def test_uncertainty_picks_beat_random_picks(digits):
+    from litterlearn.active_learning import suggest_labels
+
+    X_pool = np.concatenate(digits[:2])
+    y_pool = np.concatenate(digits[3:5])
+    X_test, y_test = digits[2], digits[5]
+    scores = {"margin": [], "random": []}
+    for seed in range(3):
+        start = np.random.default_rng(seed).choice(len(y_pool), 20, replace=False)
+        for strategy, curve in scores.items():
+            y = np.full(len(y_pool), -1)
+            y[start] = y_pool[start]
+            for _ in range(3):
+                labelled = y != -1
+                clf = small_mlp(max_iter=30).fit(X_pool[labelled], y[labelled])
+                ask = suggest_labels(
+                    clf, X_pool, y, n_labels=20, strategy=strategy, random_state=seed
+                )
+                assert (y[ask] == -1).all() and len(set(ask)) == 20
+                y[ask] = y_pool[ask]  # the oracle answers
+            labelled = y != -1
+            clf = small_mlp(max_iter=30).fit(X_pool[labelled], y[labelled])
+            curve.append(clf.score(X_test, y_test))
+    # 80 labels each: the uncertain ones teach more, on average over seeds.
+    assert np.mean(scores["margin"]) > np.mean(scores["random"]) + 0.01
+
+
+def test_cleanlab_finds_flipped_labels(tmp_path):
+    pytest.importorskip("cleanlab")
+    from cleanlab.filter import find_label_issues
+    from PIL import Image
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    from litterlearn.preprocessing import GrayscaleNormalizer, ImageResizer
+
+    data = load_digits()
+    images, y = data.images[:500], data.target[:500].copy()
+    files = []
+    for i, image in enumerate(images):  # the digits as PNG files
+        files.append(str(tmp_path / f"{i:03d}.png"))
+        Image.fromarray((image * 255 / 16).astype(np.uint8)).save(files[-1])
+    rng = np.random.default_rng(0)
+    flipped = rng.choice(len(y), 25, replace=False)
+    y[flipped] = (y[flipped] + rng.integers(1, 10, len(flipped))) % 10
+    model = make_pipeline(
+        ImageResizer(8, color="gray"), GrayscaleNormalizer(), small_mlp(max_iter=40)
+    )
+    proba = cross_val_predict(model, files, y, cv=3, method="predict_proba")
+    issues = find_label_issues(y, proba, return_indices_ranked_by="self_confidence")
+    found = np.isin(flipped, issues).mean()
+    precision = np.isin(issues, flipped).mean()
+    assert found >= 0.7  # most flipped labels are flagged,
+    # and a flag is far likelier a flipped label than a random image (5%).
+    assert precision > 5 * len(flipped) / len(y)
+
+
+def test_successive_halving_over_epochs(digits):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    X_train, _, X_test, y_train, _, y_test = digits
+    search = HalvingGridSearchCV(
+        small_mlp(),
+        {"learning_rate_init": [0.03, 0.01, 0.001, 0.0001]},
+        resource="max_iter",
+        min_resources=5,
+        max_resources=20,
+        factor=2,
+        cv=2,
+        random_state=0,
+    ).fit(X_train, y_train)
+    # Four candidates for 5 epochs, two for 10, one for 20: each round
+    # trains the survivors longer.
+    assert search.n_candidates_ == [4, 2, 1]
+    assert search.n_resources_ == [5, 10, 20]
+    assert search.best_estimator_.max_iter == 20
+    assert search.best_params_["learning_rate_init"] in (0.03, 0.01)
+    assert search.score(X_test, y_test) > 0.8

@@ -83,17 +83,18 @@ def test_mapie_prediction_sets_cover_and_abstain(digits, overfit):
 
     _, X_cal, X_test, _, y_cal, y_test = digits
     mapie = SplitConformalClassifier(
-        estimator=overfit, confidence_level=0.9, prefit=True
+        estimator=overfit, confidence_level=0.95, prefit=True
     ).conformalize(X_cal, y_cal)
     y_pred, y_sets = mapie.predict_set(X_test)
     sets = y_sets[:, :, 0]
     coverage = classification_coverage_score(y_test, y_sets)[0]
-    # Split conformal guarantees 0.9 on average over calibration draws; with
+    # Split conformal guarantees 0.95 on average over calibration draws; with
     # 500 calibration and 497 test images one draw lands within a few points.
-    assert 0.86 <= coverage <= 0.97
-    # Abstain when the set is not a single label: what is left is decided,
-    # and more accurate than the whole.
+    assert 0.92 <= coverage <= 0.98
+    # Abstain unless the set is a single label: some images are sent away,
+    # and on the rest the model is more accurate than on all of them.
     decided = sets.sum(axis=1) == 1
+    assert (sets.sum(axis=1) > 1).any()
     assert 0.5 < decided.mean() < 1
     accuracy = (y_pred == y_test).mean()
     assert (y_pred[decided] == y_test[decided]).mean() > accuracy
@@ -242,3 +243,16 @@ def test_successive_halving_over_epochs(digits):
     assert search.best_estimator_.max_iter == 20
     assert search.best_params_["learning_rate_init"] in (0.03, 0.01)
     assert search.score(X_test, y_test) > 0.8
+
+
+def test_warm_start_continues_one_epoch_per_call(digits):
+    # No partial_fit: warm_start with max_iter=1 trains one more epoch on the
+    # current model at each fit, which is what epoch-by-epoch searchers need.
+    X_train, _, X_test, y_train, _, y_test = digits
+    clf = small_mlp(max_iter=1, warm_start=True)
+    losses = [clf.fit(X_train, y_train).loss_curve_[-1] for _ in range(5)]
+    assert np.all(np.diff(losses) < 0)
+    assert clf.score(X_test, y_test) > 0.8
+    # Pickled between calls (as a searcher's trial may be), it goes on.
+    restored = pickle.loads(pickle.dumps(clf))
+    assert restored.fit(X_train, y_train).loss_curve_[-1] < losses[-1]

@@ -256,3 +256,32 @@ def test_warm_start_continues_one_epoch_per_call(digits):
     # Pickled between calls (as a searcher's trial may be), it goes on.
     restored = pickle.loads(pickle.dumps(clf))
     assert restored.fit(X_train, y_train).loss_curve_[-1] < losses[-1]
+
+
+def test_optuna_prunes_trials_epoch_by_epoch(digits):
+    optuna = pytest.importorskip("optuna")
+
+    X_train, X_val, _, y_train, y_val, _ = digits
+
+    def objective(trial):
+        clf = small_mlp(max_iter=1, warm_start=True).set_params(
+            learning_rate_init=trial.suggest_float("lr", 1e-5, 3e-2, log=True)
+        )
+        for epoch in range(6):
+            score = clf.fit(X_train, y_train).score(X_val, y_val)
+            trial.report(score, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return score
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+    )
+    study.optimize(objective, n_trials=6)
+    states = [t.state for t in study.trials]
+    # Trials that trail the median after two epochs stop there.
+    assert optuna.trial.TrialState.PRUNED in states
+    assert study.best_value > 0.8

@@ -102,17 +102,21 @@ def test_mapie_prediction_sets_cover_and_abstain(digits, overfit):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::FutureWarning")
-def test_mlflow_logs_epochs_and_searches(digits, tmp_path):
+def test_mlflow_logs_epochs_and_searches(digits, tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
     pytest.importorskip("sqlalchemy")
     from mlflow.keras import MlflowCallback
     from sklearn.model_selection import GridSearchCV
 
     X_train, _, _, y_train, _, _ = digits
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    # The store and the artifacts (MLflow's default: ./mlruns) in tmp_path.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = mlflow.tracking.MlflowClient()
+    experiment = client.create_experiment(
+        "digits", artifact_location=(tmp_path / "artifacts").as_uri()
+    )
     clf = small_mlp(max_iter=3, callbacks=[MlflowCallback()])
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=experiment) as run:
         mlflow.log_params({"max_iter": clf.max_iter, "model": "MLP"})
         clf.fit(X_train, y_train)
     logged = client.get_run(run.info.run_id).data
@@ -133,7 +137,7 @@ def test_mlflow_logs_epochs_and_searches(digits, tmp_path):
         search = GridSearchCV(
             small_mlp(max_iter=3), {"learning_rate_init": [0.01, 0.001]}, cv=2
         )
-        with mlflow.start_run() as run:
+        with mlflow.start_run(experiment_id=experiment) as run:
             search.fit(X_train, y_train)
     finally:
         mlflow.sklearn.autolog(disable=True)
@@ -143,7 +147,7 @@ def test_mlflow_logs_epochs_and_searches(digits, tmp_path):
     )
     assert logged.metrics["best_cv_score"] == pytest.approx(search.best_score_)
     children = client.search_runs(
-        [run.info.experiment_id],
+        [experiment],
         filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'",
     )
     assert len(children) == 2

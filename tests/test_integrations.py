@@ -20,7 +20,7 @@ from litterlearn.neural_network import MLPImageClassifier
 
 @pytest.fixture(scope="module")
 def digits():
-    """Train (300), calibration (500) and test (497) digits, as [0, 1] rows."""
+    """Train (300), calibration (500) and test (997) digits, as [0, 1] rows."""
     data = load_digits()
     X = (data.data / 16).astype(np.float32)
     X_train, X_rest, y_train, y_rest = train_test_split(
@@ -89,7 +89,7 @@ def test_mapie_prediction_sets_cover_and_abstain(digits, overfit):
     sets = y_sets[:, :, 0]
     coverage = classification_coverage_score(y_test, y_sets)[0]
     # Split conformal guarantees 0.95 on average over calibration draws; with
-    # 500 calibration and 497 test images one draw lands within a few points.
+    # 500 calibration and 997 test images one draw lands within a few points.
     assert 0.92 <= coverage <= 0.98
     # Abstain unless the set is a single label: some images are sent away,
     # and on the rest the model is more accurate than on all of them.

@@ -30,6 +30,7 @@ Run: ``python benchmarks/bench_transfer.py [--n-images 64] [--epochs 30]``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import tempfile
@@ -41,15 +42,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from sklearn.base import clone
 
-from litterlearn.neural_network import VGGTransferClassifier, _backbones
-from litterlearn.neural_network._base import _BaseImageClassifier
+from litterlearn import _backbones
+from litterlearn.neural_network import VGGTransferClassifier
 
 
 class PlainKerasFit(VGGTransferClassifier):
     """The same estimator, training phase 1 on images in every epoch."""
 
-    def _train_phase(self, model, phase, data):
-        return _BaseImageClassifier._train_phase(self, model, phase, data)
+    def _phases(self):
+        # Without ``features``, the head phase trains the whole frozen model.
+        return [
+            dataclasses.replace(phase, features=None)
+            for phase in super()._phases()
+        ]
 
 
 def make_data(n, side=64, seed=0):

@@ -8,6 +8,7 @@ import pytest
 from imblearn.pipeline import make_pipeline
 from sklearn.neighbors import KNeighborsClassifier
 
+from litterlearn.neural_network import MLPImageClassifier
 from litterlearn.preprocessing import Augmenter
 
 TACO_PATH = Path(__file__).parent / "data" / "taco_annotations.json"
@@ -231,17 +232,21 @@ def test_in_an_imblearn_pipeline_with_a_multilabel_classifier(taco_Y):
     assert pipe.predict(X[:10]).shape == (10, 28)
 
 
-def test_one_hot_is_multiclass_as_in_imbalanced_learn():
+def test_one_hot_is_a_multilabel_indicator_as_the_estimators_read_it():
+    # One reading of a 2-D y in the whole pipeline (scikit-learn's
+    # type_of_target): the estimators fit a one-hot y with a sigmoid per
+    # label, and Augmenter keeps every label column, even one that no image
+    # of this fold holds; its images are those of the class labels.
     X = distinct_images(10)
-    y = np.array([0] * 6 + [1] * 3 + [2])
-    for n_classes in (2, 3):
-        labels = np.minimum(y, n_classes - 1)
-        one_hot = np.eye(n_classes, dtype=int)[labels]
-        X_1d, y_1d = Augmenter(random_state=0).fit_resample(X, labels)
-        X_oh, Y_oh = Augmenter(random_state=0).fit_resample(X, one_hot)
-        assert np.array_equal(X_oh, X_1d)
-        assert Y_oh.shape == (len(y_1d), n_classes)  # one-hot, two columns too
-        assert np.array_equal(Y_oh.argmax(axis=1), y_1d)
+    labels = np.array([0] * 6 + [1] * 4)
+    one_hot = np.eye(3, dtype=int)[labels]  # label 2: no image here
+    X_1d, y_1d = Augmenter(random_state=0).fit_resample(X, labels)
+    X_oh, Y_oh = Augmenter(random_state=0).fit_resample(X, one_hot)
+    assert Y_oh.shape == (len(y_1d), 3)
+    assert np.array_equal(X_oh, X_1d)
+    assert np.array_equal(Y_oh, np.eye(3, dtype=int)[y_1d])
+    clf = MLPImageClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+    assert clf.fit(X_oh, Y_oh).predict_proba(X[:2]).shape == (2, 3)
 
 
 def test_a_continuous_target_is_still_refused():

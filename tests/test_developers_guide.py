@@ -69,3 +69,32 @@ def test_the_guide_estimator_gets_the_base_behaviour(estimator_class):
     assert stopped.set_params(random_state=0).fit(X, y).n_iter_ <= 50
     assert stopped.best_validation_score_ is not None
     assert len(cross_val_score(clf, X, y, cv=2)) == 2
+
+
+def test_the_guide_estimator_has_every_shared_parameter(estimator_class):
+    from litterlearn.neural_network._base import SHARED_DEFAULTS
+
+    params = estimator_class().get_params()
+    assert set(params) == {"dropout", *SHARED_DEFAULTS}
+    assert params["max_iter"] == 100  # its own default
+    assert estimator_class().fit(*_images()).predict(_images(4)[0]).shape == (4,)
+
+
+def test_a_knob_lives_in_the_files_the_guide_names():
+    # "Adding a training knob": weight_decay is written in these files only.
+    src = PAGE.parents[1] / "src" / "litterlearn"
+    named = {
+        path.relative_to(src).as_posix()
+        for path in src.rglob("*.py")
+        if "weight_decay" in path.read_text()
+    }
+    assert named == {
+        "neural_network/_base.py",
+        "neural_network/_docs.py",
+        "neural_network/_fit_data.py",
+        "neural_network/_knobs.py",
+        "neural_network/_train.py",
+    }
+    guide = PAGE.read_text()
+    for name in named:
+        assert name in guide

@@ -11,6 +11,7 @@ the same real images (the TACO sample's files and scikit-learn's digits).
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -46,8 +47,34 @@ from litterlearn.preprocessing import (
 )
 
 ATOL = 1e-5
+
+
+def tiny_normalized_vgg(
+    *, include_top=False, weights=None, input_shape=(16, 16, 3), name=None
+):
+    """conftest's tiny VGG with a Keras ``Normalization`` first, as EfficientNet."""
+    import keras
+
+    assert not include_top and weights is None
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Normalization(
+        mean=[0.1, -0.2, 0.3], variance=[4.0, 2.25, 1.0], name="stem_normalization"
+    )(inputs)
+    x = keras.layers.Conv2D(
+        8, 3, padding="same", activation="relu", name="block1_conv1"
+    )(x)
+    x = keras.layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", name="block2_conv1")(x)
+    x = keras.layers.BatchNormalization(name="block2_bn")(x)
+    x = keras.layers.Activation("relu", name="block2_relu")(x)
+    return keras.Model(inputs, x, name=name or "tiny_normalized_vgg")
+
+
 TORCH_BACKBONE = dataclasses.replace(
-    TINY_BACKBONE, name="tiny_vgg_torch", preprocessing="torch"
+    TINY_BACKBONE,
+    name="tiny_normalized_vgg",
+    constructor=tiny_normalized_vgg,
+    preprocessing="torch",
 )
 SUFFIX = {"keras": ".keras", "tf_saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
 LABELS = ["Bottle", "Can", "Cigarette"]
@@ -119,7 +146,9 @@ def _pipelines(taco, digits):
     out["cnn_rgb"] = (cnn, None, files)
 
     # RGB to gray in the graph, then the backbone's own preprocessing
-    # ("torch": ImageNet means and deviations), resizing to 24x24.
+    # ("torch": ImageNet means and deviations), resizing to 24x24, and a
+    # Normalization layer inside the backbone (whose captured statistics
+    # the ONNX converter would turn into extra inputs).
     transfer = make_pipeline(
         ImageResizer(16),
         GrayscaleNormalizer(),
@@ -604,3 +633,34 @@ def test_random_augmentation_layers_never_reach_an_export(digits, tmp_path):
     with pytest.raises(ExportError, match=r"random augmentation layers \(RandomFlip\)"):
         export(clf, tmp_path / "flip.onnx")
     assert not (tmp_path / "flip.onnx").exists()
+
+
+def test_mixed_precision_is_refused_by_litert_only(digits, tmp_path):
+    """LiteRT's interpreter cannot run float16 ops: refused before writing."""
+    X, y = digits
+    clf = CNNImageClassifier(
+        filters=(2,), max_iter=1, random_state=0, precision="mixed_float16"
+    ).fit(X[:40], y[:40])
+    with pytest.raises(ExportError, match="computes in float16"):
+        export(clf, tmp_path / "m.tflite")
+    assert not (tmp_path / "m.tflite").exists()
+    export(clf, tmp_path / "m.keras")
+    proba = load_exported(tmp_path / "m.keras").predict_proba(X[:40])
+    assert np.abs(proba - clf.predict_proba(X[:40])).max() <= ATOL
+
+
+def test_onnx_files_carry_their_metadata_inside(exported, tmp_path):
+    """An ONNX file copied without its JSON still loads: the metadata is inside."""
+    if reason := _runtime_missing("onnxruntime"):
+        pytest.skip(reason)
+    _, cases = exported
+    source = cases[0]["artifacts"]["onnx"]
+    alone = tmp_path / "alone.onnx"
+    shutil.copyfile(source, alone)
+    model = load_exported(alone)
+    assert model.metadata == json.loads(_read(source + ".json"))
+    images = np.load(cases[0]["images"])
+    assert (
+        np.abs(model.predict_proba(images) - np.load(cases[0]["expected"])).max()
+        <= ATOL
+    )

@@ -1,11 +1,11 @@
-"""MixUp, CutMix and label smoothing of training batches (neural_network._mixing)."""
+"""MixUp and CutMix of training batches (neural_network._knobs)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from litterlearn.neural_network._mixing import mix_batch, smooth_targets
+from litterlearn.neural_network._knobs import mix_batch
 
 
 def _batch(n=6, h=8, w=10, c=3, dtype=np.uint8):
@@ -181,57 +181,3 @@ def test_bad_input_is_named(kwargs, error, match):
 
 
 # ---------------------------------------------------------- label smoothing
-
-
-def test_smooth_targets_matches_keras_label_smoothing():
-    import keras
-
-    targets = np.array([[1, 0, 0], [0, 0, 1]], np.float32)
-    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], np.float32)
-    eps = 0.1
-    smoothed = smooth_targets(targets, eps)
-    np.testing.assert_allclose(
-        smoothed,
-        [[0.9 + 0.1 / 3, 0.1 / 3, 0.1 / 3], [0.1 / 3, 0.1 / 3, 0.9 + 0.1 / 3]],
-        rtol=1e-6,
-    )
-    by_hand = -np.mean(np.sum(smoothed * np.log(proba), axis=1))
-    keras_smoothing = keras.losses.CategoricalCrossentropy(label_smoothing=eps)
-    np.testing.assert_allclose(float(keras_smoothing(targets, proba)), by_hand, 1e-5)
-    plain = keras.losses.CategoricalCrossentropy()
-    np.testing.assert_allclose(float(plain(smoothed, proba)), by_hand, 1e-5)
-
-
-def test_smooth_targets_multilabel_matches_keras_binary_smoothing():
-    import keras
-
-    targets = np.array([[1, 0, 1], [0, 1, 0]], np.float32)
-    proba = np.array([[0.8, 0.3, 0.6], [0.2, 0.9, 0.4]], np.float32)
-    eps = 0.2
-    smoothed = smooth_targets(targets, eps, multilabel=True)
-    np.testing.assert_allclose(smoothed, targets * 0.8 + 0.1, rtol=1e-6)
-    keras_smoothing = keras.losses.BinaryCrossentropy(label_smoothing=eps)
-    plain = keras.losses.BinaryCrossentropy()
-    np.testing.assert_allclose(
-        float(keras_smoothing(targets, proba)), float(plain(smoothed, proba)), 1e-5
-    )
-
-
-def test_no_smoothing_returns_float_targets():
-    targets = np.eye(3, dtype=np.int64)
-    out = smooth_targets(targets, 0)
-    assert out.dtype == np.float32
-    np.testing.assert_array_equal(out, targets)
-
-
-@pytest.mark.parametrize("eps", [1.0, -0.1, float("nan"), "0.1"])
-def test_bad_label_smoothing(eps):
-    with pytest.raises(
-        ValueError, match=r"label_smoothing must be a number in \[0, 1\)"
-    ):
-        smooth_targets(np.eye(2), eps)
-
-
-def test_smooth_targets_wants_2d_targets():
-    with pytest.raises(ValueError, match="shape"):
-        smooth_targets(np.array([0, 1, 1]), 0.1)

@@ -23,7 +23,7 @@ from litterlearn.neural_network import (
     MLPImageClassifier,
     TransferImageClassifier,
 )
-from litterlearn.neural_network._targets import _MultiLabel, multilabel_objects
+from litterlearn.neural_network._targets import MultiLabel
 
 
 def quadrant_images(n, seed=0):
@@ -103,7 +103,8 @@ def test_threshold_per_label_needs_no_refit():
 
 def test_the_loss_is_the_weighted_binary_cross_entropy_as_defined():
     # A hand-computed batch: mean over labels of w * BCE, per sample.
-    loss = multilabel_objects()["litterlearn>multilabel_binary_crossentropy"]
+    from litterlearn._keras.losses import multilabel_binary_crossentropy as loss
+
     target = np.array([[1, 0, 1], [0, 0, 1]], np.float32)
     weight = np.array([[2, 1, 1], [1, 0.5, 3]], np.float32)
     proba = np.array([[0.9, 0.2, 0.6], [0.3, 0.1, 0.8]], np.float32)
@@ -115,8 +116,7 @@ def test_the_loss_is_the_weighted_binary_cross_entropy_as_defined():
 
 def test_balanced_class_weight_weighs_each_label_on_its_own():
     Y = np.array([[1, 0], [0, 0], [0, 0], [0, 1]], dtype=np.float32)
-    est = mlp(class_weight="balanced")
-    y, _ = _MultiLabel(2).training_targets(est, None, Y, None)
+    y, _ = MultiLabel(2).training_targets("balanced", None, Y, None)
     weights = y[:, 2:]
     # scikit-learn's n / (2 * count) on each label's own binary problem.
     n_pos = Y.sum(axis=0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from litterlearn.datasets import train_val_test_split
-from litterlearn.datasets._split import _iterative_stratified_split
+from litterlearn.datasets._split import _iterative_stratified_split, _refine_by_swaps
 
 TACO_PATH = Path(__file__).parent / "data" / "taco_annotations.json"
 
@@ -172,3 +172,27 @@ def test_lists_of_labels_per_sample_point_to_multilabelbinarizer():
 
     Y = MultiLabelBinarizer().fit_transform(labels)  # what the message advises
     assert len(train_val_test_split(np.arange(20), stratify=Y, random_state=0)[2]) == 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_swaps_keep_sizes_and_every_label_a_subset_holds(seed):
+    # A random assignment of rare and common labels: the swaps must lower
+    # the squared gaps without emptying any label from a subset.
+    rng = np.random.default_rng(seed)
+    Y = np.zeros((200, 150), dtype=bool)
+    for label in range(150):
+        Y[rng.choice(200, rng.choice([2, 3, 4, 30]), replace=False), label] = True
+    assignment = rng.permutation(np.repeat([0, 1, 2], [160, 20, 20]))
+
+    def squared_gaps(parts):
+        return sum(
+            (deviation(Y, np.flatnonzero(parts == p)) ** 2).sum() for p in range(3)
+        )
+
+    before = assignment.copy()
+    _refine_by_swaps(Y, assignment, 3, np.random.RandomState(seed))
+    assert np.bincount(assignment).tolist() == [160, 20, 20]
+    for part in range(3):
+        held = Y[before == part].any(axis=0)
+        assert Y[assignment == part][:, held].any(axis=0).all()
+    assert squared_gaps(assignment) < squared_gaps(before)

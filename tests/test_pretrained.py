@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from litterlearn.neural_network import _backbones
+from litterlearn import _backbones
 from litterlearn.preprocessing import PretrainedFeatures
 
 TINY = {"weights": None, "input_size": 32, "random_state": 0}
@@ -88,7 +88,9 @@ def test_preprocessing_layer_matches_keras(name, module):
     import keras
 
     spec = _backbones.get_backbone(name)
-    layer = _backbones.preprocessing_layer_class()(spec.preprocessing)
+    from litterlearn._keras.layers import BackbonePreprocessing
+
+    layer = BackbonePreprocessing(spec.preprocessing)
     x = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
     expected = getattr(keras.applications, module).preprocess_input(x.copy())
     np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-5, atol=1e-4)
@@ -124,7 +126,9 @@ def test_weights_from_a_file(tmp_path, images):
     step = PretrainedFeatures("vgg16", weights=str(path), input_size=32)
     features = step.fit_transform(images)
     expected = backbone.predict(
-        _backbones.preprocessing_layer_class()("caffe", size=(32, 32))(images),
+        _backbones.preprocessing_layer(
+            _backbones.get_backbone("vgg16"), np.uint8, (32, 32)
+        )(images),
         verbose=0,
     ).mean(axis=(1, 2))
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)

@@ -78,10 +78,14 @@ def test_the_scan_finds_private_imports(tmp_path):
     ]
 
 
-def test_preprocessing_shares_the_backbone_catalogue_without_the_estimators():
+def test_the_import_rule_holds():
+    # utils <- _keras <- _backbones <- {neural_network, preprocessing,
+    # inspection} <- {ensemble, plotting, _demo}: the catalogue and the
+    # Keras layer sit below the estimators, so the transformers and
+    # inspection load no estimator module, and nothing loads Keras itself.
     probe = (
-        "import sys, litterlearn.preprocessing\n"
-        "print(sorted(m for m in sys.modules if m.startswith('litterlearn.neural')))"
+        "import sys, litterlearn.preprocessing, litterlearn.inspection\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('litterlearn.', 'keras'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
@@ -92,5 +96,33 @@ def test_preprocessing_shares_the_backbone_catalogue_without_the_estimators():
         env={**os.environ, "PYTHONPATH": str(SRC.parent)},
     )
     loaded = ast.literal_eval(out.stdout.strip().splitlines()[-1])
-    assert "litterlearn.neural_network._backbones" in loaded
-    assert "litterlearn.neural_network._base" not in loaded
+    assert "litterlearn._backbones" in loaded and "litterlearn._keras" in loaded
+    assert not [m for m in loaded if m.startswith("litterlearn.neural_network")]
+    assert not [m for m in loaded if m.startswith("keras")]
+
+
+@pytest.mark.parametrize(
+    "package, forbidden",
+    [
+        ("utils", ("_keras", "_backbones", "neural_network", "preprocessing")),
+        ("_keras", ("_backbones", "neural_network", "preprocessing", "inspection")),
+        ("_backbones.py", ("neural_network", "preprocessing", "inspection")),
+        ("preprocessing", ("neural_network", "inspection", "ensemble", "plotting")),
+        ("inspection", ("neural_network", "ensemble", "plotting")),
+        ("neural_network", ("inspection", "ensemble", "plotting", "_demo")),
+    ],
+)
+def test_no_import_runs_back_up_the_layers(package, forbidden):
+    root = SRC / package
+    files = [root] if root.suffix == ".py" else sorted(root.rglob("*.py"))
+    for path in files:
+        where = path.relative_to(SRC).parent.parts  # the module's package
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = where[: len(where) - (node.level - 1)]
+                target = [*base, *(node.module or "").split(".")]
+                names = [target[0]] if target[0] else [a.name for a in node.names]
+                assert not set(names) & set(forbidden), (
+                    f"{path.relative_to(SRC)} imports {node.module!r} "
+                    f"(level {node.level})"
+                )

@@ -2,6 +2,7 @@
 label smoothing, MixUp and CutMix. Tiny real networks on 8x8 images.
 """
 
+import functools
 import math
 import pickle
 
@@ -17,8 +18,7 @@ from litterlearn.neural_network import (
     MLPImageClassifier,
     TransferImageClassifier,
 )
-from litterlearn.neural_network._inputs import _augmented_batches_class
-from litterlearn.neural_network._mixing import mix_batch
+from litterlearn.neural_network._knobs import batch_transform, mix_batch
 
 
 def bright_images(n=48, seed=0):
@@ -157,16 +157,18 @@ def test_training_batches_are_mixed_as_mix_batch_defines(knob):
     images = rng.integers(0, 256, (20, 8, 8, 1), dtype=np.uint8)
     y = np.eye(2, dtype=np.float32)[np.arange(20) % 2]
     weights = rng.random(20).astype(np.float32)
-    batches = _augmented_batches_class()(
-        images,
-        y,
-        weights,
-        labels=np.arange(20) % 2,
-        batch_size=8,
+    from litterlearn._keras.data import TransformedBatches
+
+    transform = functools.partial(
+        batch_transform,
+        plan_seed=7,
         augmentation=None,
-        seed=7,
+        labels=np.arange(20) % 2,
         mixup=knob.get("mixup", 0.0),
         cutmix=knob.get("cutmix", 0.0),
+    )
+    batches = TransformedBatches(
+        images, y, weights, batch_size=8, seed=7, transform=transform
     )
     out, targets, w = batches[1]
     idx = batches._order[8:16]

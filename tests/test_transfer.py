@@ -14,11 +14,8 @@ from conftest import TINY_BACKBONE
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from litterlearn.neural_network import (
-    TransferImageClassifier,
-    VGGTransferClassifier,
-    _backbones,
-)
+from litterlearn import _backbones
+from litterlearn.neural_network import TransferImageClassifier, VGGTransferClassifier
 
 TINY = {"input_size": 32, "max_iter": 1, "batch_size": 4, "random_state": 0}
 

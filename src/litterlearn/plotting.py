@@ -572,19 +572,6 @@ def plot_grad_cam(
     return fig
 
 
-def _split_pipeline(estimator, X):
-    """The final estimator and ``X`` as it reaches it through a Pipeline."""
-    from sklearn.pipeline import Pipeline
-
-    while isinstance(estimator, Pipeline):
-        for _, step in estimator.steps[:-1]:
-            if step is None or step == "passthrough" or hasattr(step, "fit_resample"):
-                continue  # samplers apply at fit only
-            X = step.transform(X)
-        estimator = estimator.steps[-1][1]
-    return estimator, X
-
-
 def plot_top_losses(
     estimator,
     X,
@@ -751,7 +738,9 @@ def plot_top_losses(
     else:
         pred_idx = proba.argmax(axis=1)
         targets = classes[pred_idx[order]]
-    final, shown = _split_pipeline(estimator, X_top)
+    from .utils._estimators import final_estimator_and_input
+
+    final, shown = final_estimator_and_input(estimator, X_top)
     images = _as_images(shown, getattr(final, "image_shape_", None))
     heatmaps = None
     if grad_cam:
@@ -994,7 +983,7 @@ def plot_mixed_batch(
     >>> len(fig.axes)
     8
     """
-    from .neural_network._mixing import mix_batch
+    from .neural_network._knobs import mix_batch
 
     plt = _pyplot()
     if not mixup and not cutmix:

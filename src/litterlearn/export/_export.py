@@ -175,6 +175,8 @@ def export(estimator, path, *, format=None, classes=None, overwrite=False):
                 f"{len(info['classes'])} outputs; give one name per output."
             )
         info["classes"] = classes
+    if format == "litert":
+        _check_litert_precision(model)
     if path.is_dir():
         shutil.rmtree(path)
     elif path.exists():
@@ -202,6 +204,24 @@ def export(estimator, path, *, format=None, classes=None, overwrite=False):
         _embed_onnx_metadata(path, text)
     meta_path.write_text(text + "\n", encoding="utf-8")
     return metadata
+
+
+def _check_litert_precision(model):
+    """LiteRT's interpreter cannot run the float16 ops of a mixed-precision net."""
+    from ._graph import _all_layers
+
+    low = {
+        layer.compute_dtype
+        for layer in _all_layers(model)
+        if getattr(layer, "compute_dtype", "float32") in ("float16", "bfloat16")
+    }
+    if low:
+        raise ExportError(
+            f"The network computes in {' and '.join(sorted(low))} (a mixed "
+            f"precision), which the LiteRT interpreter cannot run; refit with "
+            f"precision='float32' for LiteRT, or export to 'onnx', 'keras' or "
+            f"'tf_saved_model'."
+        )
 
 
 def _activation(task):

@@ -14,7 +14,8 @@ step becomes Keras layers, built from its public fitted attributes:
   (``Rescaling``, ``Concatenate``, ``Dense``; ``Resizing`` to enlarge, and
   to shrink, the antialiased resize as two ``Dense`` matrices, since ONNX
   and LiteRT lack TensorFlow's op), so that the graph needs no litterlearn
-  code to load;
+  code to load; a ``Normalization`` inside a backbone (EfficientNet's)
+  becomes a ``Rescaling``, which the ONNX converter handles;
 - :class:`~litterlearn.preprocessing.PretrainedFeatures`: the same frozen
   backbone, rebuilt from the step's parameters (and seed);
 - scikit-learn's ``StandardScaler`` (a ``Rescaling``) and
@@ -43,7 +44,7 @@ class ExportError(ValueError):
 
 
 def _keras():
-    from ..neural_network._keras import _import_keras
+    from .._keras import import_keras as _import_keras
 
     return _import_keras()
 
@@ -178,7 +179,7 @@ def _backbone_preprocessing(layer, x, name):
     RGB float32 0..255 (uint8 as is, floats times ``scale``), resized,
     gray repeated to RGB, then the backbone's ``preprocess_input`` mode.
     """
-    from ..neural_network._backbones import (
+    from .._keras.layers import (
         _CAFFE_MEAN_BGR,
         _TORCH_MEAN,
         _TORCH_STD,
@@ -257,30 +258,61 @@ def _is_backbone_preprocessing(layer):
     return type(layer).__name__ == "BackbonePreprocessing"
 
 
-def _apply_model(model, x, name):
-    """``model`` applied to ``x``, with any backbone preprocessing replaced.
+def _normalization_as_rescaling(layer):
+    """A ``Normalization`` layer as the ``Rescaling`` computing the same.
 
-    The model is cloned with its own layers (the same weights, without its
-    training configuration), except a
-    ``BackbonePreprocessing`` layer, which becomes a small model of Keras'
-    own layers computing the same (see :func:`_backbone_preprocessing`).
+    ``(x - mean) / max(sqrt(variance), epsilon)`` per channel. Keras'
+    ``Normalization`` holds its statistics as captured tensors, which the
+    ONNX converter turns into extra graph inputs (EfficientNet's input
+    normalization would make an ONNX graph that cannot run). None when the
+    layer is not a plain per-channel normalization.
     """
     keras = _keras()
-    # A new model on the same graph: without the fitted model's training
-    # configuration (litterlearn's own losses), which the export must not
-    # carry.
-    base = keras.Model(model.inputs, model.outputs, name=model.name)
-    if not any(_is_backbone_preprocessing(layer) for layer in base.layers):
-        return base(x)
+    axis = tuple(layer.axis)
+    n_dims = len(layer.input.shape)
+    if layer.invert or len(axis) != 1 or axis[0] not in (-1, n_dims - 1):
+        return None
+    mean = np.asarray(keras.ops.convert_to_numpy(layer.mean), np.float64).ravel()
+    var = np.asarray(keras.ops.convert_to_numpy(layer.variance), np.float64).ravel()
+    deviation = np.maximum(np.sqrt(var), keras.config.epsilon())
+    return keras.layers.Rescaling(
+        (1.0 / deviation).tolist(), offset=(-mean / deviation).tolist(), name=layer.name
+    )
+
+
+def _portable(model, name):
+    """``model`` with the layers that do not convert everywhere replaced.
+
+    A clone sharing the model's own layers (the same weights, without its
+    training configuration, which the export must not carry), except that
+    a ``BackbonePreprocessing`` layer becomes a small model of Keras' own
+    layers (see :func:`_backbone_preprocessing`) and a ``Normalization`` a
+    ``Rescaling``; nested models (a backbone) are cloned the same way.
+    """
+    keras = _keras()
 
     def clone(layer):
-        if not _is_backbone_preprocessing(layer):
-            return layer
-        inputs = keras.Input(shape=tuple(layer.input.shape[1:]), dtype="float32")
-        outputs = _backbone_preprocessing(layer, inputs, name)
-        return keras.Model(inputs, outputs, name=f"{name}_backbone_preprocessing")
+        if _is_backbone_preprocessing(layer):
+            inputs = keras.Input(shape=tuple(layer.input.shape[1:]), dtype="float32")
+            outputs = _backbone_preprocessing(layer, inputs, name)
+            return keras.Model(inputs, outputs, name=f"{name}_backbone_preprocessing")
+        if isinstance(layer, keras.layers.Normalization):
+            return _normalization_as_rescaling(layer) or layer
+        return layer
 
-    return keras.models.clone_model(base, clone_function=clone)(x)
+    # A new model on the same graph, uncompiled, then cloned.
+    inputs, outputs = model.inputs, model.outputs
+    model = keras.Model(
+        inputs[0] if len(inputs) == 1 else inputs,
+        outputs[0] if len(outputs) == 1 else outputs,
+        name=model.name,
+    )
+    return keras.models.clone_model(model, clone_function=clone, recursive=True)
+
+
+def _apply_model(model, x, name):
+    """``model`` applied to ``x``, made portable (see :func:`_portable`)."""
+    return _portable(model, name)(x)
 
 
 def _classifier(step, name, flow):
@@ -311,9 +343,8 @@ def _classifier(step, name, flow):
 
 
 def _pretrained(step, name, flow):
-    from ..neural_network import _backbones
+    from .. import _backbones
 
-    keras = _keras()
     spec = _backbones.get_backbone(step.backbone)
     size = _backbones.resolve_input_size(spec, step.input_size)
     path = _backbones.resolve_weights(spec, step.weights, size)
@@ -330,10 +361,8 @@ def _pretrained(step, name, flow):
     # Input -> BackbonePreprocessing -> backbone(training=False) -> pooling.
     preprocessing = extractor.get_layer("backbone_preprocessing")
     x = _backbone_preprocessing(preprocessing, x, name)
-    x = extractor.get_layer(spec.name)(x, training=False)
+    x = _portable(extractor.get_layer(spec.name), name)(x, training=False)
     x = extractor.layers[-1](x)
-    if not isinstance(extractor.layers[-1], keras.layers.Layer):  # pragma: no cover
-        raise ExportError(f"Step {name!r}: unexpected feature extractor.")
     return _Flow(x, (int(step.n_features_out_),), "float32", "features")
 
 

@@ -92,7 +92,7 @@ def _missing_runtime(fmt, exc):
 
 def _load_keras(path):
     try:
-        from ..neural_network._keras import _import_keras
+        from .._keras import import_keras as _import_keras
 
         keras = _import_keras()
     except ImportError as exc:
@@ -129,7 +129,7 @@ def _first_line(text):
 
 def _load_saved_model(path):
     try:
-        from ..neural_network._keras import _import_tensorflow
+        from .._keras import import_tensorflow as _import_tensorflow
 
         tf = _import_tensorflow()
     except ImportError as exc:

@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..neural_network._inputs import _as_model_dtype
-from ..neural_network._keras import _import_tensorflow, _sublayers
-from ..utils._images import validate_images
+from .._keras import import_keras, import_tensorflow, sublayers
+from ..utils._estimators import final_estimator_and_input
+from ..utils._images import as_model_dtype, validate_images
 from ..utils._sklearn_compat import run_through_graph
 
 __all__ = ["grad_cam"]
@@ -127,12 +127,12 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     True
     """
     clf, X = _final_classifier(estimator, X)
-    keras = _keras()
+    keras = import_keras()
     model = clf.model_
     images = _model_input(clf, X)
     classes = np.asarray(clf.classes_)
     target_idx = _target_indices(target, classes, len(images))
-    leaves = list(_sublayers(model))
+    leaves = list(sublayers(model))
     conv = _resolve_layer(layer, model, leaves, type(clf).__name__)
     head = _output_head(model)
     out_hw = tuple(int(s) for s in clf.image_shape_[:2])
@@ -160,29 +160,7 @@ def _final_classifier(estimator, X):
 
     Returns the classifier and ``X`` transformed by the steps before it.
     """
-    from sklearn.pipeline import Pipeline
-
-    current = estimator
-    for _ in range(16):  # pipelines in meta-estimators in pipelines...
-        if isinstance(current, Pipeline):
-            for _, step in current.steps[:-1]:
-                # As imbalanced-learn's Pipeline outside fit: samplers and
-                # "passthrough" steps leave X as it is.
-                if (
-                    step is None
-                    or step == "passthrough"
-                    or hasattr(step, "fit_resample")
-                ):
-                    continue
-                X = step.transform(X)
-            current = current.steps[-1][1]
-            continue
-        if hasattr(current, "model_"):
-            break
-        if hasattr(current, "estimator_"):
-            current = current.estimator_
-            continue
-        break
+    current, X = final_estimator_and_input(estimator, X)
     if hasattr(current, "fit") and not hasattr(current, "model_"):
         check_is_fitted(current)  # a NotFittedError for unfitted litterlearn models
     if not hasattr(current, "model_") or not hasattr(current, "classes_"):
@@ -192,19 +170,6 @@ def _final_classifier(estimator, X):
             f"{type(current).__name__}."
         )
     return current, X
-
-
-def _keras():
-    from ..neural_network._keras import _import_keras
-
-    keras = _import_keras()
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(
-            f"grad_cam needs Keras' TensorFlow backend; this process uses "
-            f"{keras.backend.backend()!r} (set KERAS_BACKEND=tensorflow before "
-            f"importing Keras)."
-        )
-    return keras
 
 
 def _model_input(clf, X):
@@ -219,7 +184,7 @@ def _model_input(clf, X):
     dtype = getattr(clf, "input_dtype_", None)
     if dtype is None:
         dtype = clf.model_.inputs[0].dtype
-    rows = _as_model_dtype(rows, np.dtype(dtype))
+    rows = as_model_dtype(rows, np.dtype(dtype))
     return rows.reshape((len(rows), *shape))
 
 
@@ -254,7 +219,7 @@ def _target_indices(target, classes, n):
 
 
 def _contains(model, layer):
-    return any(sub is layer for sub in _sublayers(model))
+    return any(sub is layer for sub in sublayers(model))
 
 
 def _is_conv(layer):
@@ -320,7 +285,7 @@ def _is_pooling(layer):
 
 
 def _container_of(model, layer):
-    for sub in [model, *_sublayers(model)]:
+    for sub in [model, *sublayers(model)]:
         if any(child is layer for child in getattr(sub, "layers", None) or []):
             return sub
     return model
@@ -355,7 +320,7 @@ def _output_head(model):
 
 
 def _batch_grad_cam(keras, model, images, target_idx, conv, head, out_hw):
-    tf = _import_tensorflow()
+    tf = import_tensorflow()
 
     captured = {}
 
@@ -432,7 +397,7 @@ def _run(model, x, replace):
 
 
 def _cast(x, dtype):
-    tf = _import_tensorflow()
+    tf = import_tensorflow()
 
     dtype = tf.as_dtype(dtype)
     return x if x.dtype == dtype else tf.cast(x, dtype)

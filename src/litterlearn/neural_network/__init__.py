@@ -1,37 +1,30 @@
 """Keras image classifiers with the scikit-learn API.
 
 Importing this module does not import TensorFlow or Keras; they are imported
-when a model is first built. Its names load on first use, so that the
-backbone catalogue (``_backbones``), which ``preprocessing`` shares, loads
-without the estimators.
+when a model is first built.
 """
 
-import importlib
+from .._backbones import BackboneSpec, WeightsUnavailableError
+from .._keras.pool import clear_model_pool, model_pool_info, set_model_reuse
+from ._cnn import CNNImageClassifier
+from ._lr_finder import LearningRateFinderResult, find_learning_rate
+from ._mlp import MLPImageClassifier
+from ._recipes import make_small_data_cnn, small_data_epochs
+from ._transfer import TransferImageClassifier
+from ._vgg import VGGTransferClassifier
 
-_WHERE = {
-    "BackboneSpec": "._backbones",
-    "CNNImageClassifier": "._cnn",
-    "MLPImageClassifier": "._mlp",
-    "TransferImageClassifier": "._transfer",
-    "VGGTransferClassifier": "._vgg",
-    "clear_model_pool": "._pool",
-    "find_learning_rate": "._lr_finder",
-    "model_pool_info": "._pool",
-    "set_model_reuse": "._pool",
-    "make_small_data_cnn": "._recipes",
-    "small_data_epochs": "._recipes",
-}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted({*__all__, *globals()})
+__all__ = [
+    "BackboneSpec",
+    "CNNImageClassifier",
+    "LearningRateFinderResult",
+    "MLPImageClassifier",
+    "TransferImageClassifier",
+    "VGGTransferClassifier",
+    "WeightsUnavailableError",
+    "clear_model_pool",
+    "find_learning_rate",
+    "make_small_data_cnn",
+    "model_pool_info",
+    "set_model_reuse",
+    "small_data_epochs",
+]

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import numbers
 
+from .._keras import import_keras
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier, _ImageClassifierMixin
-from ._docs import _fill_doc
-from ._keras import _import_keras
+from ._base import (
+    _BaseImageClassifier,
+    _ImageClassifierMixin,
+    parameters,
+    shared_parameters,
+)
+from ._docs import fill_doc
 from ._mlp import ACTIVATIONS, _positive_ints
 
 # "same" for the first convolution, "valid" for the others.
 _DEFAULT_PADDING = ("same", "valid", "valid")
 
 
-@_fill_doc
+@fill_doc()
+@shared_parameters()
 class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Convolutional neural network image classifier (a Keras model).
 
@@ -61,16 +67,12 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         activation) with ``BatchNormalization``.
     %(training_parameters)s
 
-    Attributes
-    ----------
     %(fitted_attributes)s
 
     See Also
     --------
     MLPImageClassifier : A multilayer perceptron on the pixels.
 
-    Notes
-    -----
     %(notes)s
 
     Examples
@@ -79,7 +81,7 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     >>> from litterlearn.neural_network import CNNImageClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((60, 8, 8), dtype=np.float32)  # 60 gray 8x8 images
-    >>> y = np.arange(60) %% 2
+    >>> y = np.arange(60) % 2
     >>> X[y == 1, :, :4] += 0.5  # class 1: a brighter left half
     >>> clf = CNNImageClassifier(filters=(4,), global_pooling="max", max_iter=20,
     ...                          learning_rate_init=0.01, random_state=0)
@@ -122,66 +124,9 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         activation="relu",
         dropout=0.0,
         batch_normalization=False,
-        alpha=0.0,
-        batch_size=32,
-        learning_rate_init=0.001,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        optimizer="adam",
-        class_weight=None,
-        image_shape=None,
-        augmentation=None,
-        callbacks=None,
-        precision="float32",
-        distribute=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        threshold=0.5,
-        learning_rate_schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        mixup=0.0,
-        cutmix=0.0,
+        **shared,
     ):
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.pool_size = pool_size
-        self.padding = padding
-        self.global_pooling = global_pooling
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.batch_normalization = batch_normalization
-        super().__init__(
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            optimizer=optimizer,
-            class_weight=class_weight,
-            image_shape=image_shape,
-            augmentation=augmentation,
-            callbacks=callbacks,
-            precision=precision,
-            distribute=distribute,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-            threshold=threshold,
-            learning_rate_schedule=learning_rate_schedule,
-            weight_decay=weight_decay,
-            label_smoothing=label_smoothing,
-            mixup=mixup,
-            cutmix=cutmix,
-        )
+        super().__init__(**parameters(locals()))
 
     def _paddings(self, n_convs):
         paddings = (self.padding,) if isinstance(self.padding, str) else self.padding
@@ -200,7 +145,7 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         return (paddings + paddings[-1:] * n_convs)[:n_convs]
 
     def _build_model(self, input_shape):
-        keras = _import_keras()
+        keras = import_keras()
         layers = keras.layers
         filters = _positive_ints(self.filters, "filters", allow_empty=False)
         sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")

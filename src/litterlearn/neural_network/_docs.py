@@ -1,9 +1,13 @@
 """Docstring text shared by every classifier, written once.
 
 Each class docstring holds ``%(name)s`` placeholders, filled by
-:func:`_fill_doc` with the blocks below (imbalanced-learn's ``Substitution``
-pattern).
+:func:`fill_doc` with the blocks below and the class's own slots
+(imbalanced-learn's ``Substitution`` pattern). Filling is plain text
+replacement, not ``%`` formatting, so docstrings need no escaping; under
+``python -OO`` (no docstrings) it does nothing.
 """
+
+import re
 
 _DOCS = {
     "training_parameters": """\
@@ -14,7 +18,7 @@ _DOCS = {
         Number of images per gradient step and per prediction batch.
     learning_rate_init : float, default=0.001
         Learning rate of the optimizer when ``optimizer`` is a name.
-    max_iter : int, default=200
+    max_iter : int, default=%(max_iter)s
         Maximum number of epochs (passes over the training data).
     early_stopping : bool, default=False
         Whether to stop training when the validation loss stops improving.
@@ -111,8 +115,11 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
         warm-up from ``r / 25`` to ``r`` over the first 30% of the steps,
         then a cosine annealing to ``r / 1e4`` (fastai's ``fit_one_cycle``).
         Each phase, and each warm-started fit, runs its schedule anew. A Keras
-        ``LearningRateSchedule`` is given to the optimizer as it is, in
-        every phase (it counts the optimizer's steps).
+        ``LearningRateSchedule`` is given to the optimizer as it is (it counts
+        the optimizer's steps), in every phase without a rate of its own: a
+        phase's own rate (``fine_tune_learning_rate``) always wins. A
+        schedule in two places (here and in an ``optimizer`` instance) is an
+        error.
     weight_decay : float, default=0.0
         Decoupled weight decay (as AdamW; Loshchilov and Hutter): before
         each step every trained weight ``w`` becomes ``w - lr * weight_decay
@@ -141,6 +148,8 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
         only and seeded. Transfer estimators then train their head on the
         images rather than on features computed once.""",
     "fitted_attributes": """\
+    Attributes
+    ----------
     model_ : keras.Model
         The trained Keras model; it maps images ``(n, H, W, C)`` of dtype
         ``input_dtype_`` to class probabilities.
@@ -161,10 +170,7 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
         data, "val_loss", "val_accuracy"; over all training phases, and
         extended by warm-started fits. For a multi-label fit "accuracy" is
         the share of (image, label) entries predicted right at 0.5.
-    phase_starts_ : dict of str to int
-        Index in ``history_`` of the first epoch of each training phase of
-        the last fit, by phase name (MLP and CNN train in one phase,
-        "train": ``{"train": 0}``, later with warm starts).
+    %(phase_starts)s
     loss_curve_ : list of float
         Training loss per epoch (``history_["loss"]``).
     validation_scores_ : list of float or None
@@ -179,6 +185,8 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
     n_iter_ : int
         Number of epochs run (in total, over warm-started fits).""",
     "notes": """\
+    Notes
+    -----
     The model is built the first time it is needed, so importing
     ``litterlearn`` never imports TensorFlow. Every :meth:`fit` starts from
     freshly initialised weights and optimizer state (unless ``warm_start``).
@@ -211,13 +219,109 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
 }
 
 
-def _fill_doc(cls):
-    """Substitute the shared ``%(name)s`` blocks into a class docstring."""
-    # Placeholders sit at the docstring's indentation (so formatters leave the
-    # docstring alone); the blocks carry that indentation on every line.
-    blocks = {
-        name: text[4:] if text.startswith("    ") else text
-        for name, text in _DOCS.items()
-    }
-    cls.__doc__ = cls.__doc__ % blocks
-    return cls
+FINE_TUNE_LAYERS_DOC = """\
+    fine_tune_layers : int, "all" or None, default=None
+        How much of the backbone phase 2 unfreezes, from the top: that many
+        layers with weights (BatchNormalization layers count), "all" of
+        them, or None for the backbone's top block (VGG: block5; ResNet50:
+        the conv5 stage; MobileNetV2: block 16 and the last convolution;
+        EfficientNetB0: block 7 and the top convolution; DenseNet121: the
+        conv5 dense block)."""
+
+FINE_TUNE_BLOCKS_DOC = """\
+    fine_tune_blocks : int, default=1
+        How many of VGG16's five convolutional blocks phase 2 unfreezes, from
+        the top: 1 is block5 (its three 3x3 convolutions with 512 filters),
+        5 is the whole backbone, 0 only the head."""
+
+_DOCS["transfer_parameters"] = """\
+    weights : "imagenet", path or None, default="imagenet"
+        "imagenet": Keras' ImageNet weights, which Keras downloads into its
+        cache (``$KERAS_HOME/models``, by default ``~/.keras/models``) on
+        first use, or finds there. Offline, pre-fetch the file on a machine
+        with internet and copy it there or pass its path: the error of a
+        failed download says how. A path: a weights file of the backbone
+        without its top (the file Keras caches, or one saved with
+        ``save_weights``). None: random weights, seeded by ``random_state``.
+    input_size : int, (int, int) or None, default=None
+        ``(height, width)`` the images are resized to inside the model
+        (bilinear), at least 32. None: the backbone's default, 224, the size
+        of its ImageNet training. Smaller is faster; features of small
+        objects may suffer.
+    pooling : {"avg", "max"}, default="avg"
+        Global pooling of the backbone's last feature map into the head's
+        input.
+    hidden_layer_sizes : array-like of int, default=(256,)
+        Units of each dense hidden layer of the new head; ``()`` gives a
+        softmax regression on the pooled features.
+    activation : str, default="relu"
+        Activation of the head's hidden layers (as in
+        :class:`MLPImageClassifier`).
+    dropout : float, default=0.5
+        Dropout rate after each hidden layer of the head (0 for none).
+    fine_tune_max_iter : int, default=%(fine_tune_max_iter)s
+        Epochs of phase 2, fine-tuning; 0 trains the head only.
+    %(fine_tune_what)s
+    fine_tune_learning_rate : float, default=1e-5
+        Learning rate of phase 2 (a fresh optimizer of the same kind), also
+        when ``optimizer`` is an instance (whose own rate or schedule applies
+        to phase 1). Keep it small: large steps destroy the pretrained
+        features.
+    fine_tune_layer_decay : float in (0, 1], default=1.0
+        Layer-wise rate decay in phase 2 (timm's layer decay, fastai's
+        discriminative rates): the head and the top block of the backbone
+        train at ``fine_tune_learning_rate``, and each deeper block of the
+        unfrozen backbone at this factor times the rate of the block above
+        (blocks as the backbone names them: VGG's ``block5``, ResNet's
+        ``conv5``...). 1.0: one rate for all.
+    fine_tune_batchnorm : bool, default=False
+        False: the backbone's BatchNormalization layers stay frozen in both
+        phases, in inference mode (their moving statistics, scale and offset
+        never change; Keras' transfer-learning advice, since a few small
+        batches give poor statistics). True: those in the unfrozen top train
+        in phase 2 (scale, offset and statistics of the training batches).
+    memory : None, str or joblib.Memory, default=None
+        Where to cache the backbone's features across fits (as in
+        ``Pipeline``), keyed on the images, the backbone, its weights (file
+        and modification time, or seed) and the input size: a grid search
+        over head parameters computes them once. Within one fit they are
+        computed once anyway."""
+
+_DOCS["max_iter"] = "200"
+_DOCS["phase_starts"] = """\
+    phase_starts_ : dict of str to int
+        Index in ``history_`` of the first epoch of each training phase of
+        the last fit, by phase name (MLP and CNN train in one phase,
+        "train": ``{"train": 0}``, later with warm starts)."""
+TRANSFER_PHASE_STARTS = """\
+    phase_starts_ : dict of str to int
+        Index in ``history_`` of the first epoch of each phase: "head" and,
+        with fine-tuning, "fine_tune".
+    fine_tune_start_ : int or None
+        Index in ``history_`` of the first fine-tuning epoch; None without
+        fine-tuning."""
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def fill_doc(**slots):
+    """Fill the ``%(name)s`` placeholders of a class docstring.
+
+    The shared blocks above, and ``slots`` (a class's own text or defaults),
+    which may hold placeholders in turn. A block starts at the
+    placeholder's indentation (four spaces).
+    """
+    blocks = {**_DOCS, **slots}
+
+    def text(match):
+        block = str(blocks[match.group(1)])
+        return block[4:] if block.startswith("    ") else block
+
+    def decorate(cls):
+        doc = cls.__doc__
+        while doc and _PLACEHOLDER.search(doc):
+            doc = _PLACEHOLDER.sub(text, doc)
+        cls.__doc__ = doc
+        return cls
+
+    return decorate

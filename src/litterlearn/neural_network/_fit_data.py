@@ -1,40 +1,47 @@
-"""The checks of a fit's data, made before the estimator changes.
+"""The checks of a fit, made before the estimator changes, and what they give.
 
 :func:`validate_fit` validates everything a fit can check (images, labels,
-sample and class weights, validation data or the stratified validation
-split, a warm start) and returns a :class:`_FitData`; the estimator only
-changes after it returned. (``validate_images`` records ``n_features_in_``,
-which the fit's all-or-nothing guard undoes on failure.)
+sample and class weights, the training knobs, validation data or the
+stratified validation split, a warm start, the estimator's resources such
+as a weights file, resolved once) and returns two frozen records: a
+:class:`FitData` (what the fit trains on) and a
+:class:`~._train.TrainingPlan` (what the parameters mean for training).
+After it returns, nothing in the fit reads a training parameter off the
+estimator. (``validate_images`` records ``n_features_in_``, which the fit's
+all-or-nothing guard undoes on failure.)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
 import numpy as np
 
-from ..utils._images import rows_to_images, validate_images
+from .._keras import inner_optimizer
+from ..utils._images import as_model_dtype, rows_to_images, validate_images
 from ..utils._sklearn_compat import _check_sample_weight
-from ._schedules import check_schedule, check_weight_decay
-from ._targets import fit_target
-from ._training import _Seeds
+from ._knobs import batch_transform, check_schedule, check_weight_decay
+from ._targets import check_threshold, fit_target
+from ._train import PlannedPhase, Seeds, TrainingPlan, check_phases, phase_rate
 
 
-@dataclasses.dataclass
-class _FitData:
-    """Everything a fit validated, before the estimator changes."""
+@dataclasses.dataclass(frozen=True)
+class FitData:
+    """Everything a fit validated: what it trains on, and its model's key."""
 
     warm: bool
     target: object  # the target of _targets.py: classes, encoding, loss
     image_shape: tuple
     input_dtype: np.dtype
-    seeds: _Seeds
-    images: np.ndarray = None
-    y: np.ndarray = None
-    sample_weight: np.ndarray = None
-    validation: tuple = None
-    key: tuple = None
+    seeds: Seeds
+    images: np.ndarray
+    targets: np.ndarray
+    sample_weight: np.ndarray | None
+    validation: tuple | None
+    resources: dict  # what the estimator resolved once (a weights file...)
+    key: tuple  # the model's architecture key
 
     @property
     def classes(self):
@@ -42,6 +49,8 @@ class _FitData:
 
 
 def validate_fit(est, X, y, sample_weight, X_val, y_val):
+    """Validate a fit; return its ``(FitData, TrainingPlan)``."""
+    name = type(est).__name__
     warm = est.warm_start and hasattr(est, "model_")
     rows, shape = validate_images(
         est,
@@ -50,39 +59,145 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
         image_shape=est.image_shape,
         fitted_image_shape=est.image_shape_ if warm else None,
     )
-    target, y_enc = fit_target(est, y, len(rows))
-    check_weight_decay(est.optimizer, est.weight_decay)
-    check_schedule(est.learning_rate_schedule)
-    sample_weight = _validate_sample_weight(est, sample_weight, rows)
-    per_class = target.class_weights(est)
-    target.check(est, y_enc, sample_weight, per_class)
+    target, y_enc = fit_target(
+        y,
+        len(rows),
+        name=name,
+        label_smoothing=est.label_smoothing,
+        mixes=bool(est.mixup or est.cutmix),
+    )
+    check_threshold(
+        est.threshold, target.n_outputs if target.kind == "multi-label" else None
+    )
+    sample_weight = _validate_sample_weight(sample_weight, rows)
+    per_class = target.class_weights(est.class_weight)
+    target.check(name, y_enc, sample_weight, per_class)
+    optimizer_rate = _check_knobs(est)
+    input_dtype = est.input_dtype_ if warm else rows.dtype
     if warm:
         _check_warm_start(est, target)
-        rows = est._as_input_dtype(rows, est.input_dtype_)
-    data = _FitData(
+        rows = as_model_dtype(rows, input_dtype)
+    seeds = Seeds(est.random_state)
+    validation = None
+    if X_val is not None or y_val is not None:
+        validation = _validation_data(est, X_val, y_val, target, shape, input_dtype)
+    elif est.early_stopping:
+        rows, y_enc, sample_weight, validation = _split_validation(
+            est.validation_fraction, rows, y_enc, sample_weight, target, shape, seeds
+        )
+    targets, sample_weight = target.training_targets(
+        est.class_weight, per_class, y_enc, sample_weight
+    )
+    resources = est._fit_resources()
+    from ._model import model_key
+
+    data = FitData(
         warm=warm,
         target=target,
         image_shape=shape,
-        input_dtype=rows.dtype,
-        seeds=_Seeds(est.random_state),
+        input_dtype=np.dtype(input_dtype),
+        seeds=seeds,
+        images=rows_to_images(rows, shape),
+        targets=targets,
+        sample_weight=sample_weight,
+        validation=validation,
+        resources=resources,
+        key=model_key(est, shape, input_dtype, target, resources),
     )
-    validation = None
-    if X_val is not None or y_val is not None:
-        validation = _validation_data(est, X_val, y_val, data)
-    elif est.early_stopping:
-        rows, y_enc, sample_weight, validation = _split_validation(
-            est, rows, y_enc, sample_weight, data
+    if warm and data.key != getattr(est, "_model_key_", data.key):
+        raise ValueError(
+            "warm_start=True, but parameters that define the network changed "
+            "since the previous fit; set warm_start=False to build a new model."
         )
-    data.images = rows_to_images(rows, shape)
-    data.y, data.sample_weight = target.training_targets(
-        est, per_class, y_enc, sample_weight
+    return data, make_plan(est, data, optimizer_rate)
+
+
+def make_plan(est, data, optimizer_rate):
+    """What the estimator's parameters mean for training (a TrainingPlan)."""
+    name = type(est).__name__
+    phases = list(est._phases())
+    check_phases(phases, name)
+    planned = []
+    for phase in phases:
+        rate, schedule = phase_rate(
+            phase,
+            optimizer_rate=optimizer_rate,
+            learning_rate_init=est.learning_rate_init,
+            schedule=est.learning_rate_schedule,
+        )
+        planned.append(PlannedPhase(phase, rate, schedule))
+    transform = None
+    if est.augmentation is not None or est.mixup or est.cutmix:
+        transform = functools.partial(
+            batch_transform,
+            augmentation=est.augmentation,
+            labels=data.target.labels(data.targets),
+            mixup=float(est.mixup),
+            cutmix=float(est.cutmix),
+        )
+    weight_decay = check_weight_decay(est.optimizer, est.weight_decay)
+    return TrainingPlan(
+        name=name,
+        phases=tuple(planned),
+        optimizer=est.optimizer,
+        weight_decay=weight_decay,
+        precision=est.precision,
+        batch_size=int(est.batch_size),
+        verbose=int(est.verbose),
+        callbacks=tuple(est.callbacks or ()),
+        early_stopping=(
+            (float(est.tol), int(est.n_iter_no_change)) if est.early_stopping else None
+        ),
+        batch_transform=transform,
+        compile_key=(
+            _optimizer_identity(est.optimizer),
+            tuple(sorted(weight_decay.items())),
+            est.precision,
+        ),
     )
-    data.validation = validation
-    data.key = est._model_key(shape, rows.dtype, target)
-    return data
 
 
-def _validate_sample_weight(est, sample_weight, rows):
+def _optimizer_identity(optimizer):
+    from ._train import optimizer_key
+
+    return optimizer_key(optimizer)
+
+
+def _check_knobs(est):
+    """Check the training knobs together; return the optimizer's own rate.
+
+    The rate (a float, or a schedule's config) of an ``optimizer`` instance,
+    or None for an optimizer name.
+    """
+    check_weight_decay(est.optimizer, est.weight_decay)
+    schedule = check_schedule(est.learning_rate_schedule)
+    for callback in est.callbacks or []:
+        if not hasattr(callback, "set_model"):
+            raise TypeError(
+                f"callbacks must be a list of keras.callbacks.Callback; got "
+                f"{callback!r}."
+            )
+    if isinstance(est.optimizer, str):
+        return None
+    config = inner_optimizer(est.optimizer).get_config()
+    rate = config["learning_rate"]
+    if isinstance(rate, dict) and schedule != "constant":
+        raise ValueError(
+            f"learning_rate_schedule={schedule!r} and an optimizer holding a "
+            f"learning-rate schedule ({rate.get('class_name', rate)}) both set "
+            f"the rate: give the schedule in one place, learning_rate_schedule "
+            f"or the optimizer."
+        )
+    if isinstance(rate, dict):
+        from .._keras import import_keras
+
+        return import_keras().optimizers.serialize(est.optimizer)["config"][
+            "learning_rate"
+        ]
+    return float(rate)
+
+
+def _validate_sample_weight(sample_weight, rows):
     if sample_weight is None:
         return None
     return _check_sample_weight(
@@ -98,15 +213,9 @@ def _check_warm_start(est, target):
             f"warm_start can only continue training on the same {what} as the "
             f"previous fit, {fitted.describe()}; got {target.describe()}."
         )
-    key = est._model_key(est.image_shape_, est.input_dtype_, target)
-    if key != getattr(est, "_model_key_", key):
-        raise ValueError(
-            "warm_start=True, but parameters that define the network changed "
-            "since the previous fit; set warm_start=False to build a new model."
-        )
 
 
-def _validation_data(est, X_val, y_val, data):
+def _validation_data(est, X_val, y_val, target, image_shape, input_dtype):
     if X_val is None or y_val is None:
         raise ValueError("Pass both X_val and y_val, or neither.")
     _check_not_paths(X_val)
@@ -116,7 +225,7 @@ def _validation_data(est, X_val, y_val, data):
             X_val,
             reset=False,
             image_shape=est.image_shape,
-            fitted_image_shape=data.image_shape,
+            fitted_image_shape=image_shape,
         )
     except ValueError as exc:
         # validate_images speaks of "X"; say which input it was.
@@ -124,17 +233,17 @@ def _validation_data(est, X_val, y_val, data):
             f"X_val (the validation images, checked against the training "
             f"images X): {exc}"
         ) from exc
-    y_enc = data.target.validation_targets(y_val, len(rows))
-    rows = est._as_input_dtype(rows, data.input_dtype)
-    return rows_to_images(rows, data.image_shape), y_enc
+    y_enc = target.validation_targets(y_val, len(rows))
+    rows = as_model_dtype(rows, input_dtype)
+    return rows_to_images(rows, image_shape), y_enc
 
 
-def _split_validation(est, rows, y_enc, sample_weight, data):
-    idx_train, idx_val = data.target.split(est, y_enc, data.seeds.split)
+def _split_validation(fraction, rows, y_enc, sample_weight, target, shape, seeds):
+    idx_train, idx_val = target.split(fraction, y_enc, seeds.split)
     idx_train = np.sort(idx_train)
     idx_val = np.sort(idx_val)
-    val_y = data.target.validation_encoding(y_enc[idx_val])
-    validation = (rows_to_images(rows[idx_val], data.image_shape), val_y)
+    val_y = target.validation_encoding(y_enc[idx_val])
+    validation = (rows_to_images(rows[idx_val], shape), val_y)
     if sample_weight is not None:
         validation = (*validation, sample_weight[idx_val])
         sample_weight = sample_weight[idx_train]

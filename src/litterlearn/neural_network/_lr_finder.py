@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 from sklearn.base import clone
 
-from ._keras import _import_keras, _inner_optimizer
+from .._keras import DivergenceError, import_keras
 
 __all__ = ["LearningRateFinderResult", "find_learning_rate"]
 
@@ -100,79 +100,6 @@ class _Sweep:
         return False
 
 
-_CALLBACK = None
-
-
-def _sweep_callback_class():
-    """The Keras callback of the sweep (defined once Keras is loaded)."""
-    global _CALLBACK
-    if _CALLBACK is not None:
-        return _CALLBACK
-    keras = _import_keras()
-
-    class _LearningRateSweep(keras.callbacks.Callback):
-        """Sets the rate before each batch; records each batch's loss.
-
-        Keras logs the running mean of the epoch's loss at each batch; the
-        batch's own loss is the change of the loss tracker's total over the
-        change of its count (the images), read before and after the batch.
-        """
-
-        def __init__(self, sweep):
-            super().__init__()
-            self.sweep = sweep
-            self.step = 0
-
-        def __deepcopy__(self, memo):
-            # The estimators train with copies of their callbacks: this one
-            # must record into the same sweep.
-            return self
-
-        def _tracker(self):
-            for metric in self.model.metrics:
-                if metric.name == "loss" and hasattr(metric, "count"):
-                    return metric
-            return None
-
-        def _totals(self):
-            tracker = self._tracker()
-            if tracker is None:
-                return None
-            ops = keras.ops
-            return (
-                float(ops.convert_to_numpy(tracker.total)),
-                float(ops.convert_to_numpy(tracker.count)),
-            )
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch_batches = 0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.rate = self.sweep.rate(self.step)
-            optimizer = _inner_optimizer(self.model.optimizer)
-            optimizer.learning_rate.assign(self.rate)
-            self.before = self._totals()
-
-        def on_train_batch_end(self, batch, logs=None):
-            after = self._totals()
-            mean = float((logs or {}).get("loss", math.nan))
-            if after is not None and self.before is not None:
-                count = after[1] - self.before[1]
-                loss = (after[0] - self.before[0]) / count if count else math.nan
-                if not math.isfinite(after[0]):
-                    loss = after[0]
-            else:  # the running mean of equal batches
-                seen = self.epoch_batches
-                loss = mean * (seen + 1) - getattr(self, "last_mean", 0.0) * seen
-            self.last_mean, self.epoch_batches = mean, self.epoch_batches + 1
-            self.step += 1
-            if self.sweep.record(self.rate, loss):
-                self.model.stop_training = True
-
-    _CALLBACK = _LearningRateSweep
-    return _LearningRateSweep
-
-
 def _check_real(value, name, low, *, closed_low=False, high=None):
     ok = (
         isinstance(value, numbers.Real)
@@ -189,7 +116,7 @@ def _check_real(value, name, low, *, closed_low=False, high=None):
     return float(value)
 
 
-def _split_pipeline(estimator, X, y):
+def _fit_steps_before_final(estimator, X, y):
     """A copy of the final estimator, and ``X, y`` as they reach it.
 
     The steps before it are fitted (copies of them, with ``fit_transform``,
@@ -316,7 +243,7 @@ def find_learning_rate(
     if diverge_factor is not None:
         diverge_factor = _check_real(diverge_factor, "diverge_factor", 1)
 
-    final, X, y = _split_pipeline(estimator, X, y)
+    final, X, y = _fit_steps_before_final(estimator, X, y)
     params = final.get_params(deep=False)
     missing = [name for name in _NEEDED if name not in params]
     if missing or not hasattr(final, "fit"):
@@ -342,23 +269,23 @@ def find_learning_rate(
         settings["random_state"] = random_state
     optimizer = params.get("optimizer")
     if optimizer is not None and not isinstance(optimizer, str):
-        keras = _import_keras()
+        keras = import_keras()
         config = keras.optimizers.serialize(optimizer)
         config["config"]["learning_rate"] = start
         settings["optimizer"] = keras.optimizers.deserialize(config)
     sweep = _Sweep(start, end, int(num_steps), smoothing, diverge_factor)
-    callback = _sweep_callback_class()(sweep)
+    from .._keras.callbacks import LearningRateSweep
+
+    callback = LearningRateSweep(sweep)
     settings["callbacks"] = [*(params["callbacks"] or []), callback]
     final.set_params(**{k: v for k, v in settings.items() if k in params})
 
     try:
         final.fit(X, y)
-    except ValueError as exc:
+    except DivergenceError:
         # The estimator's own check stops a fit whose epoch's loss blew up
         # (the sweep stops the fit at that batch, but the epoch is judged).
-        if not str(exc).startswith(f"{type(final).__name__} diverged") or not (
-            sweep.raw
-        ):
+        if not sweep.raw:
             raise
         if sweep.stop_reason is None:
             sweep.stop_reason = "estimator stopped"

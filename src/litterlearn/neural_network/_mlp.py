@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numbers
 
+from .._keras import import_keras
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseImageClassifier, _ImageClassifierMixin
-from ._docs import _fill_doc
-from ._keras import _import_keras
+from ._base import (
+    _BaseImageClassifier,
+    _ImageClassifierMixin,
+    parameters,
+    shared_parameters,
+)
+from ._docs import fill_doc
 
 # scikit-learn's activation names, mapped to Keras'; Keras names pass through.
 ACTIVATIONS = {
@@ -25,7 +30,8 @@ ACTIVATIONS = {
 }
 
 
-@_fill_doc
+@fill_doc()
+@shared_parameters()
 class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Multilayer perceptron image classifier (a Keras model).
 
@@ -48,8 +54,6 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         Dropout rate after each hidden layer (0 for none).
     %(training_parameters)s
 
-    Attributes
-    ----------
     %(fitted_attributes)s
 
     See Also
@@ -57,8 +61,6 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     CNNImageClassifier : A convolutional network, usually better on images.
     sklearn.neural_network.MLPClassifier : The scikit-learn MLP on any data.
 
-    Notes
-    -----
     %(notes)s
 
     Examples
@@ -67,7 +69,7 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     >>> from litterlearn.neural_network import MLPImageClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((60, 8, 8), dtype=np.float32)  # 60 gray 8x8 images
-    >>> y = np.array(["dark", "bright"])[np.arange(60) %% 2]
+    >>> y = np.array(["dark", "bright"])[np.arange(60) % 2]
     >>> X[y == "bright"] += 0.5
     >>> clf = MLPImageClassifier(hidden_layer_sizes=(16,), max_iter=20,
     ...                          learning_rate_init=0.01, random_state=0)
@@ -92,63 +94,12 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         hidden_layer_sizes=(128,),
         activation="relu",
         dropout=0.5,
-        alpha=0.0,
-        batch_size=32,
-        learning_rate_init=0.001,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        optimizer="adam",
-        class_weight=None,
-        image_shape=None,
-        augmentation=None,
-        callbacks=None,
-        precision="float32",
-        distribute=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        threshold=0.5,
-        learning_rate_schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        mixup=0.0,
-        cutmix=0.0,
+        **shared,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        super().__init__(
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            optimizer=optimizer,
-            class_weight=class_weight,
-            image_shape=image_shape,
-            augmentation=augmentation,
-            callbacks=callbacks,
-            precision=precision,
-            distribute=distribute,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-            threshold=threshold,
-            learning_rate_schedule=learning_rate_schedule,
-            weight_decay=weight_decay,
-            label_smoothing=label_smoothing,
-            mixup=mixup,
-            cutmix=cutmix,
-        )
+        super().__init__(**parameters(locals()))
 
     def _build_model(self, input_shape):
-        keras = _import_keras()
+        keras = import_keras()
         layers = keras.layers
         sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
         activation = ACTIVATIONS[self.activation]

@@ -17,15 +17,20 @@ probabilities and predictions. Two targets, one code path:
 
 For the multi-label target Keras sees ``y`` as ``(n, 2 * n_labels)``: the
 indicator, then the weight of each entry in the loss (class weights act per
-label and per value, which a per-sample weight cannot express). The loss and
-the metric, registered Keras serializables, split it again.
+label and per value, which a per-sample weight cannot express); the loss and
+the metric (``litterlearn._keras.losses``) split it again.
+
+Targets are frozen values built from explicit arguments: nothing here reads
+an estimator. Which target a ``y`` asks for is decided by one rule shared
+with ``Augmenter`` and the metrics (:func:`~litterlearn.utils._images.is_indicator_shaped`:
+a 2-D ``y`` of several columns is a multi-label indicator, one-hot included,
+as scikit-learn's ``type_of_target`` reads it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import numbers
-import threading
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -33,50 +38,39 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 
-from ..utils._images import check_indicator, check_label_values
-from ._keras import _import_keras
+from ..utils._images import check_indicator, check_label_values, is_indicator_shaped
 
 
-def fit_target(est, y, n_rows):
-    """Validate ``y`` of a fit: its target, and ``y`` as the target encodes it.
+def fit_target(y, n_rows, *, name, label_smoothing=0.0, mixes=False):
+    """The target of a fit's ``y``, and ``y`` as the target encodes it.
 
-    The target takes the estimator's ``label_smoothing``, and encodes one
-    label per image as one-hot rows when it is on or training mixes images
-    (``mixup``, ``cutmix``): mixed images have soft targets.
+    One label per image is encoded as one-hot rows (``soft``) when
+    ``label_smoothing`` is on or training mixes images (``mixes``): mixed
+    images have soft targets.
     """
-    target, y = _fit_target(est, y, n_rows)
-    target.label_smoothing = float(est.label_smoothing)
-    if isinstance(target, _SingleLabel) and (target.label_smoothing or est._mixes()):
-        target.soft = True
-    return target, y
-
-
-def _fit_target(est, y, n_rows):
     if y is None:
-        raise ValueError(
-            f"{type(est).__name__} requires y to be passed, but the target y is None."
-        )
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
     # Before sklearn's checks, which say "Input y contains NaN" or
     # "Unknown label type: unknown" for a None.
     y = check_label_values(y)
-    if y.ndim == 2 and y.shape[1] > 1:
-        return _MultiLabel.from_y(est, y, n_rows)
+    if is_indicator_shaped(y):
+        y = _check_indicator(y, n_rows, "y")
+        return MultiLabel(y.shape[1], float(label_smoothing)), y
     y = column_or_1d(y, warn=True)
     check_consistent_length(np.empty(n_rows), y)
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     check_classification_targets(y)
     classes, y_enc = np.unique(y, return_inverse=True)
-    return _SingleLabel(classes), y_enc.astype(np.int32)
+    soft = bool(label_smoothing) or bool(mixes)
+    return SingleLabel(classes, soft, float(label_smoothing)), y_enc.astype(np.int32)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
 class _Target:
     """What both targets share: their classes and the output they need."""
 
-    activation = None
-
-    def __init__(self, classes):
-        self.classes = classes
-        self.label_smoothing = 0.0
+    classes: np.ndarray
+    label_smoothing: float = 0.0
 
     @property
     def n_outputs(self):
@@ -87,42 +81,47 @@ class _Target:
         """What the model's output depends on (part of the model key)."""
         return (self.activation, self.n_outputs)
 
-    def class_weights(self, est):
-        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
-        if not isinstance(est.class_weight, dict):
-            return None
-        unknown = set(est.class_weight) - set(self.classes.tolist())
-        if unknown:
-            raise ValueError(self._unknown_class_weight(sorted(unknown, key=str)))
-        return _weights_array(est.class_weight, self.classes.tolist())
-
-
-class _SingleLabel(_Target):
-    """One label per image: softmax over the classes."""
-
-    kind = "single-label"
-    activation = "softmax"
-
-    def __init__(self, classes):
-        super().__init__(classes)
-        self.soft = False  # one-hot targets (smoothing, mixing) or indices
-
     @property
     def loss_key(self):
         """What the compiled loss depends on."""
-        return (*self.key, self.soft, self.label_smoothing)
+        return (*self.key, getattr(self, "soft", None), self.label_smoothing)
+
+    def class_weights(self, class_weight):
+        """Per-class weights of a ``class_weight`` dict (None otherwise)."""
+        if not isinstance(class_weight, dict):
+            return None
+        unknown = set(class_weight) - set(self.classes.tolist())
+        if unknown:
+            raise ValueError(self._unknown_class_weight(sorted(unknown, key=str)))
+        return _weights_array(class_weight, self.classes.tolist())
 
     def keras_loss(self):
-        """Cross-entropy: sparse on indices, else with Keras' label smoothing."""
-        if not self.soft:
-            return "sparse_categorical_crossentropy"
-        keras = _import_keras()
-        return keras.losses.CategoricalCrossentropy(
-            label_smoothing=self.label_smoothing
+        from .._keras import losses
+
+        return losses.loss(
+            self.kind,
+            soft=getattr(self, "soft", False),
+            label_smoothing=self.label_smoothing,
         )
 
     def metrics(self):
-        return ["accuracy"]
+        from .._keras import losses
+
+        return losses.metrics(self.kind)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SingleLabel(_Target):
+    """One label per image: softmax over the classes."""
+
+    soft: bool = False  # one-hot targets (smoothing, mixing) or indices
+    kind = "single-label"
+    activation = "softmax"
+
+    def __init__(self, classes, soft=False, label_smoothing=0.0):
+        object.__setattr__(self, "classes", classes)
+        object.__setattr__(self, "soft", bool(soft))
+        object.__setattr__(self, "label_smoothing", float(label_smoothing))
 
     def _encode(self, y_enc):
         if not self.soft:
@@ -143,8 +142,7 @@ class _SingleLabel(_Target):
             f"classes are {self.classes.tolist()}."
         )
 
-    def check(self, est, y_enc, sample_weight, per_class):
-        name = type(est).__name__
+    def check(self, name, y_enc, sample_weight, per_class):
         if len(self.classes) < 2:
             raise ValueError(
                 f"{name} needs samples of at least 2 classes in y; got only one "
@@ -163,11 +161,11 @@ class _SingleLabel(_Target):
                 f"sample_weight (times class_weight); got {totals}."
             )
 
-    def training_targets(self, est, per_class, y_enc, sample_weight):
+    def training_targets(self, class_weight, per_class, y_enc, sample_weight):
         """``(y, sample_weight)`` as Keras trains on them (class weights in)."""
-        if est.class_weight is None:
+        if class_weight is None:
             return self._encode(y_enc), sample_weight
-        if isinstance(est.class_weight, str):  # "balanced", on the training part
+        if isinstance(class_weight, str):  # "balanced", on the training part
             present = np.unique(y_enc)
             per_class = np.ones(len(self.classes))
             per_class[present] = compute_class_weight(
@@ -195,14 +193,14 @@ class _SingleLabel(_Target):
         """Held-out training targets as validation targets (no class weights)."""
         return self._encode(y_enc)
 
-    def split(self, est, y_enc, seed):
+    def split(self, validation_fraction, y_enc, seed):
         """Indices of a stratified ``validation_fraction`` split (train, val)."""
         counts = np.bincount(y_enc)
-        n_val = math.ceil(est.validation_fraction * len(y_enc))
+        n_val = math.ceil(validation_fraction * len(y_enc))
         if counts.min() < 2 or n_val < len(counts) or len(y_enc) - n_val < len(counts):
             raise ValueError(
                 f"early_stopping holds out a stratified validation_fraction="
-                f"{est.validation_fraction} of the training data, which needs at "
+                f"{validation_fraction} of the training data, which needs at "
                 f"least 2 samples of each class and a validation set with room for "
                 f"every class; got class counts {counts.tolist()} in "
                 f"{len(y_enc)} samples. Pass X_val and y_val, raise "
@@ -210,7 +208,7 @@ class _SingleLabel(_Target):
             )
         return train_test_split(
             np.arange(len(y_enc)),
-            test_size=est.validation_fraction,
+            test_size=validation_fraction,
             stratify=y_enc,
             random_state=seed,
         )
@@ -228,33 +226,16 @@ class _SingleLabel(_Target):
         return self.classes[np.argmax(proba, axis=1)]
 
 
-class _MultiLabel(_Target):
+@dataclasses.dataclass(frozen=True, eq=False)
+class MultiLabel(_Target):
     """Any number of labels per image: one sigmoid per label."""
 
     kind = "multi-label"
     activation = "sigmoid"
 
-    def __init__(self, n_labels):
-        super().__init__(np.arange(n_labels))
-
-    @classmethod
-    def from_y(cls, est, y, n_rows):
-        y = _check_indicator(y, n_rows, "y")
-        return cls(y.shape[1]), y
-
-    @property
-    def loss_key(self):
-        return (*self.key, self.label_smoothing)
-
-    def keras_loss(self):
-        """Weighted binary cross-entropy, smoothed as Keras' own."""
-        loss = multilabel_objects()["litterlearn>MultiLabelBinaryCrossentropy"]
-        return loss(label_smoothing=self.label_smoothing)
-
-    def metrics(self):
-        keras = _import_keras()
-        accuracy = multilabel_objects()["litterlearn>multilabel_accuracy"]
-        return [keras.metrics.MeanMetricWrapper(accuracy, name="accuracy")]
+    def __init__(self, n_labels, label_smoothing=0.0):
+        object.__setattr__(self, "classes", np.arange(n_labels))
+        object.__setattr__(self, "label_smoothing", float(label_smoothing))
 
     def same_labels(self, other):
         return type(other) is type(self) and other.n_outputs == self.n_outputs
@@ -272,17 +253,16 @@ class _MultiLabel(_Target):
             f"positive entries in the loss."
         )
 
-    def check(self, est, y, sample_weight, per_class):
+    def check(self, name, y, sample_weight, per_class):
         if sample_weight is not None and not (sample_weight > 0).any():
             raise ValueError(
-                f"{type(est).__name__} needs at least one sample with a positive "
-                f"sample_weight."
+                f"{name} needs at least one sample with a positive sample_weight."
             )
 
-    def training_targets(self, est, per_class, y, sample_weight):
+    def training_targets(self, class_weight, per_class, y, sample_weight):
         positive = np.ones(self.n_outputs)
         negative = np.ones(self.n_outputs)
-        if isinstance(est.class_weight, str):  # "balanced", per label
+        if isinstance(class_weight, str):  # "balanced", per label
             # scikit-learn's rule on each label's own binary problem:
             # n / (2 * count), for the positive and the negative entries.
             n = len(y)
@@ -310,19 +290,19 @@ class _MultiLabel(_Target):
     def validation_encoding(self, y):
         return _with_weights(y, np.ones_like(y))
 
-    def split(self, est, y, seed):
-        n_val = math.ceil(est.validation_fraction * len(y))
+    def split(self, validation_fraction, y, seed):
+        n_val = math.ceil(validation_fraction * len(y))
         if n_val < 1 or len(y) - n_val < 1:
             raise ValueError(
                 f"early_stopping holds out a validation_fraction="
-                f"{est.validation_fraction} of the {len(y)} training samples, "
+                f"{validation_fraction} of the {len(y)} training samples, "
                 f"which leaves no room for training or validation. Pass X_val "
                 f"and y_val, change validation_fraction, or set "
                 f"early_stopping=False."
             )
         from ..datasets._split import _iterative_stratified_split
 
-        return _iterative_stratified_split(y, est.validation_fraction, seed)
+        return _iterative_stratified_split(y, validation_fraction, seed)
 
     # What the network's outputs mean.
 
@@ -334,7 +314,7 @@ class _MultiLabel(_Target):
         return outputs
 
     def decide(self, proba, threshold):
-        return (proba >= _thresholds(threshold, self.n_outputs)).astype(np.int64)
+        return (proba >= check_threshold(threshold, self.n_outputs)).astype(np.int64)
 
 
 def _check_indicator(y, n_rows, name):
@@ -369,8 +349,12 @@ def _weights_array(class_weight, labels):
     return per_class
 
 
-def check_threshold(threshold):
-    """Validate the ``threshold`` parameter (a float or one per label)."""
+def check_threshold(threshold, n_labels=None):
+    """The ``threshold`` parameter as an array, or a clear error.
+
+    A float in (0, 1), or one such float per label; with ``n_labels`` (a
+    multi-label fit) a list must have one value per label.
+    """
     try:
         values = np.asarray(threshold, dtype=np.float64)
     except (TypeError, ValueError):
@@ -386,92 +370,9 @@ def check_threshold(threshold):
             f"threshold must be a float in (0, 1), or one such float per label; "
             f"got {threshold!r}."
         )
-    return values
-
-
-def _thresholds(threshold, n_labels):
-    values = check_threshold(threshold)
-    if values.ndim == 1 and values.size != n_labels:
+    if n_labels is not None and values.ndim == 1 and values.size != n_labels:
         raise ValueError(
-            f"threshold has {values.size} values, but the estimator was fitted on "
+            f"threshold has {values.size} values, but the estimator is fitted on "
             f"{n_labels} labels; give one threshold, or one per label."
         )
     return values
-
-
-def is_threshold(value):
-    """Whether ``value`` is a valid ``threshold`` (for parameter checks)."""
-    if isinstance(value, (bool, str)):
-        return False
-    if isinstance(value, numbers.Real):
-        return 0 < value < 1
-    try:
-        check_threshold(value)
-    except ValueError:
-        return False
-    return True
-
-
-_OBJECTS = None
-_OBJECTS_LOCK = threading.Lock()
-
-
-def multilabel_objects():
-    """The multi-label loss and metric (registered Keras serializables)."""
-    global _OBJECTS
-    with _OBJECTS_LOCK:
-        if _OBJECTS is None:
-            _OBJECTS = _define_objects()
-    return _OBJECTS
-
-
-def _define_objects():
-    keras = _import_keras()
-    ops = keras.ops
-
-    def split(y_true, y_pred):
-        n = y_pred.shape[-1]
-        y_true = ops.cast(y_true, y_pred.dtype)
-        return y_true[..., :n], y_true[..., n:]
-
-    @keras.saving.register_keras_serializable(package="litterlearn")
-    def multilabel_binary_crossentropy(y_true, y_pred, label_smoothing=0.0):
-        """Binary cross-entropy per label, weighted per entry, averaged.
-
-        With ``label_smoothing`` ``e``, targets ``t`` become
-        ``t * (1 - e) + e / 2``, as in Keras' ``BinaryCrossentropy``.
-        """
-        target, weight = split(y_true, y_pred)
-        if label_smoothing:
-            target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
-        losses = ops.binary_crossentropy(target, y_pred)
-        return ops.mean(weight * losses, axis=-1)
-
-    @keras.saving.register_keras_serializable(package="litterlearn")
-    class MultiLabelBinaryCrossentropy(keras.losses.Loss):
-        """The loss of multi-label fits (:func:`multilabel_binary_crossentropy`)."""
-
-        def __init__(self, label_smoothing=0.0, name="multilabel_bce", **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.label_smoothing = float(label_smoothing)
-
-        def call(self, y_true, y_pred):
-            return multilabel_binary_crossentropy(
-                y_true, y_pred, label_smoothing=self.label_smoothing
-            )
-
-        def get_config(self):
-            return {**super().get_config(), "label_smoothing": self.label_smoothing}
-
-    @keras.saving.register_keras_serializable(package="litterlearn")
-    def multilabel_accuracy(y_true, y_pred):
-        """Share of labels predicted right (probability 0.5 or more)."""
-        target, _ = split(y_true, y_pred)
-        predicted = ops.cast(y_pred >= 0.5, y_pred.dtype)
-        return ops.mean(ops.cast(ops.equal(target, predicted), "float32"), axis=-1)
-
-    return {
-        "litterlearn>multilabel_binary_crossentropy": multilabel_binary_crossentropy,
-        "litterlearn>MultiLabelBinaryCrossentropy": MultiLabelBinaryCrossentropy,
-        "litterlearn>multilabel_accuracy": multilabel_accuracy,
-    }

@@ -204,8 +204,12 @@ class Augmenter(BaseOverSampler):
     end above the target. ``sampling_strategy`` then names label columns
     (see ``sampling_strategy_``). Where copies of images are not wanted,
     ``class_weight="balanced"`` on the estimator weighs the labels instead.
-    A one-hot ``y`` (exactly one label per row) is read as multiclass, as
-    imbalanced-learn reads it, and comes back one-hot.
+    A one-hot ``y`` (exactly one label per row) is a multi-label indicator
+    too, as scikit-learn's ``type_of_target`` and the estimators read it (an
+    estimator fits it with one sigmoid per label), and comes back with all
+    its columns, even one no row holds. Balancing its labels is balancing
+    classes, and gives the very images the class labels
+    (``y.argmax(axis=1)``) give.
 
     The defaults are mild and label-preserving: a random horizontal flip,
     rotations up to 10 degrees and shifts up to 10% of the size. Everything
@@ -411,9 +415,11 @@ class Augmenter(BaseOverSampler):
         """
         if y is not None:
             check_label_values(y)  # before imbalanced-learn's own check
-        # A one-hot y (one label per row) is multiclass, as imbalanced-learn
-        # reads it; other indicator matrices are multi-label.
-        multilabel = y is not None and is_indicator_shaped(y) and not _is_one_hot(y)
+        # Any 2-D y of several columns (one-hot included) is a multi-label
+        # indicator, as scikit-learn's type_of_target and the estimators
+        # read it: its columns always come back.
+        multilabel = y is not None and is_indicator_shaped(y)
+        one_label_per_row = multilabel and _one_label_per_row(y)
         if callable(self.sampling_strategy) and not multilabel:
             counts = self.sampling_strategy(np.asarray(y))
             if not isinstance(counts, dict):
@@ -424,19 +430,18 @@ class Augmenter(BaseOverSampler):
                 )
         # Overflow is checked below, once, with a message saying what to do.
         with np.errstate(over="ignore", invalid="ignore"):
-            if multilabel:
+            if one_label_per_row:
+                # Per-label balancing of rows holding one label each is
+                # per-class balancing: done as for the labels themselves
+                # (imbalanced-learn's one-vs-all contract), every column kept.
+                Y = np.asarray(y.toarray() if hasattr(y, "toarray") else y)
+                X_res, labels = super().fit_resample(X, Y.argmax(axis=1), **params)
+                y_res = np.eye(Y.shape[1], dtype=Y.dtype)[labels]
+            elif multilabel:
                 # imbalanced-learn refuses multi-label targets: our own path.
                 X_res, y_res = self._fit_resample_indicator(X, y)
             else:
                 X_res, y_res = super().fit_resample(X, y, **params)
-                if (
-                    is_indicator_shaped(y)
-                    and isinstance(y_res, np.ndarray)
-                    and y_res.shape[1:] == (1,)
-                ):
-                    # imbalanced-learn re-binarizes two classes into one
-                    # column; give back the two columns it was given.
-                    y_res = np.hstack([1 - y_res, y_res])
         new_rows = np.asarray(X_res)[_n_samples(X) :]
         if new_rows.dtype.kind == "f" and not np.isfinite(new_rows).all():
             raise ValueError(
@@ -820,12 +825,13 @@ class Augmenter(BaseOverSampler):
 
 # imbalanced-learn's own text for sampling_strategy, written once there (its
 # ``Substitution`` uses str.format, which the braces in our docstring defeat).
-Augmenter.__doc__ = Augmenter.__doc__.replace(
-    "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
-)
+if Augmenter.__doc__:  # None under python -OO
+    Augmenter.__doc__ = Augmenter.__doc__.replace(
+        "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
+    )
 
 
-def _is_one_hot(y):
+def _one_label_per_row(y):
     """Whether every row of a 2-D 0/1 array holds exactly one 1."""
     y = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
     try:

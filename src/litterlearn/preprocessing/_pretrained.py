@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import collections
 import numbers
-import os
-import threading
 
 import numpy as np
 from sklearn.base import (
@@ -14,23 +11,14 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
-# The catalogue lives with the estimators that share it; importing it loads
-# neither Keras nor the estimators.
-from ..neural_network import _backbones
-from ..neural_network._inputs import _as_model_dtype
-from ..neural_network._predict import _predict
-from ..utils._images import rows_to_images, validate_images
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
-
-# Built extractors, shared by every PretrainedFeatures with the same backbone,
-# weights (file and its modification time), sizes, pooling and input dtype:
-# a model is fully defined by these, so sharing it changes no result, and a
-# grid search or cross-validation does not rebuild the backbone per fit.
-_EXTRACTORS: collections.OrderedDict = collections.OrderedDict()
-_EXTRACTORS_LOCK = threading.Lock()
-_MAX_EXTRACTORS = 4
+# The catalogue and the Keras layer sit below the estimators: importing them
+# loads neither Keras nor the estimators.
+from .. import _backbones
+from .._keras.pool import MODEL_POOL
+from .._keras.predict import predict
+from ..utils._images import fitted_images, validate_images
+from ..utils._sklearn_compat import Interval, _fit_context
 
 
 class PretrainedFeatures(
@@ -113,15 +101,7 @@ class PretrainedFeatures(
     """
 
     _parameter_constraints: dict = {
-        "backbone": [StrOptions(set(_backbones.BACKBONES)), _backbones.BackboneSpec],
-        "weights": [None, str, os.PathLike],
-        "input_size": [
-            None,
-            Interval(numbers.Integral, 1, None, closed="left"),
-            tuple,
-            list,
-        ],
-        "pooling": [StrOptions(set(_backbones.POOLINGS))],
+        **_backbones.PARAMETER_CONSTRAINTS,
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "image_shape": [None, tuple, list],
         "random_state": ["random_state"],
@@ -167,7 +147,7 @@ class PretrainedFeatures(
         spec = _backbones.get_backbone(self.backbone)
         size = _backbones.resolve_input_size(spec, self.input_size)
         # Weights first: a failed download leaves the step unfitted.
-        _backbones.resolve_weights(spec, self.weights, size)
+        path = _backbones.resolve_weights(spec, self.weights, size)
         rows, shape = validate_images(self, X, reset=True, image_shape=self.image_shape)
         self.weights_seed_ = None
         if self.weights is None:
@@ -176,6 +156,7 @@ class PretrainedFeatures(
         self.image_shape_ = shape
         self.input_dtype_ = rows.dtype
         self.n_features_out_ = spec.n_features
+        self._weights_path_ = path
         return self
 
     @property
@@ -183,10 +164,18 @@ class PretrainedFeatures(
         return self.n_features_out_
 
     def _extractor(self):
-        """The Keras feature extractor of the fitted parameters."""
+        """The Keras feature extractor of the fitted parameters.
+
+        Shared by every PretrainedFeatures with the same backbone, weights
+        (file and its modification time), sizes, pooling and input dtype: a
+        model is fully defined by these, so sharing it changes no result, and
+        a grid search or cross-validation does not rebuild the backbone per
+        fit. Kept in the model pool, under its switch
+        (:func:`~litterlearn.neural_network.set_model_reuse`).
+        """
         spec = _backbones.get_backbone(self.backbone)
         size = _backbones.resolve_input_size(spec, self.input_size)
-        path = _backbones.resolve_weights(spec, self.weights, size)
+        path = self._weights_path_
         key = (
             spec,
             _backbones.weights_key(path),
@@ -196,22 +185,18 @@ class PretrainedFeatures(
             np.dtype(self.input_dtype_).str,
             self.weights_seed_,
         )
-        with _EXTRACTORS_LOCK:
-            model = _EXTRACTORS.pop(key, None)
-            if model is None:
-                model = _backbones.build_feature_extractor(
-                    spec,
-                    weights_path=path,
-                    size=size,
-                    image_shape=self.image_shape_,
-                    input_dtype=self.input_dtype_,
-                    pooling=self.pooling,
-                    seed=self.weights_seed_,
-                )
-            _EXTRACTORS[key] = model  # most recently used last
-            while len(_EXTRACTORS) > _MAX_EXTRACTORS:
-                _EXTRACTORS.popitem(last=False)
-        return model
+        return MODEL_POOL.extractor(
+            key,
+            lambda: _backbones.build_feature_extractor(
+                spec,
+                weights_path=path,
+                size=size,
+                image_shape=self.image_shape_,
+                input_dtype=self.input_dtype_,
+                pooling=self.pooling,
+                seed=self.weights_seed_,
+            ),
+        )
 
     def transform(self, X):
         """Features of images ``X``.
@@ -225,28 +210,16 @@ class PretrainedFeatures(
         -------
         features : ndarray of shape (n_samples, n_features_out_), float32
         """
-        check_is_fitted(self)
-        rows, _ = validate_images(
-            self,
-            X,
-            reset=False,
-            image_shape=self.image_shape,
-            fitted_image_shape=self.image_shape_,
-        )
-        rows = _as_model_dtype(rows, self.input_dtype_)
+        images = fitted_images(self, X)
         model = self._extractor()
-        images = rows_to_images(rows, self.image_shape_)
         # The estimators' inference path: batch_size images per call, each
         # image through the backbone alone, so an image's features do not
         # depend on the images it is transformed with (batched CPU kernels
         # round a row by its position in the batch).
-        features = _predict(model, images, self.batch_size)
+        features = predict(model, images, self.batch_size)
         return features.reshape(len(images), -1).astype(np.float32)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.allow_nan = False
-        tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

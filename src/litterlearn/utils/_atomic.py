@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
-__all__ = ["AtomicFitTransformMixin", "all_or_nothing"]
+__all__ = ["AtomicFitTransformMixin", "all_or_nothing", "restored_on_error"]
+
+
+@contextlib.contextmanager
+def restored_on_error(obj):
+    """Undo every change to ``obj``'s attributes if the block raises."""
+    before = dict(obj.__dict__)
+    try:
+        yield
+    except BaseException:
+        obj.__dict__.clear()
+        obj.__dict__.update(before)
+        raise
 
 
 def all_or_nothing(method):
@@ -19,13 +32,8 @@ def all_or_nothing(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        before = dict(self.__dict__)
-        try:
+        with restored_on_error(self):
             return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
 
     return wrapper
 

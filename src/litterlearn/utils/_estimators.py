@@ -10,7 +10,7 @@ the outer object for private methods it may not have.
 
 from __future__ import annotations
 
-__all__ = ["final_estimator"]
+__all__ = ["final_estimator", "final_estimator_and_input"]
 
 # Pipelines in meta-estimators in pipelines...: deeper nesting than this is
 # a cycle, not a model.
@@ -43,3 +43,28 @@ def final_estimator(estimator):
         else:
             break
     return current
+
+
+def final_estimator_and_input(estimator, X):
+    """The final estimator, and ``X`` as it reaches it.
+
+    Each Pipeline's steps before the last transform ``X``; samplers and
+    ``"passthrough"`` steps leave it as it is, as imbalanced-learn's Pipeline
+    does outside ``fit``. A wrapper passes ``X`` on unchanged.
+    """
+    from sklearn.pipeline import Pipeline
+
+    current = estimator
+    for _ in range(_MAX_DEPTH):
+        if isinstance(current, Pipeline):
+            for _, step in current.steps[:-1]:
+                if step is None or step == "passthrough":
+                    continue
+                if not hasattr(step, "fit_resample"):  # samplers act at fit only
+                    X = step.transform(X)
+            current = current.steps[-1][1]
+        elif hasattr(current, "estimator_"):
+            current = current.estimator_
+        else:
+            break
+    return current, X

@@ -35,6 +35,8 @@ __all__ = [
     "rows_to_images",
     "images_to_rows",
     "to_unit_float",
+    "as_model_dtype",
+    "fitted_images",
     "check_label_values",
     "check_indicator",
     "is_indicator_shaped",
@@ -784,3 +786,39 @@ def load_image_fully(im, path=None):
             )
     im.load()
     return im
+
+
+def as_model_dtype(rows, dtype):
+    """``rows`` in a model's input ``dtype``: the one conversion.
+
+    To uint8: floats (in [0, 1]) times 255, rounded and clipped. To a float
+    dtype: scaled to [0, 1] as the image contract says (uint8 / 255).
+    """
+    dtype = np.dtype(dtype)
+    if rows.dtype == dtype:
+        return rows
+    if dtype == np.uint8:
+        return np.clip(np.rint(rows * np.float32(255)), 0, 255).astype(np.uint8)
+    return to_unit_float(rows).astype(dtype, copy=False)
+
+
+def fitted_images(estimator, X):
+    """Images ``X`` checked against a fitted image estimator, ready for its model.
+
+    Checks that ``estimator`` is fitted and that ``X`` has the image shape it
+    was fitted on (``image_shape_``), then converts the rows to its
+    ``input_dtype_`` and to images ``(n, H, W, C)``: what ``predict``,
+    ``transform`` and Grad-CAM feed a Keras model.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    rows, _ = validate_images(
+        estimator,
+        X,
+        reset=False,
+        image_shape=estimator.image_shape,
+        fitted_image_shape=estimator.image_shape_,
+    )
+    rows = as_model_dtype(rows, estimator.input_dtype_)
+    return rows_to_images(rows, estimator.image_shape_)

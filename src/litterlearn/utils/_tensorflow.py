@@ -1,7 +1,7 @@
 """One-time TensorFlow configuration of a process: CPU threads, GPU memory.
 
 litterlearn calls :func:`configure_tensorflow` itself, with its defaults, the
-first time a process builds a model (``neural_network._base._import_keras``),
+first time a process builds a model (``litterlearn._keras.import_keras``),
 so every process that trains, a Dask or joblib worker included, is configured
 exactly once, before TensorFlow initialises its runtime. TensorFlow is
 imported inside the functions, never when this module is imported, and only

@@ -1,9 +1,8 @@
 """Reuse of built Keras models across fits: the model pool and its switch.
 
-Every newly built Keras model costs memory that Keras never gives back
-(about 5-7 MB for the course CNN, not recovered by
-``keras.backend.clear_session``), and a new model must trace its training
-function again (about 1 s). A fit therefore reuses an already built model of
+Every newly built Keras model costs memory that Keras never gives back (not
+recovered by ``keras.backend.clear_session``; ``benchmarks/bench_memory.py``
+measures it), and a new model must trace its training function again. A fit therefore reuses an already built model of
 the same architecture when one is free, re-initialising its weights, seed
 generators and optimizer state exactly as a new build would: same seed, same
 predictions.
@@ -15,6 +14,10 @@ the claim lasts until the fit has stored the model as ``model_`` or failed:
 fits running at once in threads never get the same model, and two live
 fitted estimators never share one.
 
+The pool also keeps the last few feature extractors of
+``PretrainedFeatures`` (a backbone and its pooling, fully defined by their
+key, so sharing one changes no result), under the same switch.
+
 What it means for you: a Keras model object taken from ``clf.model_`` stays
 the estimator's only while ``clf`` holds it. Once ``clf`` is refitted or
 deleted, the object may be re-initialised and trained by another fit. Keep the
@@ -25,6 +28,7 @@ estimator, save the model (``model.save``), copy it
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import threading
@@ -59,11 +63,14 @@ class _ModelPool:
     that are dropped, so changing architectures do not pile up models.
     """
 
-    def __init__(self, max_free=8, max_free_bytes=512 * 2**20):
+    def __init__(self, max_free=8, max_free_bytes=512 * 2**20, max_extractors=4):
         self.max_free = max_free
         self.max_free_bytes = max_free_bytes
+        self.max_extractors = max_extractors
         self.enabled = True
         self._entries = []
+        self._extractors = collections.OrderedDict()
+        self._extractor_lock = threading.Lock()  # building one takes a while
         self._lock = threading.Lock()
         self._clock = itertools.count(1)
 
@@ -120,11 +127,26 @@ class _ModelPool:
             else:
                 self._entries.remove(entry)
 
+    def extractor(self, key, build):
+        """The feature extractor of ``key``: kept, or ``build()`` (and kept)."""
+        with self._extractor_lock:
+            model = self._extractors.pop(key, None)
+            if model is None:
+                model = build()
+            if self.enabled:
+                self._extractors[key] = model  # most recently used last
+                while len(self._extractors) > self.max_extractors:
+                    self._extractors.popitem(last=False)
+            return model
+
     def clear(self):
         with self._lock:
             n = len(self._entries)
             self._entries.clear()
-            return n
+        with self._extractor_lock:
+            n += len(self._extractors)
+            self._extractors.clear()
+        return n
 
     def info(self):
         with self._lock:
@@ -137,7 +159,7 @@ class _ModelPool:
             }
 
 
-_MODEL_POOL = _ModelPool()
+MODEL_POOL = _ModelPool()
 
 
 def set_model_reuse(enabled):
@@ -181,25 +203,27 @@ def set_model_reuse(enabled):
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be True or False; got {enabled!r}.")
-    with _MODEL_POOL._lock:
-        previous = _MODEL_POOL.enabled
-        _MODEL_POOL.enabled = enabled
+    with MODEL_POOL._lock:
+        previous = MODEL_POOL.enabled
+        MODEL_POOL.enabled = enabled
     if not enabled:
-        _MODEL_POOL.clear()
+        MODEL_POOL.clear()
     return previous
 
 
 def clear_model_pool():
     """Forget every built model kept for reuse.
 
-    Models held by fitted estimators stay theirs; the others are freed by
-    Python once nothing else refers to them (Keras keeps part of the memory
+    Models held by fitted estimators stay theirs; the others, and the
+    feature extractors kept for ``PretrainedFeatures``, are freed by Python
+    once nothing else refers to them (Keras keeps part of the memory
     of every model it built, whatever happens).
 
     Returns
     -------
     n_models : int
-        The number of models the pool held, in use or free.
+        The number of models the pool held, in use or free, and of feature
+        extractors.
 
     See Also
     --------
@@ -210,7 +234,7 @@ def clear_model_pool():
     >>> from litterlearn.neural_network import clear_model_pool
     >>> n_dropped = clear_model_pool()
     """
-    return _MODEL_POOL.clear()
+    return MODEL_POOL.clear()
 
 
 def model_pool_info():
@@ -235,4 +259,4 @@ def model_pool_info():
     >>> sorted(model_pool_info())
     ['enabled', 'free_bytes', 'n_free', 'n_models']
     """
-    return _MODEL_POOL.info()
+    return MODEL_POOL.info()

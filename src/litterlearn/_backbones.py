@@ -8,8 +8,8 @@ catalogue knows:
 - the ``keras.applications`` constructor (built without its top);
 - its input preprocessing (Keras' ``preprocess_input`` modes "caffe", "tf",
   "torch", or none), applied *inside* the model by one registered
-  serializable layer, :func:`preprocessing_layer_class`, that also turns
-  gray into RGB, rescales by the input dtype and resizes;
+  serializable layer (:func:`preprocessing_layer`), that also turns gray into
+  RGB, rescales by the input dtype and resizes;
 - its default and minimum input sizes and the number of features it outputs
   after global pooling;
 - how its layers group into blocks (for "fine-tune the top N blocks");
@@ -37,9 +37,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..utils._sklearn_compat import keras_home
-from ._keras import _import_keras
-from ._weights import _initialize_weights
+from ._keras import import_keras
+from ._keras.weights import _initialize_weights
+from .utils._sklearn_compat import Interval, StrOptions, keras_home
 
 __all__ = [
     "BACKBONES",
@@ -48,11 +48,17 @@ __all__ = [
     "get_backbone",
     "resolve_input_size",
     "resolve_weights",
+    "PARAMETER_CONSTRAINTS",
+    "POOLINGS",
+    "WEIGHTS_URL_ENV",
+    "block_depths",
     "build_backbone",
     "build_feature_extractor",
-    "preprocessing_layer_class",
-    "top_layers",
     "keras_cache_dir",
+    "pooled_backbone",
+    "preprocessing_layer",
+    "top_layers",
+    "weights_key",
 ]
 
 # The URL Keras' applications download ImageNet weights from; a mirror (a
@@ -223,6 +229,23 @@ BACKBONES: dict[str, BackboneSpec] = {
 }
 
 
+POOLINGS = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}
+
+# The constraints of the parameters naming a backbone, shared by every
+# estimator that takes one.
+PARAMETER_CONSTRAINTS = {
+    "backbone": [StrOptions(set(BACKBONES)), BackboneSpec],
+    "weights": [None, str, os.PathLike],
+    "input_size": [
+        None,
+        Interval(numbers.Integral, 1, None, closed="left"),
+        tuple,
+        list,
+    ],
+    "pooling": [StrOptions(set(POOLINGS))],
+}
+
+
 def get_backbone(name):
     """Return the :class:`BackboneSpec` of catalogue name ``name``.
 
@@ -294,7 +317,7 @@ def keras_cache_dir():
     ``KERAS_HOME`` defaults to ``~/.keras`` (Keras falls back to
     ``/tmp/.keras`` when that is not writable).
     """
-    _import_keras()
+    import_keras()
     home = os.path.expanduser(keras_home())
     if not os.access(home, os.W_OK):
         home = os.path.join("/tmp", ".keras")
@@ -358,7 +381,7 @@ def resolve_weights(spec, weights, size=None):
         return None
     size = spec.default_size if size is None else size
     if isinstance(weights, str) and weights == "imagenet":
-        keras = _import_keras()
+        keras = import_keras()
         fname = spec.weights_filename(size)
         base = os.environ.get(WEIGHTS_URL_ENV) or spec.weights_url
         mirrored = base != spec.weights_url
@@ -448,7 +471,7 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
     name : str, default=None
         Name of the backbone model (the catalogue name by default).
     """
-    keras = _import_keras()
+    keras = import_keras()
     constructor = spec.constructor
     if isinstance(constructor, str):
         constructor = getattr(keras.applications, constructor)
@@ -468,116 +491,55 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
     return model
 
 
-_PREPROCESSING_LAYER = None
+def preprocessing_layer(spec, input_dtype, size):
+    """The backbone's input stage: a ``BackbonePreprocessing`` layer.
 
-# ImageNet statistics of Keras' imagenet_utils.preprocess_input.
-_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-_TORCH_MEAN = (0.485, 0.456, 0.406)
-_TORCH_STD = (0.229, 0.224, 0.225)
-
-
-def preprocessing_layer_class():
-    """The ``BackbonePreprocessing`` layer class (defined once Keras is loaded).
-
-    The layer maps raw images ``(n, H, W, C)``, C = 1 or 3, of the
-    estimator's input dtype to what a backbone expects: float32 RGB 0..255
-    (uint8 input as is, floats, taken in [0, 1], times 255), resized to
-    ``size`` (bilinear, antialiased when shrinking), gray repeated to 3
-    channels, then Keras' ``preprocess_input`` of the backbone's ``mode``.
-    It is registered as ``litterlearn>BackbonePreprocessing``, so a model
-    holding it saves and loads in Keras' format without code.
+    Raw images of ``input_dtype`` (uint8 0..255 kept, floats times 255),
+    resized to ``size``, gray repeated to RGB, then the backbone's own
+    ``preprocess_input``.
     """
-    global _PREPROCESSING_LAYER
-    if _PREPROCESSING_LAYER is not None:
-        return _PREPROCESSING_LAYER
-    keras = _import_keras()
-    ops = keras.ops
+    from ._keras.layers import BackbonePreprocessing
 
-    @keras.saving.register_keras_serializable(package="litterlearn")
-    class BackbonePreprocessing(keras.layers.Layer):
-        def __init__(self, mode, scale=1.0, size=None, **kwargs):
-            super().__init__(**kwargs)
-            if mode not in ("caffe", "tf", "torch", "none"):
-                raise ValueError(f"Unknown preprocessing mode {mode!r}.")
-            self.mode = mode
-            self.scale = float(scale)
-            self.size = None if size is None else tuple(int(s) for s in size)
-
-        def call(self, inputs):
-            x = ops.cast(inputs, "float32")
-            if self.scale != 1.0:
-                x = x * self.scale
-            if self.size is not None and tuple(x.shape[1:3]) != self.size:
-                shrinking = x.shape[1] > self.size[0] or x.shape[2] > self.size[1]
-                x = ops.image.resize(
-                    x, self.size, interpolation="bilinear", antialias=shrinking
-                )
-            if x.shape[-1] == 1:
-                x = ops.repeat(x, 3, axis=-1)
-            if self.mode == "caffe":
-                x = ops.flip(x, axis=-1) - ops.convert_to_tensor(
-                    _CAFFE_MEAN_BGR, dtype="float32"
-                )
-            elif self.mode == "tf":
-                x = x / 127.5 - 1.0
-            elif self.mode == "torch":
-                mean = ops.convert_to_tensor(_TORCH_MEAN, dtype="float32")
-                std = ops.convert_to_tensor(_TORCH_STD, dtype="float32")
-                x = (x / 255.0 - mean) / std
-            return x
-
-        def compute_output_shape(self, input_shape):
-            height, width = self.size or tuple(input_shape[1:3])
-            return (input_shape[0], height, width, 3)
-
-        def get_config(self):
-            config = super().get_config()
-            config.update(
-                {
-                    "mode": self.mode,
-                    "scale": self.scale,
-                    "size": None if self.size is None else list(self.size),
-                }
-            )
-            return config
-
-    _PREPROCESSING_LAYER = BackbonePreprocessing
-    return BackbonePreprocessing
+    scale = 1.0 if np.dtype(input_dtype) == np.uint8 else 255.0
+    return BackbonePreprocessing(
+        spec.preprocessing, scale=scale, size=size, name="backbone_preprocessing"
+    )
 
 
-POOLINGS = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}
+def pooled_backbone(spec, weights_path, size, pooling, *, seed=None, inference=True):
+    """The one pooled-feature graph: ``x -> pooling(backbone(x))``.
+
+    Returns a callable applied to the preprocessed images' tensor, whose
+    global pooling layer is named "features". With ``inference`` (Keras'
+    transfer-learning guide) the backbone runs with ``training=False``:
+    BatchNormalization uses its moving statistics whether or not the layer
+    is trainable, and the backbone's own dropout is off; otherwise the
+    layers' trainable flags decide.
+    """
+    keras = import_keras()
+    backbone = build_backbone(spec, weights_path, size, seed=seed)
+    pool = getattr(keras.layers, POOLINGS[pooling])(name="features")
+    mode = {"training": False} if inference else {}
+
+    def network(x):
+        return pool(backbone(x, **mode))
+
+    return network
 
 
 def build_feature_extractor(
-    spec,
-    *,
-    weights_path,
-    size,
-    image_shape,
-    input_dtype,
-    pooling="avg",
-    seed=None,
+    spec, *, weights_path, size, image_shape, input_dtype, pooling="avg", seed=None
 ):
     """Images of ``image_shape`` and ``input_dtype`` in, pooled features out.
 
     ``Input -> BackbonePreprocessing -> backbone(training=False) ->
-    global pooling``: the backbone runs in inference mode (BatchNormalization
-    uses its moving statistics).
-
-    Returns
-    -------
-    model : keras.Model
-        Its layer named ``spec.name`` is the backbone.
+    pooling``: :func:`preprocessing_layer` and :func:`pooled_backbone`, as in
+    the transfer classifiers' models.
     """
-    keras = _import_keras()
+    keras = import_keras()
     inputs = keras.Input(shape=tuple(image_shape), dtype=np.dtype(input_dtype).name)
-    scale = 1.0 if np.dtype(input_dtype) == np.uint8 else 255.0
-    x = preprocessing_layer_class()(
-        spec.preprocessing, scale=scale, size=size, name="backbone_preprocessing"
-    )(inputs)
-    backbone = build_backbone(spec, weights_path, size, seed=seed)
-    x = backbone(x, training=False)
-    x = getattr(keras.layers, POOLINGS[pooling])(name=f"{pooling}_pool")(x)
+    x = preprocessing_layer(spec, input_dtype, size)(inputs)
+    x = pooled_backbone(spec, weights_path, size, pooling, seed=seed)(x)
     return keras.Model(inputs, x, name=f"{spec.name}_features")
 
 

@@ -1,8 +1,8 @@
 """Prediction: one compiled inference function per model, image by image.
 
 ``keras.Model.predict`` builds a data pipeline and steps through Keras'
-prediction loop on every call: about 35 ms even for one image, against a few
-milliseconds for the model's own call. The estimators instead keep, per
+prediction loop on every call, which costs many times the model's own call
+for one image. The estimators instead keep, per
 model, one ``tf.function`` with a fixed input signature (any batch size),
 traced once, and call it on ``batch_size`` images at a time. Being one
 function per model (and not one Python function shared by all models), it
@@ -23,19 +23,16 @@ Models trained under a ``tf.distribute`` strategy predict through Keras
 from __future__ import annotations
 
 import functools
-import threading
 import weakref
 
 import numpy as np
 
-from ._keras import _import_tensorflow
-
-_FUNCTIONS = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+from . import import_tensorflow
+from .state import model_state
 
 
 def _call_in_inference(model_ref, images):
-    tf = _import_tensorflow()
+    tf = import_tensorflow()
 
     model = model_ref()
 
@@ -47,12 +44,13 @@ def _call_in_inference(model_ref, images):
     )
 
 
-def _inference_function(model, image_shape, dtype):
-    tf = _import_tensorflow()
+def inference_function(model, image_shape, dtype):
+    tf = import_tensorflow()
 
     key = (tuple(image_shape), np.dtype(dtype).name)
-    with _LOCK:
-        functions = _FUNCTIONS.setdefault(model, {})
+    state = model_state(model)
+    with state.lock:
+        functions = state.predict_functions
         function = functions.get(key)
         if function is None:
             # A weak reference: the traced graph holds the model's variables,
@@ -66,7 +64,7 @@ def _inference_function(model, image_shape, dtype):
     return function
 
 
-def _predict(model, images, batch_size, *, distributed=False):
+def predict(model, images, batch_size, *, distributed=False):
     """The model's outputs for ``images``, as a float64 array.
 
     ``distributed``: the model was built under a ``tf.distribute`` strategy.
@@ -74,7 +72,7 @@ def _predict(model, images, batch_size, *, distributed=False):
     if distributed:
         out = model.predict(images, batch_size=batch_size, verbose=0)
         return np.asarray(out, dtype=np.float64)
-    function = _inference_function(model, images.shape[1:], images.dtype)
+    function = inference_function(model, images.shape[1:], images.dtype)
     outputs = [
         np.asarray(function(images[start : start + batch_size]), dtype=np.float64)
         for start in range(0, len(images), batch_size)

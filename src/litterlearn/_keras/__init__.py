@@ -1,7 +1,15 @@
-"""Keras, imported lazily, and the few Keras facts the estimators share.
+"""The neutral Keras layer: the only code that creates Keras or TensorFlow objects.
 
-Keras (and TensorFlow) are imported the first time a model is built, never
-when litterlearn is imported: :func:`_import_keras` is the only door.
+Importing this package imports neither: :func:`import_keras` is the only door,
+called the first time a model is built. Its modules hold every Keras subclass
+litterlearn defines at module level (``layers``, ``losses``, ``optimizers``,
+``callbacks``, ``data``) and import Keras at their top, so they are imported
+only inside the functions that need them; the others (``state``, ``pool``,
+``weights``, ``predict``, ``distribute``, ``batchnorm``, ``serialization``)
+import Keras lazily through :func:`import_keras`.
+
+Import rule: ``utils <- _keras <- _backbones <- {neural_network,
+preprocessing, inspection} <- {ensemble, plotting, _demo}``.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ OPTIMIZERS = frozenset(
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def _import_keras():
+def import_keras():
     """Import and return ``keras``, configuring TensorFlow once per process.
 
     See :func:`litterlearn.utils.configure_tensorflow` for what the one-time
@@ -34,20 +42,15 @@ def _import_keras():
     return keras
 
 
-def _import_tensorflow():
-    """Import and return ``tensorflow`` through the same door as Keras.
-
-    Every module that needs TensorFlow itself imports it here, so the first
-    use in a process, whichever it is, configures TensorFlow before its
-    runtime starts and keeps its start-up lines off the console.
-    """
-    _import_keras()
+def import_tensorflow():
+    """Import and return ``tensorflow`` through the same door as Keras."""
+    import_keras()
     import tensorflow as tf
 
     return tf
 
 
-def _sublayers(layer):
+def sublayers(layer):
     """Every layer inside ``layer`` (nested models included), depth first.
 
     The one walk over a model's layers: each layer comes before its own
@@ -55,19 +58,33 @@ def _sublayers(layer):
     """
     for sub in getattr(layer, "layers", None) or []:
         yield sub
-        yield from _sublayers(sub)
+        yield from sublayers(sub)
 
 
-def _leaf_layers(layer):
+def leaf_layers(layer):
     """The layers of ``layer`` that hold no sublayers (or ``layer`` itself)."""
     if not getattr(layer, "layers", None):
         yield layer
         return
-    for sub in _sublayers(layer):
+    for sub in sublayers(layer):
         if not getattr(sub, "layers", None):
             yield sub
 
 
-def _inner_optimizer(optimizer):
+def make_trainable(layer):
+    """Make ``layer`` and all its sublayers trainable.
+
+    (``model.trainable = True`` does not reach the layers of a functional
+    model.)
+    """
+    for sub in [layer, *sublayers(layer)]:
+        sub.trainable = True
+
+
+def inner_optimizer(optimizer):
     """The optimizer a ``LossScaleOptimizer`` wraps, or ``optimizer`` itself."""
     return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+class DivergenceError(ValueError):
+    """A fit stopped because its training loss blew up or became non-finite."""

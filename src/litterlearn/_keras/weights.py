@@ -5,50 +5,22 @@
 - :func:`_reseed_generators`: the seed generators (dropout...);
 - :func:`_optimizer_fill` / :func:`_reset_optimizer`: an optimizer's state
   back to its freshly built values;
-- :func:`_model_state`: what litterlearn knows about a built model (how it
-  was last compiled, its pretrained weights as built), kept beside the model
-  without holding it alive;
 - :func:`_snapshot` / :func:`_restore`: every variable of a model and its
   optimizer, so a warm-started fit that fails can put them back.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 import numpy as np
 
-from ._keras import _import_keras, _leaf_layers, _sublayers
-
-
-class _ModelState:
-    """litterlearn's notes on one built model."""
-
-    __slots__ = ("compile_key", "optimizer_fill", "pretrained")
-
-    def __init__(self):
-        self.compile_key = None  # what it was last compiled with (see _compile)
-        self.optimizer_fill = None  # the optimizer's initial values, or None
-        self.pretrained = None  # [(variable, value as built)] of pretrained layers
-
-
-_STATES = weakref.WeakKeyDictionary()
-_STATES_LOCK = threading.Lock()
-
-
-def _model_state(model):
-    with _STATES_LOCK:
-        state = _STATES.get(model)
-        if state is None:
-            state = _STATES[model] = _ModelState()
-        return state
+from . import import_keras, leaf_layers, sublayers
+from .state import model_state
 
 
 def _weights_of_layers(model, names):
     """The weights of the layers of ``model`` named in ``names`` (any depth)."""
     found = {}
-    for layer in _sublayers(model):
+    for layer in sublayers(model):
         if layer.name in names:
             found.update((id(weight), weight) for weight in layer.weights)
     return list(found.values())
@@ -57,11 +29,11 @@ def _weights_of_layers(model, names):
 def _record_pretrained(model, names):
     """Keep the values of the pretrained layers ``names`` as built."""
     weights = _weights_of_layers(model, set(names))
-    _model_state(model).pretrained = [(w, np.asarray(w).copy()) for w in weights]
+    model_state(model).pretrained = [(w, np.asarray(w).copy()) for w in weights]
 
 
 def _restore_pretrained(model):
-    for weight, value in _model_state(model).pretrained or ():
+    for weight, value in model_state(model).pretrained or ():
         weight.assign(value)
 
 
@@ -99,7 +71,7 @@ def _initializer_plan(model, skip):
     whose initializer is not known (see ``_INITIALIZER_ATTRIBUTES``).
     """
     plan = []
-    for layer in _leaf_layers(model):
+    for layer in leaf_layers(model):
         special = {}
         for cls in type(layer).__mro__:
             special = _LAYER_INITIALIZER_ATTRIBUTES.get(cls.__name__, special)
@@ -134,7 +106,7 @@ def _initialize_weights(model, seed, skip=()):
     are left alone. Returns None, or (touching nothing) the reason a weight
     cannot be seeded: the model is then neither reproducible nor reusable.
     """
-    keras = _import_keras()
+    keras = import_keras()
     plan, reason = _initializer_plan(model, set(skip))
     if reason is not None:
         return reason
@@ -156,7 +128,7 @@ def _reseed_generators(model, seed):
     alone.
     """
     seeds = np.random.SeedSequence(seed)
-    for layer in _leaf_layers(model):
+    for layer in leaf_layers(model):
         weight_ids = {id(w) for w in layer.weights}
         for variable in layer.variables:
             if id(variable) in weight_ids or variable.name != "seed_generator_state":

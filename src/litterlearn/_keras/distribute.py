@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from ._keras import _import_tensorflow
+from . import import_tensorflow
 
 _LOCK = threading.Lock()
 _MIRRORED = {}  # device names -> the process's MirroredStrategy over them
@@ -42,7 +42,7 @@ def resolve_strategy(distribute):
     """
     if distribute is None:
         return None
-    tf = _import_tensorflow()
+    tf = import_tensorflow()
 
     if _is_strategy(distribute):
         return None if distribute is tf.distribute.get_strategy() else distribute

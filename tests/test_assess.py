@@ -326,3 +326,62 @@ def test_result_without_pandas_is_arrays(digits_result, monkeypatch):
     table = digits_result.table
     assert isinstance(table, dict) and table["score"].shape == (4,)
     assert isinstance(digits_result, AssessResult)
+
+
+class _FakeClock:
+    """The time ``assess`` sees: only the fits below make it advance."""
+
+    now = 0.0
+
+    @classmethod
+    def perf_counter(cls):
+        return cls.now
+
+
+class _TenSecondsPer100(ClassifierMixin, BaseEstimator):
+    """A route whose fit takes 10 s of the fake clock per 100 images."""
+
+    def fit(self, X, y):
+        _FakeClock.now += 10 * len(X) / 100
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_budget_runs_the_fits_that_fit_in_order_and_lists_the_rest(monkeypatch):
+    import types
+
+    from litterlearn.model_selection import _assess
+
+    monkeypatch.setattr(
+        _assess, "time", types.SimpleNamespace(perf_counter=_FakeClock.perf_counter)
+    )
+    monkeypatch.setattr(_FakeClock, "now", 0.0)
+    X, y = _digit_pixels()
+    result = assess(
+        X[:300],
+        y[:300],
+        routes=[],
+        extra_routes={"slow": _TenSecondsPer100()},
+        image_size=8,
+        budget=60,
+        verbose=0,
+    )
+    assert result.sizes == [56, 112, 225]
+    # A first small fit (5.6 s) gives the cost; then the full size on as
+    # many splits as fit (22.5 s each, 5 s kept for the report); the rest
+    # of the curve no longer fits.
+    done = [(c["size"], c["split"]) for c in result.cells]
+    assert done == [(56, 0), (225, 0), (225, 1)]
+    left_out = result.routes["slow"]["left_out"]
+    assert sorted(left_out) == [
+        (56, 1),
+        (56, 2),
+        (112, 0),
+        (112, 1),
+        (112, 2),
+        (225, 2),
+    ]
+    assert "The budget left out 6 of the planned fits" in result.verdict

@@ -400,3 +400,23 @@ def test_command_on_the_taco_sample_says_it_is_synthetic(tmp_path, monkeypatch, 
     assert main([*args[:2], "Unicorn", *args[3:]]) == 2
     err = capsys.readouterr().err
     assert "--taco" in err and len(err.strip().splitlines()) == 1
+
+
+def test_command_interrupted_writes_the_report_so_far(
+    folders, tmp_path, monkeypatch, capsys
+):
+    import litterlearn.model_selection as model_selection
+
+    real = model_selection.assess
+
+    def interrupted(*args, **kwargs):  # Ctrl-C during the second fit
+        return real(*args, extra_routes={"stop": _Broken("interrupt")}, **kwargs)
+
+    monkeypatch.setattr(model_selection, "assess", interrupted)
+    out_dir = tmp_path / "out"
+    args = ["assess", str(folders["good"]), "--routes", "logistic_regression",
+            "--image-size", "8", "--splits", "2", "--output", str(out_dir), "-q"]  # fmt: skip
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; the report holds the 1 fit finished" in err
+    assert "The run was interrupted" in (out_dir / "report.html").read_text()

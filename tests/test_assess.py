@@ -385,3 +385,38 @@ def test_budget_runs_the_fits_that_fit_in_order_and_lists_the_rest(monkeypatch):
         (225, 2),
     ]
     assert "The budget left out 6 of the planned fits" in result.verdict
+
+
+def test_command_on_the_taco_sample_says_it_is_synthetic(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LITTERLEARN_DATA", str(tmp_path / "data"))
+    out_dir = tmp_path / "out"
+    args = ["assess", "--taco", "Bottle", "--taco-source", "sample",
+            "--n-images", "80", "--routes", "logistic_regression",
+            "--image-size", "8", "--splits", "2", "--output", str(out_dir), "-q"]  # fmt: skip
+    assert main(args) == 0
+    report = (out_dir / "report.md").read_text()
+    assert "SYNTHETIC sample" in report and "Bottle or not" in report
+    assert "balanced accuracy (skewed classes)" in report  # about 21% bottles
+    assert main([*args[:2], "Unicorn", *args[3:]]) == 2
+    err = capsys.readouterr().err
+    assert "--taco" in err and len(err.strip().splitlines()) == 1
+
+
+def test_command_interrupted_writes_the_report_so_far(
+    folders, tmp_path, monkeypatch, capsys
+):
+    import litterlearn.model_selection as model_selection
+
+    real = model_selection.assess
+
+    def interrupted(*args, **kwargs):  # Ctrl-C during the second fit
+        return real(*args, extra_routes={"stop": _Broken("interrupt")}, **kwargs)
+
+    monkeypatch.setattr(model_selection, "assess", interrupted)
+    out_dir = tmp_path / "out"
+    args = ["assess", str(folders["good"]), "--routes", "logistic_regression",
+            "--image-size", "8", "--splits", "2", "--output", str(out_dir), "-q"]  # fmt: skip
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; the report holds the 1 fit finished" in err
+    assert "The run was interrupted" in (out_dir / "report.html").read_text()

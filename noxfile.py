@@ -11,9 +11,11 @@ def tests(session):
     """Install litterlearn with the CPU TensorFlow and run the test suite.
 
     One pytest-xdist worker per core (``-n auto``); arguments after ``--`` go
-    to pytest (``nox -s tests -- -n 0 -k resize`` runs in this process).
+    to pytest (``nox -s tests -- -n 0 -k resize`` runs in this process). The
+    ``integrations`` extra brings the libraries of the "Beyond fit" guide, so
+    that its tests run instead of being skipped.
     """
-    session.install(".[cpu,test]")
+    session.install(".[cpu,test,integrations]")
     session.run("pytest", "-n", "auto", *session.posargs)
 
 

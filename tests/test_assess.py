@@ -326,3 +326,97 @@ def test_result_without_pandas_is_arrays(digits_result, monkeypatch):
     table = digits_result.table
     assert isinstance(table, dict) and table["score"].shape == (4,)
     assert isinstance(digits_result, AssessResult)
+
+
+class _FakeClock:
+    """The time ``assess`` sees: only the fits below make it advance."""
+
+    now = 0.0
+
+    @classmethod
+    def perf_counter(cls):
+        return cls.now
+
+
+class _TenSecondsPer100(ClassifierMixin, BaseEstimator):
+    """A route whose fit takes 10 s of the fake clock per 100 images."""
+
+    def fit(self, X, y):
+        _FakeClock.now += 10 * len(X) / 100
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_budget_runs_the_fits_that_fit_in_order_and_lists_the_rest(monkeypatch):
+    import types
+
+    from litterlearn.model_selection import _assess
+
+    monkeypatch.setattr(
+        _assess, "time", types.SimpleNamespace(perf_counter=_FakeClock.perf_counter)
+    )
+    monkeypatch.setattr(_FakeClock, "now", 0.0)
+    X, y = _digit_pixels()
+    result = assess(
+        X[:300],
+        y[:300],
+        routes=[],
+        extra_routes={"slow": _TenSecondsPer100()},
+        image_size=8,
+        budget=60,
+        verbose=0,
+    )
+    assert result.sizes == [56, 112, 225]
+    # A first small fit (5.6 s) gives the cost; then the full size on as
+    # many splits as fit (22.5 s each, 5 s kept for the report); the rest
+    # of the curve no longer fits.
+    done = [(c["size"], c["split"]) for c in result.cells]
+    assert done == [(56, 0), (225, 0), (225, 1)]
+    left_out = result.routes["slow"]["left_out"]
+    assert sorted(left_out) == [
+        (56, 1),
+        (56, 2),
+        (112, 0),
+        (112, 1),
+        (112, 2),
+        (225, 2),
+    ]
+    assert "The budget left out 6 of the planned fits" in result.verdict
+
+
+def test_command_on_the_taco_sample_says_it_is_synthetic(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LITTERLEARN_DATA", str(tmp_path / "data"))
+    out_dir = tmp_path / "out"
+    args = ["assess", "--taco", "Bottle", "--taco-source", "sample",
+            "--n-images", "80", "--routes", "logistic_regression",
+            "--image-size", "8", "--splits", "2", "--output", str(out_dir), "-q"]  # fmt: skip
+    assert main(args) == 0
+    report = (out_dir / "report.md").read_text()
+    assert "SYNTHETIC sample" in report and "Bottle or not" in report
+    assert "balanced accuracy (skewed classes)" in report  # about 21% bottles
+    assert main([*args[:2], "Unicorn", *args[3:]]) == 2
+    err = capsys.readouterr().err
+    assert "--taco" in err and len(err.strip().splitlines()) == 1
+
+
+def test_command_interrupted_writes_the_report_so_far(
+    folders, tmp_path, monkeypatch, capsys
+):
+    import litterlearn.model_selection as model_selection
+
+    real = model_selection.assess
+
+    def interrupted(*args, **kwargs):  # Ctrl-C during the second fit
+        return real(*args, extra_routes={"stop": _Broken("interrupt")}, **kwargs)
+
+    monkeypatch.setattr(model_selection, "assess", interrupted)
+    out_dir = tmp_path / "out"
+    args = ["assess", str(folders["good"]), "--routes", "logistic_regression",
+            "--image-size", "8", "--splits", "2", "--output", str(out_dir), "-q"]  # fmt: skip
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; the report holds the 1 fit finished" in err
+    assert "The run was interrupted" in (out_dir / "report.html").read_text()

@@ -17,6 +17,7 @@ SUBPACKAGES = [
     "ensemble",
     "export",
     "utils",
+    "active_learning",
 ]
 
 

@@ -11,6 +11,7 @@ the same real images (the TACO sample's files and scikit-learn's digits).
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -646,3 +647,20 @@ def test_mixed_precision_is_refused_by_litert_only(digits, tmp_path):
     export(clf, tmp_path / "m.keras")
     proba = load_exported(tmp_path / "m.keras").predict_proba(X[:40])
     assert np.abs(proba - clf.predict_proba(X[:40])).max() <= ATOL
+
+
+def test_onnx_files_carry_their_metadata_inside(exported, tmp_path):
+    """An ONNX file copied without its JSON still loads: the metadata is inside."""
+    if reason := _runtime_missing("onnxruntime"):
+        pytest.skip(reason)
+    _, cases = exported
+    source = cases[0]["artifacts"]["onnx"]
+    alone = tmp_path / "alone.onnx"
+    shutil.copyfile(source, alone)
+    model = load_exported(alone)
+    assert model.metadata == json.loads(_read(source + ".json"))
+    images = np.load(cases[0]["images"])
+    assert (
+        np.abs(model.predict_proba(images) - np.load(cases[0]["expected"])).max()
+        <= ATOL
+    )

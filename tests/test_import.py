@@ -24,7 +24,7 @@ first = sorted(sys.modules)
 import litterlearn.datasets, litterlearn.preprocessing, litterlearn.neural_network
 import litterlearn.ensemble, litterlearn.inspection, litterlearn.metrics
 import litterlearn.utils, litterlearn.plotting, litterlearn.export
-import litterlearn.model_selection
+import litterlearn.model_selection, litterlearn.active_learning
 from litterlearn.preprocessing import ImageResizer, GrayscaleNormalizer
 from litterlearn.neural_network import CNNImageClassifier, MLPImageClassifier
 from litterlearn.ensemble import TestTimeAugmentationClassifier

@@ -42,6 +42,7 @@ COURSE_ORDER = [
     "plot_small_data.py",
     "plot_assess_taco.py",
     "plot_training_recipes.py",
+    "plot_calibration.py",
     "plot_grid_search.py",
     "plot_grid_search_dask.py",
     "plot_deploying_onnx.py",

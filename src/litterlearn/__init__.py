@@ -9,6 +9,7 @@ import importlib
 __version__ = "0.1.0.dev0"
 
 _SUBMODULES = [
+    "active_learning",
     "datasets",
     "ensemble",
     "export",

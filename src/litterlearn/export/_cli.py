@@ -189,19 +189,27 @@ class _PickledModel:
     """A trusted, unpickled pipeline, predicting files as an export does."""
 
     def __init__(self, estimator):
+        from ..preprocessing import ImageResizer
+
+        first = estimator[0] if hasattr(estimator, "steps") else None
+        if not isinstance(first, ImageResizer) or not hasattr(
+            estimator, "predict_proba"
+        ):
+            raise _BadInput(
+                "the pickled object is not a pipeline starting with an "
+                "ImageResizer and ending in a classifier, so it cannot predict "
+                "image files"
+            )
         self.estimator = estimator
-        self.classes_ = np.asarray(estimator.classes_)
-        last = estimator[-1] if hasattr(estimator, "steps") else estimator
-        self.multilabel = _output_activation(last) == "sigmoid"
+        self.resizer = first
+        try:
+            self.classes_ = np.asarray(estimator.classes_)
+        except AttributeError:
+            raise _BadInput("the pickled pipeline is not fitted") from None
+        self.multilabel = _output_activation(estimator[-1]) == "sigmoid"
 
     def read_images(self, paths):
-        first = self.estimator[0] if hasattr(self.estimator, "steps") else None
-        if first is None or not hasattr(first, "image_shape_"):
-            raise _BadInput(
-                "the pickled pipeline does not start with an ImageResizer, so it "
-                "cannot read image files"
-            )
-        return paths, first.transform(paths)
+        return self.resizer.transform(paths)
 
     def predict(self, paths):
         proba = self.estimator.predict_proba(paths)
@@ -209,7 +217,7 @@ class _PickledModel:
 
 
 def _output_activation(estimator):
-    """ "softmax" or "sigmoid" for a litterlearn classifier; None otherwise."""
+    """The output activation of a litterlearn classifier (None for others)."""
     try:
         return estimator.model_.get_layer("output_activation").activation.__name__
     except (AttributeError, ValueError):

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..utils._images import check_label_values
 from ..utils._sklearn_compat import _check_sample_weight
+from ._calibration import brier_score, expected_calibration_error
 
 __all__ = ["imbalance_report", "specificity_score"]
 
@@ -177,6 +178,23 @@ def _one_vs_rest_scores(y_score, labels, pos_label):
     return {lab: y_score[:, k] for k, lab in enumerate(labels)}
 
 
+def _as_probabilities(y_score, labels, pos_label):
+    """``(n, n_labels)`` probabilities from ``y_score``, or None if not ones.
+
+    1D scores of a binary problem are the probability of ``pos_label``; 2D
+    scores are probabilities when they lie in [0, 1] and each row sums to 1.
+    """
+    score = np.asarray(y_score, dtype=np.float64)
+    if not np.isfinite(score).all() or score.min() < 0 or score.max() > 1:
+        return None
+    if score.ndim == 1 or score.shape[1] == 1:
+        p = score.ravel()
+        return np.column_stack([p if lab == pos_label else 1 - p for lab in labels])
+    if not np.allclose(score.sum(axis=1), 1, atol=1e-3):
+        return None
+    return score
+
+
 def _ranking_scores(is_pos, score, sample_weight):
     """ROC AUC and average precision of one class; nan when undefined."""
     if is_pos.all() or not is_pos.any():
@@ -206,6 +224,9 @@ def imbalance_report(
     (:func:`imblearn.metrics.classification_report_imbalanced`), their
     macro average, accuracy, balanced accuracy, and, given scores, ROC AUC
     and PR AUC (average precision) per class (one-vs-rest) and overall.
+    Given probabilities (``predict_proba``), it adds how well they are
+    calibrated: the expected calibration error and the Brier score
+    (:func:`expected_calibration_error`, :func:`brier_score`).
 
     Multi-label targets (0/1 indicators of shape ``(n_samples, n_labels)``,
     what a multi-label estimator's ``predict`` returns: which labels each
@@ -261,7 +282,9 @@ def imbalance_report(
         keys, unweighted mean; support is the total), ``"accuracy"``,
         ``"balanced_accuracy"`` and, given ``y_score``, ``"roc_auc"`` and
         ``"average_precision"``. Undefined AUCs (a class absent from
-        ``y_true``) are nan.
+        ``y_true``) are nan. When ``y_score`` holds probabilities (in [0, 1];
+        rows summing to 1 when 2D), also ``"ece"`` and ``"brier"``, the text
+        form's ``calibration`` line.
 
         For indicators: one entry per label (the same keys; support is the
         number of samples having it), ``"micro avg"`` and ``"macro avg"``
@@ -275,6 +298,7 @@ def imbalance_report(
     See Also
     --------
     specificity_score : The recall of the negatives.
+    expected_calibration_error : How far confidence is from accuracy.
     imblearn.metrics.classification_report_imbalanced : Also the geometric
         mean and the index of balanced accuracy per class.
 
@@ -300,6 +324,9 @@ def imbalance_report(
     balanced acc                         0.67                                      8
          ROC AUC                                               0.92
           PR AUC                                                       0.83
+     calibration  ECE 0.19  Brier 0.12
+    >>> round(report["ece"], 3), round(report["brier"], 3)
+    (0.188, 0.116)
 
     Multi-label: which of three kinds of litter each photo holds.
 
@@ -393,6 +420,14 @@ def imbalance_report(
                 k: float(np.mean([report[n][k] for n in names]))
                 for k in ("roc_auc", "average_precision")
             }
+        proba = _as_probabilities(y_score, labels, pos_label)
+        if proba is not None:
+            overall["ece"] = expected_calibration_error(
+                y_true, proba, labels=labels, sample_weight=sample_weight
+            )
+            overall["brier"] = brier_score(
+                y_true, proba, labels=labels, sample_weight=sample_weight
+            )
 
     metric_keys = [k for k in report[names[0]] if k != "support"]
     report["macro avg"] = {
@@ -463,6 +498,11 @@ def _format_report(report, names, digits):
             values = [""] * len(columns)
             values[col] = report[key]
             out.append(line(label, values).rstrip())
+    if "ece" in report:
+        out.append(
+            f"{'calibration':>{width}}  ECE {report['ece']:.{digits}f}  "
+            f"Brier {report['brier']:.{digits}f}"
+        )
     return "\n".join(out)
 
 

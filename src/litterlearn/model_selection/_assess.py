@@ -174,7 +174,6 @@ class _Data:
     classes: list
     multilabel: bool
     description: str
-    transfer_rows: np.ndarray | None = None
 
 
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
@@ -705,7 +704,7 @@ def _chance(y_train, y_test, metric, multilabel):
         return float(metric(y_test, pred))
 
 
-def _transfer_inputs(data, routes, ctx, verbose):
+def _transfer_inputs(data, routes, ctx):
     """Decode at the transfer size and compute the pretrained features once.
 
     Marks the transfer routes skipped (with the reason and how to get
@@ -957,7 +956,7 @@ def assess(
         _Route(name, "user", "pixels", name, estimator=est)
         for name, est in extra_routes.items()
     ]
-    transfer_rows, features, feature_s = _transfer_inputs(data, plan, ctx, verbose)
+    transfer_rows, features, feature_s = _transfer_inputs(data, plan, ctx)
     inputs = {"pixels": data.rows, "features": features, "transfer": transfer_rows}
 
     cache_store = _Cache(cache)
@@ -991,6 +990,20 @@ def assess(
                 continue
             split = splits[j]
             train, test = split.train[size], split.test
+            if r.keras and size == full and j == 0:
+                # Cut the epochs once, before the first full-size fit; the
+                # choice is cached so that a rerun resumes with the same one.
+                scale_key = _digest(_CACHE_VERSION, data_key, _route_signature(r, ctx))
+                decided = cache_store.get(f"epochs-{scale_key}")
+                if decided is not None:
+                    ctx.epoch_scale[r.name] = decided["scale"]
+                elif budget is not None and r.name in cost:
+                    left = budget - (time.perf_counter() - start) - _REPORT_RESERVE_S
+                    _fit_epochs_to_budget(
+                        r, size, n_splits, ctx, cost, left, active, cells
+                    )
+                    scale = ctx.epoch_scale.get(r.name, 1.0)
+                    cache_store.put(f"epochs-{scale_key}", {"scale": scale})
             key = _digest(
                 _CACHE_VERSION,
                 data_key,
@@ -1008,8 +1021,6 @@ def assess(
             elapsed = time.perf_counter() - start
             if budget is not None and r.name in cost:
                 left = budget - elapsed - _REPORT_RESERVE_S
-                if r.keras and size == full and j == 0:
-                    _fit_epochs_to_budget(r, size, ctx, cost, left, active, cells)
                 predicted = cost[r.name] * _cost_units(r, size, ctx)
                 if predicted > left:
                     left_out.setdefault(r.name, []).append((size, j))
@@ -1075,11 +1086,14 @@ def assess(
     return result
 
 
-def _fit_epochs_to_budget(route, size, ctx, cost, left, active, cells):
-    """Cut a Keras route's epochs when its full-size fit would not fit.
+def _fit_epochs_to_budget(route, size, n_splits, ctx, cost, left, active, cells):
+    """Cut a Keras route's epochs when its full-size fits would not fit.
 
-    Its share of the time left is an equal part among the routes that have
-    no full-size cell yet.
+    The time left is shared so that every route can be fitted at the full
+    size on every split: the routes whose cost is known and that are not
+    Keras routes take their predicted time, the Keras routes without a
+    full-size fit yet share the rest equally. Where even one split does not
+    fit that way, the share is for one split.
     """
     waiting = [
         r
@@ -1087,11 +1101,19 @@ def _fit_epochs_to_budget(route, size, ctx, cost, left, active, cells):
         if r.status == "ran"
         and not any(c["route"] == r.name and c["size"] == size for c in cells)
     ]
-    share = left / max(1, len(waiting))
+    keras_waiting = [r for r in waiting if r.keras] or [route]
+    others = sum(
+        cost[r.name] * _cost_units(r, size, ctx)
+        for r in waiting
+        if not r.keras and r.name in cost
+    )
+    share = (left - n_splits * others) / (n_splits * len(keras_waiting))
+    if share <= 0:
+        share = (left - others) / len(keras_waiting)
     predicted = cost[route.name] * _cost_units(route, size, ctx)
     if predicted > share and predicted > 0:
         ctx.epoch_scale[route.name] = max(
-            0.05, ctx.epoch_scale.get(route.name, 1.0) * share / predicted
+            0.05, ctx.epoch_scale.get(route.name, 1.0) * max(share, 0) / predicted
         )
 
 

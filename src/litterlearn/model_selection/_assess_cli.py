@@ -288,7 +288,8 @@ def run_assess(args, prog="litterlearn assess"):
         if result.interrupted:
             print(
                 f"{prog}: interrupted; the report holds the {len(result.cells)} "
-                "fits finished, and a rerun resumes from them",
+                f"fit{'' if len(result.cells) == 1 else 's'} finished, and a rerun "
+                "resumes from them",
                 file=sys.stderr,
             )
             return 130

@@ -118,10 +118,6 @@ class AssessResult:
     def _ran(self):
         return [r for r, info in self.routes.items() if info["status"] != "skipped"]
 
-    def _n_train_test(self, size):
-        n_test = len(self.splits[0][1])
-        return size, n_test
-
     def summary(self):
         """Per route and size: mean and std of the score, splits, mean times."""
         rows = []
@@ -165,8 +161,8 @@ class AssessResult:
         both = ~np.isnan(sa) & ~np.isnan(sb)
         if not both.any():
             return None
-        n_train, n_test = self._n_train_test(size)
-        mean, low, high = paired_interval(sa[both] - sb[both], n_train, n_test)
+        n_test = len(self.splits[0][1])
+        mean, low, high = paired_interval(sa[both] - sb[both], size, n_test)
         return mean, low, high, int(both.sum())
 
     def _judge(self):
@@ -201,27 +197,37 @@ class AssessResult:
 
         n_test = len(self.splits[0][1])
 
-        def beats(cmp):
-            mean, low, _high, n = cmp
-            if n >= 3:
-                return low > 0
+        def needed(n):
             # Too few splits for an interval from their spread: the binomial
             # spread of a score on n x n_test test images, one-sided at 1%.
             p = min(max(chance, 1 / n_test), 1 - 1 / n_test)
-            return mean > 2.33 * math.sqrt(p * (1 - p) / (n * n_test))
+            return 2.33 * math.sqrt(p * (1 - p) / (n * n_test))
+
+        def beats(cmp):
+            mean, low, _high, n = cmp
+            return low > 0 if n >= 3 else mean > needed(n)
+
+        def versus_chance(cmp):
+            mean, low, high, n = cmp
+            if n >= 3:
+                return f"{_signed(mean)}, {_interval_text(low, high, n)}"
+            return (
+                f"{_signed(mean)}; with {n} split{'s' if n > 1 else ''} of "
+                f"{n_test} test images, beating chance takes more than "
+                f"{_signed(needed(n))}"
+            )
 
         winners = [r for r in compared if beats(above[r])]
         best = max(compared, key=means.get)
         ev["best"] = best
         m = self.metric.replace("_", " ")
         if not winners:
-            mean, low, high, n = above[best]
             ev["beats_chance"] = False
             lines.append(
                 f"No route beats chance. At {size} training images the best, "
                 f"{label[best]}, scores {means[best]:.3f} {m} against "
                 f"{chance:.3f} for always answering the most frequent label "
-                f"({_signed(mean)}, {_interval_text(low, high, n)})."
+                f"({versus_chance(above[best])})."
             )
             lines.append(
                 "The labels may not be learnable from these images at this "

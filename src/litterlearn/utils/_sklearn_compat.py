@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
     StrOptions,
+    validate_params,
 )
 from sklearn.utils.validation import _check_sample_weight, _num_samples
 
@@ -33,6 +34,7 @@ __all__ = [
     "keras_home",
     "optimizer_variable_index",
     "run_through_graph",
+    "validate_params",
 ]
 
 

@@ -282,6 +282,30 @@ def compile_phase(model, plan, planned, target, *, warm=False):
     state.optimizer_fill = _optimizer_fill(model.optimizer)
 
 
+def compiled_state(model, target):
+    """A function that puts back how ``model`` is compiled now.
+
+    For a warm fit that fails after a changed knob compiled another loss (or
+    weight decay) around the optimizer, or another optimizer: the optimizer
+    object and its settings come back (its variables are the caller's to
+    restore).
+    """
+    state = model_state(model)
+    key, optimizer = state.compile_key, getattr(model, "optimizer", None)
+    loss = getattr(model, "loss", None)
+    decay = getattr(inner_optimizer(optimizer), "weight_decay", None)
+
+    def put_back():
+        if optimizer is not None and (
+            model.optimizer is not optimizer or state.compile_key != key
+        ):
+            inner_optimizer(optimizer).weight_decay = decay
+            model.compile(optimizer=optimizer, loss=loss, metrics=target.metrics())
+        state.compile_key = key
+
+    return put_back
+
+
 def new_optimizer(optimizer, learning_rate, weight_decay):
     """A new optimizer of ``optimizer`` (a name or an instance to copy)."""
     keras = import_keras()

@@ -29,22 +29,29 @@ Keras is imported only when a backbone is built.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
+import hashlib
 import numbers
 import os
 import re
 import urllib.error
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from ._keras import import_keras
 from ._keras.weights import _initialize_weights
-from .utils._sklearn_compat import Interval, StrOptions, keras_home
+from .utils._sklearn_compat import HasMethods, Interval, StrOptions, keras_home
 
 __all__ = [
     "BACKBONES",
     "BackboneSpec",
+    "ModelBackbone",
+    "check_batchnorm",
     "WeightsUnavailableError",
+    "application_names",
     "get_backbone",
     "resolve_input_size",
     "resolve_weights",
@@ -91,21 +98,27 @@ class BackboneSpec:
         Input size of the ImageNet weights (used when ``input_size=None``).
     min_size : int
         Smallest input height and width Keras accepts for the backbone.
-    n_features : int
-        Number of channels of the last feature map (features after pooling).
+    n_features : int or None
+        Number of channels of the last feature map (features after pooling);
+        None: read from the built backbone.
     block_pattern : str
-        Regular expression whose first group, matched at the start of a
-        layer name, names the layer's block; consecutive layers of the same
-        block form one block (layers that match nothing join the block
+        Regular expression whose first matching group, matched at the start
+        of a layer name, names the layer's block; consecutive layers of the
+        same block form one block (layers that match nothing join the block
         before them).
-    weights_file : str
+    weights_file : str or None
         File name of the ImageNet weights without the top in Keras' cache.
         ``{rows}`` is replaced by the input size for backbones whose
-        weights depend on it (MobileNetV2).
-    weights_url : str
+        weights depend on it (MobileNetV2). None: Keras' constructor finds
+        and downloads its own file (``weights="imagenet"`` is passed to it).
+    weights_url : str or None
         Directory URL Keras downloads ``weights_file`` from.
     weights_hash : str or None
         Keras' checksum of the file (None where Keras has none).
+    block_end_pattern : str or None, default=None
+        For networks whose layers are not named by block (Inception): a
+        regular expression matching the whole name of the layer that ends
+        each block; it replaces ``block_pattern``.
     """
 
     name: str
@@ -113,11 +126,12 @@ class BackboneSpec:
     preprocessing: str
     default_size: int
     min_size: int
-    n_features: int
+    n_features: int | None
     block_pattern: str
-    weights_file: str
-    weights_url: str
+    weights_file: str | None
+    weights_url: str | None
     weights_hash: str | None
+    block_end_pattern: str | None = None
 
     def __repr__(self):
         # Short and the same in every process (no function addresses): it
@@ -231,10 +245,387 @@ BACKBONES: dict[str, BackboneSpec] = {
 
 POOLINGS = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}
 
+
+# Every other ``keras.applications`` constructor is found by its name, and
+# what the catalogue needs is read from Keras: the preprocessing (its
+# module's ``preprocess_input`` applied to probe pixels), the minimum size
+# (the constructor refuses a 1x1 input with its minimum, before building
+# anything), the feature count (the built backbone). Keras cannot say, without
+# downloading the ImageNet file, the size the weights were trained at, nor
+# how layer names group into stages: those two are tables, by constructor and
+# by Keras module.
+_DEFAULT_SIZES = {
+    "Xception": 299,
+    "InceptionV3": 299,
+    "InceptionResNetV2": 299,
+    "NASNetLarge": 331,
+    "EfficientNetB1": 240,
+    "EfficientNetB2": 260,
+    "EfficientNetB3": 300,
+    "EfficientNetB4": 380,
+    "EfficientNetB5": 456,
+    "EfficientNetB6": 528,
+    "EfficientNetB7": 600,
+    "EfficientNetV2B1": 240,
+    "EfficientNetV2B2": 260,
+    "EfficientNetV2B3": 300,
+    "EfficientNetV2S": 384,
+    "EfficientNetV2M": 480,
+    "EfficientNetV2L": 480,
+}
+
+# The stages of each ``keras.applications`` module, as its layer names say
+# them: (block_pattern, block_end_pattern).
+_MODULE_BLOCKS = {
+    "vgg16": (r"(block\d+)_", None),
+    "vgg19": (r"(block\d+)_", None),
+    "resnet": (r"(conv\d+)_", None),
+    "resnet_v2": (r"(conv\d+)_", None),
+    "densenet": (r"(conv\d+|pool\d+)", None),
+    "mobilenet": (r"conv_[dp]w_(\d+)|(conv1)", None),
+    "mobilenet_v2": (r"(block_\d+|expanded_conv|Conv1)", None),
+    "mobilenet_v3": (r"(expanded_conv(?:_\d+)?_|conv_1|conv)", None),
+    "efficientnet": (r"(block\d+|stem)", None),
+    "efficientnet_v2": (r"(block\d+|stem)", None),
+    "convnext": (r".*?_(stem|stage_\d+|downsampling_block_\d+)", None),
+    "xception": (r"(block\d+)_", None),
+    "inception_v3": ("", r"mixed\d+"),
+    "inception_resnet_v2": ("", r"mixed_\w+|block\d+_\d+_ac|conv_7b_ac"),
+    "nasnet": ("", r"normal_concat_\d+|reduction_concat_\w+"),
+}
+
+_PROBE = np.array([[[[10.0, 100.0, 250.0]]]], dtype=np.float32)
+
+
+def _normalized(name):
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _applications():
+    """``{normalized name: constructor name}`` of ``keras.applications``."""
+    keras = import_keras()
+    apps = keras.applications
+    return {
+        _normalized(n): n
+        for n in dir(apps)
+        if n[:1].isupper() and callable(getattr(apps, n))
+    }
+
+
+def application_names():
+    """The constructor names of every ``keras.applications`` backbone.
+
+    Each may be passed as ``backbone=``, as written (``"ConvNeXtTiny"``) or in
+    any case with underscores (``"convnext_tiny"``).
+    """
+    return sorted(_applications().values())
+
+
+def _application_module(constructor):
+    """The public ``keras.applications`` module of a constructor."""
+    keras = import_keras()
+    return getattr(keras.applications, constructor.__module__.rsplit(".", 1)[-1])
+
+
+def preprocessing_mode(constructor):
+    """The ``preprocess_input`` mode of a ``keras.applications`` constructor.
+
+    Read from Keras: the module's ``preprocess_input`` is applied to probe
+    pixels and compared with each mode of :class:`BackbonePreprocessing`.
+    """
+    module = _application_module(constructor)
+    expected = np.asarray(module.preprocess_input(_PROBE.copy()))
+    for mode, got in _mode_outputs().items():
+        if np.allclose(got, expected, rtol=1e-4, atol=1e-3):
+            return mode
+    raise ValueError(
+        f"The preprocessing of keras.applications.{constructor.__name__} is none "
+        f"of {tuple(_mode_outputs())}; describe it with a BackboneSpec."
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _mode_outputs():
+    """What :class:`BackbonePreprocessing` makes of the probe, per mode."""
+    from ._keras.layers import MODES, BackbonePreprocessing
+
+    return {mode: np.asarray(BackbonePreprocessing(mode)(_PROBE)) for mode in MODES}
+
+
+def minimum_size(constructor):
+    """The smallest input side a ``keras.applications`` constructor accepts.
+
+    Keras checks the input shape before building a layer: asked for a 1x1
+    input, the constructor refuses with its minimum.
+    """
+    try:
+        constructor(include_top=False, weights=None, input_shape=(1, 1, 3))
+    except ValueError as exc:
+        match = re.search(r"at least (\d+)x(\d+)", str(exc))
+        if match:
+            return max(int(match.group(1)), int(match.group(2)))
+    return 32
+
+
+@functools.cache
+def _application_spec(constructor_name):
+    keras = import_keras()
+    constructor = getattr(keras.applications, constructor_name)
+    module = constructor.__module__.rsplit(".", 1)[-1]
+    block_pattern, block_end = _MODULE_BLOCKS.get(
+        module, (r"(block_?\d+|stage_?\d+|conv\d+)", None)
+    )
+    return BackboneSpec(
+        name=_normalized(constructor_name),
+        constructor=constructor_name,
+        preprocessing=preprocessing_mode(constructor),
+        default_size=_DEFAULT_SIZES.get(constructor_name, 224),
+        min_size=minimum_size(constructor),
+        n_features=None,
+        block_pattern=block_pattern,
+        weights_file=None,
+        weights_url=None,
+        weights_hash=None,
+        block_end_pattern=block_end,
+    )
+
+
+# ------------------------------------------------------------ brought models
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelBackbone:
+    """A backbone you bring: a Keras model, or a ``.keras`` file.
+
+    Pass it as ``backbone=`` when the model needs cutting or its inputs a
+    preprocessing; a plain ``keras.Model`` or the path of a ``.keras`` file
+    may be passed as ``backbone=`` directly (uncut, ``preprocessing="none"``).
+
+    Parameters
+    ----------
+    model : keras.Model, str or path
+        The network, or the path of a ``.keras`` file, loaded in Keras' safe
+        mode (a file holding a ``Lambda`` layer or a custom class Keras does
+        not know is refused). The estimator trains a copy: the model you
+        pass is never changed.
+    layer : str, default=None
+        Name of the layer whose output is the backbone's: the network is cut
+        there (e.g. before a classifier's own head). None: the model's output.
+        It must be a feature map ``(batch, h, w, channels)`` (pooled by
+        ``pooling``) or a feature vector ``(batch, n)``.
+    preprocessing : {"none", "tf", "torch", "caffe"}, default="none"
+        What the network expects of its RGB input: "none" passes 0..255
+        (a network that preprocesses itself, e.g. with a ``Rescaling``
+        layer); "tf" scales to [-1, 1]; "torch" and "caffe" are Keras'
+        ``preprocess_input`` modes of those names.
+    input_size : int, default=None
+        The side the network was trained at (the default of
+        ``input_size=None``); None: the model's input size if fixed, else
+        224.
+    """
+
+    model: object
+    layer: str | None = None
+    preprocessing: str = "none"
+    input_size: int | None = None
+
+
+class _BroughtModel:
+    """The constructor of a brought backbone: a copy of the model, at a size.
+
+    Equal to another when the network (architecture and weights, or the
+    file's identity) and the cut are: that identifies models in caches.
+    """
+
+    def __init__(self, model, fingerprint, layer):
+        self.model = model
+        self.fingerprint = fingerprint
+        self.layer = layer
+        self.__qualname__ = "ModelBackbone"
+
+    def __eq__(self, other):
+        return isinstance(other, _BroughtModel) and (
+            (self.fingerprint, self.layer) == (other.fingerprint, other.layer)
+        )
+
+    def __hash__(self):
+        return hash((self.fingerprint, self.layer))
+
+    def __repr__(self):
+        return f"ModelBackbone({self.model.name!r}, layer={self.layer!r})"
+
+    def __call__(self, *, include_top=False, weights=None, input_shape, name):
+        """A copy of the (cut) model on a new input of ``input_shape``.
+
+        ``weights="imagenet"``: the model's own weights; None: new ones.
+        """
+        keras = import_keras()
+        source = self.model
+        if self.layer is not None:
+            source = keras.Model(source.input, source.get_layer(self.layer).output)
+        inputs = keras.Input(tuple(input_shape))
+        copy = keras.models.clone_model(
+            source,
+            input_tensors=[inputs] if isinstance(source.input, list) else inputs,
+            recursive=True,
+        )
+        if weights is not None:
+            copy.set_weights(source.get_weights())
+        return keras.Model(copy.input, copy.output, name=name)
+
+
+def _model_fingerprint(model):
+    """sha256 of a model's architecture and weights."""
+    import json
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    for value in model.get_weights():
+        digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_keras_file(path, _stat):
+    """The model of a ``.keras`` file, in Keras' safe mode (cached by
+    the file's identity ``_stat``)."""
+    keras = import_keras()
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, TypeError) as exc:
+        lam = "Lambda" in str(exc)
+        raise ValueError(
+            f"backbone={path!r} cannot be loaded in Keras' safe mode: {exc}\n"
+            + (
+                "A Lambda layer's Python code is not loaded from a file (it could "
+                "run anything). Rebuild the network without it, or, if you trust "
+                "the file, load it yourself with keras.saving.load_model(path, "
+                "safe_mode=False) and pass the model."
+                if lam
+                else "A custom layer must be importable and registered with "
+                "keras.saving.register_keras_serializable() before the file is "
+                "loaded; or load the model yourself and pass it."
+            )
+        ) from exc
+
+
+def _brought_spec(backbone):
+    """The :class:`BackboneSpec` of a brought model (a :class:`ModelBackbone`)."""
+    keras = import_keras()
+    source = backbone.model
+    if isinstance(source, (str, os.PathLike)):
+        path = os.path.abspath(os.fspath(source))
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"backbone={os.fspath(source)!r} is not a file, a catalogue name or "
+                f"a keras.applications constructor name."
+            )
+        if not path.endswith(".keras"):
+            raise ValueError(
+                f"backbone={os.fspath(source)!r}: a model file must be a .keras "
+                f"file (Keras' format, saved with model.save('name.keras'))."
+            )
+        stat = os.stat(path)
+        identity = (path, stat.st_size, stat.st_mtime_ns)
+        model = _load_keras_file(path, identity)
+        fingerprint = repr(identity)
+    elif isinstance(source, keras.Model):
+        model, fingerprint = source, _model_fingerprint(source)
+    else:
+        raise ValueError(
+            f"ModelBackbone's model must be a keras.Model or the path of a .keras "
+            f"file; got {type(source).__name__}."
+        )
+    layer = backbone.layer
+    if layer is not None:
+        names = [sub.name for sub in model.layers]
+        if layer not in names:
+            close = difflib.get_close_matches(layer, names, n=3)
+            raise ValueError(
+                f"backbone: the model {model.name!r} has no layer {layer!r}"
+                + (f"; did you mean {close}?" if close else ".")
+            )
+    if backbone.preprocessing not in ("none", "tf", "torch", "caffe"):
+        raise ValueError(
+            f"backbone: preprocessing must be 'none', 'tf', 'torch' or 'caffe'; "
+            f"got {backbone.preprocessing!r}."
+        )
+    output = model.get_layer(layer).output if layer else model.output
+    if len(output.shape) not in (2, 4):
+        raise ValueError(
+            f"backbone: the output of {model.name!r}"
+            f"{f' at layer {layer!r}' if layer else ''} has shape "
+            f"{tuple(output.shape)}; a backbone outputs feature maps "
+            f"(batch, h, w, channels) or feature vectors (batch, n)."
+        )
+    shape = model.input_shape
+    fixed = shape[1] if len(shape) == 4 and shape[1] == shape[2] else None
+    return BackboneSpec(
+        name=model.name,
+        constructor=_BroughtModel(model, fingerprint, layer),
+        preprocessing=backbone.preprocessing,
+        default_size=int(backbone.input_size or fixed or 224),
+        min_size=1,
+        n_features=int(output.shape[-1]),
+        block_pattern=r"(block_?\d+|stage_?\d+|conv\d+)",
+        weights_file=None,
+        weights_url=None,
+        weights_hash=None,
+    )
+
+
+def _is_brought(spec):
+    return isinstance(spec.constructor, _BroughtModel)
+
+
+def check_batchnorm(spec):
+    """Warn when a brought model's BatchNormalization was never trained.
+
+    Statistics at their initial values (moving mean 0, variance 1) are not
+    those of any data: a frozen backbone in inference mode would normalise
+    with them silently.
+    """
+    keras = import_keras()
+    if not _is_brought(spec):
+        return
+    untrained = [
+        layer.name
+        for layer in _all_layers(spec.constructor.model)
+        if isinstance(layer, keras.layers.BatchNormalization)
+        and np.all(np.asarray(layer.moving_mean) == 0)
+        and np.all(np.asarray(layer.moving_variance) == 1)
+    ]
+    if untrained:
+        warnings.warn(
+            f"The BatchNormalization statistics of backbone {spec.name!r} are "
+            f"still at their initial values (moving mean 0, variance 1) in "
+            f"{len(untrained)} layer(s), e.g. {untrained[0]!r}: the model was "
+            f"never trained in training mode, so a frozen backbone would "
+            f"normalise with statistics of no data. Pass the trained model, or "
+            f"let them learn: fine_tune_batchnorm=True with fine-tuning "
+            f"(fine_tune_max_iter > 0, fine_tune_layers='all').",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
 # The constraints of the parameters naming a backbone, shared by every
 # estimator that takes one.
 PARAMETER_CONSTRAINTS = {
-    "backbone": [StrOptions(set(BACKBONES)), BackboneSpec],
+    "backbone": [
+        str,
+        os.PathLike,
+        BackboneSpec,
+        ModelBackbone,
+        HasMethods(["get_layer"]),
+    ],
     "weights": [None, str, os.PathLike],
     "input_size": [
         None,
@@ -247,23 +638,53 @@ PARAMETER_CONSTRAINTS = {
 
 
 def get_backbone(name):
-    """Return the :class:`BackboneSpec` of catalogue name ``name``.
+    """Return the :class:`BackboneSpec` of backbone ``name``.
 
-    A :class:`BackboneSpec` given as ``name`` is returned as it is.
+    ``name`` is a catalogue name ("vgg16", ...) or the name of any
+    ``keras.applications`` constructor, as written (``"ConvNeXtTiny"``) or
+    in any case with underscores (``"convnext_tiny"``). A
+    :class:`BackboneSpec` given as ``name`` is returned as it is.
 
     Examples
     --------
     >>> get_backbone("vgg16").constructor
     'VGG16'
+    >>> get_backbone("efficientnet_v2_b0").constructor
+    'EfficientNetV2B0'
     """
     if isinstance(name, BackboneSpec):
         return name
-    try:
+    if isinstance(name, ModelBackbone):
+        return _brought_spec(name)
+    if isinstance(name, os.PathLike) or (
+        isinstance(name, str) and name.endswith(".keras")
+    ):
+        return _brought_spec(ModelBackbone(name))
+    if not isinstance(name, str) and hasattr(name, "get_layer"):
+        return _brought_spec(ModelBackbone(name))
+    if isinstance(name, str) and name in BACKBONES:
         return BACKBONES[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown backbone {name!r}; choose one of {sorted(BACKBONES)}."
-        ) from None
+    if isinstance(name, str):
+        constructor = _applications().get(_normalized(name))
+        if constructor is not None:
+            for spec in BACKBONES.values():  # "VGG16" is "vgg16"
+                if spec.constructor == constructor:
+                    return spec
+            return _application_spec(constructor)
+    close = difflib.get_close_matches(
+        _normalized(str(name)), list(_applications()), n=3, cutoff=0.6
+    )
+    hint = (
+        f" Did you mean {', '.join(repr(_applications()[c]) for c in close)}?"
+        if close
+        else ""
+    )
+    raise ValueError(
+        f"Unknown backbone {name!r}; backbone must be one of {sorted(BACKBONES)}, "
+        f"the name of a keras.applications constructor (e.g. 'ConvNeXtTiny', "
+        f"'EfficientNetV2B0', 'MobileNetV3Small'), a keras.Model, the path of a "
+        f".keras file, a ModelBackbone or a BackboneSpec.{hint}"
+    )
 
 
 def resolve_input_size(spec, input_size):
@@ -325,6 +746,15 @@ def keras_cache_dir():
 
 
 def _prefetch_help(spec, size):
+    if spec.weights_file is None:
+        return (
+            f"To work offline, run on a machine with internet:\n"
+            f'    python -c "import keras; keras.applications.'
+            f"{spec.constructor_name}(include_top=False, weights='imagenet')\"\n"
+            f"and copy the file it saves under ~/.keras/models ($KERAS_HOME/models)"
+            f" into {keras_cache_dir()} on this machine (weights='imagenet' then "
+            f"finds it in Keras' cache)."
+        )
     fname = spec.weights_filename(size)
     return (
         f"To work offline, pre-fetch the file on a machine with internet:\n"
@@ -380,6 +810,13 @@ def resolve_weights(spec, weights, size=None):
     if weights is None:
         return None
     size = spec.default_size if size is None else size
+    if isinstance(weights, str) and weights == "imagenet" and _is_brought(spec):
+        check_batchnorm(spec)
+        return IMAGENET  # the brought model's own weights
+    if isinstance(weights, str) and weights == "imagenet" and not spec.weights_file:
+        # Keras' constructor knows its own file: it is downloaded (or found in
+        # Keras' cache) when the backbone is built.
+        return IMAGENET
     if isinstance(weights, str) and weights == "imagenet":
         keras = import_keras()
         fname = spec.weights_filename(size)
@@ -413,10 +850,17 @@ def resolve_weights(spec, weights, size=None):
     return path
 
 
+# What resolve_weights returns for Keras' ImageNet weights of a constructor
+# whose file the catalogue does not name: the constructor downloads it.
+IMAGENET = "imagenet"
+
+
 def weights_key(path):
     """What identifies the content of a weights file (for caches), or None."""
     if path is None:
         return None
+    if path == IMAGENET:
+        return (IMAGENET, import_keras().__version__)
     stat = os.stat(path)
     return (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
 
@@ -424,7 +868,7 @@ def weights_key(path):
 def _load_weights(spec, model, path):
     try:
         model.load_weights(path)
-        if spec.name.startswith("efficientnet"):
+        if spec.constructor_name.startswith("EfficientNetB"):
             _efficientnet_imagenet_scaling(model)
     except Exception as exc:  # h5py and Keras raise many kinds
         raise ValueError(
@@ -473,20 +917,35 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
     """
     keras = import_keras()
     constructor = spec.constructor
+    generic = isinstance(constructor, str) and spec.name not in BACKBONES
     if isinstance(constructor, str):
         constructor = getattr(keras.applications, constructor)
-    model = constructor(
-        include_top=False,
-        weights=None,
-        input_shape=(*size, 3),
-        name=name or spec.name,
-    )
+    kwargs = {"include_top": False, "input_shape": (*size, 3)}
+    if not generic:  # some constructors read their name (EfficientNetV2)
+        kwargs["name"] = name or spec.name
+    if weights_path == IMAGENET and _is_brought(spec):
+        model = constructor(weights="imagenet", **kwargs)  # its own weights
+    elif weights_path == IMAGENET:
+        try:
+            model = constructor(weights="imagenet", **kwargs)
+        except Exception as exc:  # Keras raises a bare Exception
+            _close_http_errors(exc)
+            raise WeightsUnavailableError(
+                f"Could not download the ImageNet weights of backbone "
+                f"{spec.name!r} (keras.applications.{spec.constructor_name}): "
+                f"{exc}\n{_prefetch_help(spec, size)}"
+            ) from exc
+    else:
+        model = constructor(weights=None, **kwargs)
+    if model.name != (name or spec.name):
+        # The same layers, under the name the estimators look it up by.
+        model = keras.Model(model.input, model.output, name=name or spec.name)
     if weights_path is None:
         if seed is not None:
             reason = _initialize_weights(model, seed)
             if reason is not None:  # every catalogue backbone is seeded
                 raise RuntimeError(f"Backbone {spec.name!r}: {reason}.")
-    else:
+    elif weights_path != IMAGENET:
         _load_weights(spec, model, weights_path)
     return model
 
@@ -518,7 +977,10 @@ def pooled_backbone(spec, weights_path, size, pooling, *, seed=None, inference=T
     """
     keras = import_keras()
     backbone = build_backbone(spec, weights_path, size, seed=seed)
-    pool = getattr(keras.layers, POOLINGS[pooling])(name="features")
+    if len(backbone.output.shape) == 2:  # already a feature vector
+        pool = keras.layers.Identity(name="features")
+    else:
+        pool = getattr(keras.layers, POOLINGS[pooling])(name="features")
     mode = {"training": False} if inference else {}
 
     def network(x):
@@ -545,11 +1007,29 @@ def build_feature_extractor(
 
 def _blocks(spec, backbone):
     """The weighted layers of ``backbone`` grouped into blocks, bottom first."""
+    if spec.block_end_pattern:
+        # Each block ends at a named layer; weighted layers after the last
+        # end join the top block.
+        end = re.compile(spec.block_end_pattern)
+        blocks, current = [], []
+        for layer in backbone.layers:
+            if layer.weights:
+                current.append(layer)
+            if end.fullmatch(layer.name) and current:
+                blocks.append(current)
+                current = []
+        if current:
+            if blocks:
+                blocks[-1].extend(current)
+            else:
+                blocks.append(current)
+        return blocks
     pattern = re.compile(spec.block_pattern)
     blocks, current = [], None
     for layer in backbone.layers:
         match = pattern.match(layer.name)
-        name = match.group(1) if match else current
+        name = next((g for g in match.groups() if g), None) if match else None
+        name = name or current
         if name is None:
             continue
         if name != current:

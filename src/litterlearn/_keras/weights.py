@@ -61,6 +61,9 @@ _LAYER_INITIALIZER_ATTRIBUTES = {
     "DepthwiseConv1D": {"kernel": "depthwise_initializer"},
     "DepthwiseConv2D": {"kernel": "depthwise_initializer"},
     "Normalization": {"mean": None, "variance": None, "count": None},
+    # ConvNeXt's layer scale (one weight, numbered by Keras) starts at the
+    # constant ``init_values``; "*" is any weight of the layer.
+    "LayerScale": {"*": "init_values"},
 }
 
 
@@ -80,13 +83,15 @@ def _initializer_plan(model, skip):
         for weight in layer.weights:
             if id(weight) in skip:
                 continue
-            if weight.name in special:
-                attribute = special[weight.name]
+            if weight.name in special or "*" in special:
+                attribute = special.get(weight.name, special.get("*"))
                 if attribute is None:
                     continue  # a constant of the layer
             else:
                 attribute = _INITIALIZER_ATTRIBUTES.get(weight.name)
             initializer = getattr(layer, attribute, None) if attribute else None
+            if isinstance(initializer, (int, float)):  # a constant start
+                initializer = import_keras().initializers.Constant(initializer)
             if initializer is None:
                 return None, (
                     f"the weight {weight.name!r} of layer {layer.name!r} "

@@ -4,7 +4,7 @@ Importing this module does not import TensorFlow or Keras; they are imported
 when a model is first built.
 """
 
-from .._backbones import BackboneSpec, WeightsUnavailableError
+from .._backbones import BackboneSpec, ModelBackbone, WeightsUnavailableError
 from .._keras.pool import clear_model_pool, model_pool_info, set_model_reuse
 from ._cnn import CNNImageClassifier
 from ._lr_finder import LearningRateFinderResult, find_learning_rate
@@ -18,6 +18,7 @@ __all__ = [
     "CNNImageClassifier",
     "LearningRateFinderResult",
     "MLPImageClassifier",
+    "ModelBackbone",
     "TransferImageClassifier",
     "VGGTransferClassifier",
     "WeightsUnavailableError",

@@ -65,10 +65,18 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
 
     Parameters
     ----------
-    backbone : str or BackboneSpec, default="vgg16"
-        "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0" or
-        "densenet121": the ``keras.applications`` network, without its top;
-        or a ``litterlearn.neural_network.BackboneSpec`` describing another
+    backbone : str, keras.Model, path, ModelBackbone or BackboneSpec, \
+default="vgg16"
+        The name of a ``keras.applications`` constructor, without its top:
+        "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0",
+        "densenet121", or any other, as written or in snake case
+        ("ConvNeXtTiny", "convnext_tiny", "EfficientNetV2B0", ...); its
+        preprocessing, minimum size and features are read from Keras. Or
+        your own ``keras.Model`` or the path of a ``.keras`` file (loaded in
+        Keras' safe mode; ``weights="imagenet"`` keeps its own weights), or
+        a ``litterlearn.neural_network.ModelBackbone`` to cut it at a layer
+        and say what its inputs expect; or a
+        ``litterlearn.neural_network.BackboneSpec`` describing another
         network (its constructor, preprocessing, sizes and blocks).
     %(transfer_parameters)s
     %(training_parameters)s

@@ -44,10 +44,19 @@ class PretrainedFeatures(
 
     Parameters
     ----------
-    backbone : str or BackboneSpec, default="vgg16"
-        "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0" or
-        "densenet121"; or a ``litterlearn.neural_network.BackboneSpec``
-        describing another network.
+    backbone : str, keras.Model, path, ModelBackbone or BackboneSpec, \
+default="vgg16"
+        The name of a ``keras.applications`` constructor, without its top:
+        "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0",
+        "densenet121", or any other, as written or in snake case
+        ("ConvNeXtTiny", "convnext_tiny", "EfficientNetV2B0", ...); its
+        preprocessing, minimum size and features are read from Keras. Or
+        your own ``keras.Model`` or the path of a ``.keras`` file (loaded in
+        Keras' safe mode; ``weights="imagenet"`` keeps its own weights), or
+        a ``litterlearn.neural_network.ModelBackbone`` to cut it at a layer
+        and say what its inputs expect; or a
+        ``litterlearn.neural_network.BackboneSpec`` describing another
+        network (its constructor, preprocessing, sizes and blocks).
     weights : "imagenet", path or None, default="imagenet"
         "imagenet": Keras' ImageNet weights, downloaded by Keras into its
         cache (``$KERAS_HOME/models``) or found there; offline, pre-fetch the
@@ -82,7 +91,7 @@ class PretrainedFeatures(
     n_features_out_ : int
         Number of output features, the backbone's channels (512 for VGG,
         2048 for ResNet50, 1280 for MobileNetV2 and EfficientNetB0, 1024 for
-        DenseNet121).
+        DenseNet121), read from the built backbone for the others.
 
     See Also
     --------
@@ -155,8 +164,10 @@ class PretrainedFeatures(
             self.weights_seed_ = int(rng.randint(np.iinfo(np.int32).max))
         self.image_shape_ = shape
         self.input_dtype_ = rows.dtype
-        self.n_features_out_ = spec.n_features
         self._weights_path_ = path
+        self.n_features_out_ = spec.n_features
+        if self.n_features_out_ is None:  # read from the built backbone
+            self.n_features_out_ = int(self._extractor().output_shape[-1])
         return self
 
     @property

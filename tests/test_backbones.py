@@ -311,3 +311,18 @@ def test_bad_cuts_and_untrained_batchnorm(brought, data):
     clf = TransferImageClassifier(ModelBackbone(untrained, layer="block2_conv"), **TINY)
     with pytest.warns(UserWarning, match=r"initial values.*fine_tune_batchnorm=True"):
         clf.fit(X, y)
+
+
+def _has_keras_hub():
+    import importlib.util
+
+    return importlib.util.find_spec("keras_hub") is not None
+
+
+@pytest.mark.skipif(_has_keras_hub(), reason="keras-hub is installed")
+def test_a_preset_without_keras_hub_says_how_to_install_it(data, tmp_path):
+    X, _ = data
+    (tmp_path / "config.json").write_text("{}")
+    for backbone in ("hub:dinov2_small", str(tmp_path)):
+        with pytest.raises(ImportError, match=r"pip install --no-deps 'keras-hub"):
+            PretrainedFeatures(backbone).fit(X)

@@ -1,4 +1,10 @@
-"""The catalogue of pretrained backbones (``keras.applications``), written once.
+"""The catalogue of pretrained backbones, written once.
+
+The sources: every ``keras.applications`` constructor by name (six of them
+with a table entry naming their ImageNet file, the others read from Keras);
+a brought Keras model or ``.keras`` file (:class:`ModelBackbone`); a
+KerasHub preset name or local preset directory (optional dependency). Each
+becomes a :class:`BackboneSpec`, so the estimators handle all alike.
 
 Used by :class:`~litterlearn.neural_network.TransferImageClassifier`,
 :class:`~litterlearn.neural_network.VGGTransferClassifier` and
@@ -243,7 +249,13 @@ BACKBONES: dict[str, BackboneSpec] = {
 }
 
 
-POOLINGS = {"avg": "GlobalAveragePooling2D", "max": "GlobalMaxPooling2D"}
+# Global pooling of a feature map; "cls" takes a transformer's class token
+# (a transformer's "avg" and "max" pool its patch tokens).
+POOLINGS = {
+    "avg": "GlobalAveragePooling2D",
+    "max": "GlobalMaxPooling2D",
+    "cls": None,
+}
 
 
 # Every other ``keras.applications`` constructor is found by its name, and
@@ -616,6 +628,128 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
+# ------------------------------------------------------------ KerasHub presets
+
+HUB_PREFIXES = ("hub:", "kaggle://", "hf://", "modelscope://", "gs://")
+HUB_INSTALL = (
+    "pip install 'litterlearn[hub]' && pip install --no-deps 'keras-hub>=0.32'"
+)
+
+
+def import_keras_hub():
+    """KerasHub, or an ImportError saying how to install it."""
+    import_keras()
+    try:
+        import keras_hub
+    except ImportError as exc:
+        raise ImportError(
+            f"KerasHub presets as backbones need keras-hub (Python 3.11 or "
+            f"later), which is not installed: {exc}. Install it next to "
+            f"TensorFlow without a second TensorFlow:\n    {HUB_INSTALL}\n"
+            f"(keras-hub's tensorflow-text dependency would pull the full "
+            f"tensorflow wheel; vision presets do not need it)."
+        ) from exc
+    return keras_hub
+
+
+def _is_hub_preset(name):
+    if not isinstance(name, (str, os.PathLike)):
+        return False
+    text = os.fspath(name)
+    if text.startswith(HUB_PREFIXES):
+        return True
+    return os.path.isdir(text) and os.path.isfile(os.path.join(text, "config.json"))
+
+
+class _HubPreset:
+    """The constructor of a KerasHub backbone: the preset's backbone at a
+    size, after the preset's own image converter (when it has one)."""
+
+    def __init__(self, preset):
+        self.preset = preset
+        self.__qualname__ = "keras_hub.models.Backbone.from_preset"
+
+    def __eq__(self, other):
+        return isinstance(other, _HubPreset) and self.preset == other.preset
+
+    def __hash__(self):
+        return hash(self.preset)
+
+    def __repr__(self):
+        return f"KerasHubPreset({self.preset!r})"
+
+    def __call__(self, *, include_top=False, weights=None, input_shape, name):
+        keras = import_keras()
+        hub = import_keras_hub()
+        try:
+            backbone = hub.models.Backbone.from_preset(
+                self.preset,
+                image_shape=tuple(input_shape),
+                load_weights=weights is not None,
+            )
+        except Exception as exc:  # kagglehub and requests raise many kinds
+            if os.path.isdir(self.preset):
+                raise
+            raise WeightsUnavailableError(_hub_offline_help(self.preset, exc)) from exc
+        inputs = keras.Input(tuple(input_shape), name="images")
+        x = inputs
+        converter = _hub_converter(self.preset, input_shape[:2])
+        if converter is not None:
+            x = converter(x)
+        if isinstance(backbone.input, dict):  # e.g. {"images": ...}
+            x = {key: x for key in backbone.input}
+        return keras.Model(inputs, backbone(x), name=name)
+
+
+def _hub_converter(preset, size):
+    hub = import_keras_hub()
+    try:
+        return hub.layers.ImageConverter.from_preset(preset, image_size=tuple(size))
+    except FileNotFoundError:  # a backbone saved without its converter
+        return None
+
+
+def _hub_offline_help(preset, exc):
+    name = preset[4:] if preset.startswith("hub:") else preset
+    return (
+        f"Could not load the KerasHub preset {name!r}: {exc}\n"
+        f"To work offline, save the preset to a local directory on a machine "
+        f"with internet:\n"
+        f'    python -c "import keras_hub; keras_hub.models.Backbone.from_preset('
+        f"'{name}').save_to_preset('{os.path.basename(name.rstrip('/'))}'); "
+        f"keras_hub.layers.ImageConverter.from_preset('{name}').save_to_preset("
+        f"'{os.path.basename(name.rstrip('/'))}')\"\n"
+        f"copy that directory to this machine and pass its path as backbone=."
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _hub_spec(preset):
+    """The :class:`BackboneSpec` of a KerasHub preset (name or directory)."""
+    import_keras_hub()  # a clear error when it is not installed
+    path = preset[4:] if preset.startswith("hub:") else preset
+    default = 224
+    if os.path.isdir(path):
+        import json
+
+        with open(os.path.join(path, "config.json")) as f:
+            config = json.load(f).get("config", {})
+        shape = config.get("image_shape") or [None]
+        default = int(shape[0] or 224)
+    return BackboneSpec(
+        name=re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(path.rstrip("/"))),
+        constructor=_HubPreset(path),
+        preprocessing="none",
+        default_size=default,
+        min_size=1,
+        n_features=None,
+        block_pattern=r".*?(layers_\d+|embeddings|stage_?\d+|stack\d+|block\d+|stem)",
+        weights_file=None,
+        weights_url=None,
+        weights_hash=None,
+    )
+
+
 # The constraints of the parameters naming a backbone, shared by every
 # estimator that takes one.
 PARAMETER_CONSTRAINTS = {
@@ -656,6 +790,8 @@ def get_backbone(name):
         return name
     if isinstance(name, ModelBackbone):
         return _brought_spec(name)
+    if _is_hub_preset(name):
+        return _hub_spec(os.fspath(name))
     if isinstance(name, os.PathLike) or (
         isinstance(name, str) and name.endswith(".keras")
     ):
@@ -923,8 +1059,12 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
     kwargs = {"include_top": False, "input_shape": (*size, 3)}
     if not generic:  # some constructors read their name (EfficientNetV2)
         kwargs["name"] = name or spec.name
-    if weights_path == IMAGENET and _is_brought(spec):
-        model = constructor(weights="imagenet", **kwargs)  # its own weights
+    if weights_path == IMAGENET and isinstance(
+        constructor, (_BroughtModel, _HubPreset)
+    ):
+        # Its own weights (a brought model's, a preset's): the constructor
+        # explains its own failures.
+        model = constructor(weights="imagenet", **kwargs)
     elif weights_path == IMAGENET:
         try:
             model = constructor(weights="imagenet", **kwargs)
@@ -977,8 +1117,19 @@ def pooled_backbone(spec, weights_path, size, pooling, *, seed=None, inference=T
     """
     keras = import_keras()
     backbone = build_backbone(spec, weights_path, size, seed=seed)
-    if len(backbone.output.shape) == 2:  # already a feature vector
+    rank = len(backbone.output.shape)
+    if rank == 2:  # already a feature vector
         pool = keras.layers.Identity(name="features")
+    elif rank == 3:  # a transformer's tokens
+        from ._keras.layers import TokenPooling
+
+        pool = TokenPooling(pooling, _n_patches(backbone, size), name="features")
+    elif POOLINGS[pooling] is None:
+        raise ValueError(
+            f"pooling={pooling!r} takes the class token of a transformer "
+            f"backbone; backbone {spec.name!r} outputs feature maps: use "
+            f"pooling='avg' or 'max'."
+        )
     else:
         pool = getattr(keras.layers, POOLINGS[pooling])(name="features")
     mode = {"training": False} if inference else {}
@@ -987,6 +1138,19 @@ def pooled_backbone(spec, weights_path, size, pooling, *, seed=None, inference=T
         return pool(backbone(x, **mode))
 
     return network
+
+
+def _n_patches(backbone, size):
+    """How many of a transformer's tokens are patches (None: all but one)."""
+    from ._keras import sublayers
+
+    for layer in [backbone, *sublayers(backbone)]:
+        patch = getattr(layer, "patch_size", None)
+        if isinstance(patch, int) and patch > 0:
+            return (size[0] // patch) * (size[1] // patch)
+        if isinstance(patch, (tuple, list)) and len(patch) == 2:
+            return (size[0] // patch[0]) * (size[1] // patch[1])
+    return None
 
 
 def build_feature_extractor(
@@ -1005,6 +1169,26 @@ def build_feature_extractor(
     return keras.Model(inputs, x, name=f"{spec.name}_features")
 
 
+def _block_layers(model):
+    """The layers blocks are made of: ``model.layers``, with nested models
+    (a KerasHub backbone inside its wrapper; not a ``Sequential`` stage)
+    and stacks of layers of one class (a transformer's encoder layers)
+    opened."""
+    keras = import_keras()
+    found = []
+    for layer in model.layers:
+        subs = [sub for sub in getattr(layer, "layers", None) or [] if sub.weights]
+        nested = isinstance(layer, keras.Model) and not isinstance(
+            layer, keras.Sequential
+        )
+        stack = len(subs) >= 2 and len({type(sub) for sub in subs}) == 1
+        if nested or (stack and not isinstance(layer, keras.Sequential)):
+            found.extend(_block_layers(layer))
+        else:
+            found.append(layer)
+    return found
+
+
 def _blocks(spec, backbone):
     """The weighted layers of ``backbone`` grouped into blocks, bottom first."""
     if spec.block_end_pattern:
@@ -1012,7 +1196,7 @@ def _blocks(spec, backbone):
         # end join the top block.
         end = re.compile(spec.block_end_pattern)
         blocks, current = [], []
-        for layer in backbone.layers:
+        for layer in _block_layers(backbone):
             if layer.weights:
                 current.append(layer)
             if end.fullmatch(layer.name) and current:
@@ -1026,7 +1210,7 @@ def _blocks(spec, backbone):
         return blocks
     pattern = re.compile(spec.block_pattern)
     blocks, current = [], None
-    for layer in backbone.layers:
+    for layer in _block_layers(backbone):
         match = pattern.match(layer.name)
         name = next((g for g in match.groups() if g), None) if match else None
         name = name or current
@@ -1050,7 +1234,7 @@ def block_depths(spec, backbone):
         for i, block in enumerate(blocks)
         for layer in block
     }
-    for layer in backbone.layers:  # weighted layers before any block
+    for layer in _block_layers(backbone):  # weighted layers before any block
         if layer.weights and id(layer) not in depths:
             depths[id(layer)] = len(blocks) - 1 if blocks else 0
     return depths
@@ -1073,7 +1257,7 @@ def top_layers(spec, backbone, *, n_layers=None, n_blocks=None):
     layers : list of keras.layers.Layer
         Bottom first.
     """
-    weighted = [layer for layer in backbone.layers if layer.weights]
+    weighted = [layer for layer in _block_layers(backbone) if layer.weights]
     if n_layers == "all":
         return weighted
     if n_layers is not None:

@@ -72,3 +72,36 @@ class BackbonePreprocessing(keras.layers.Layer):
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="litterlearn")
+class TokenPooling(keras.layers.Layer):
+    """A transformer's tokens ``(n, tokens, d)`` to one vector ``(n, d)``.
+
+    ``mode`` "cls": the class token (the first); "avg" or "max": the mean or
+    maximum of the patch tokens, the last ``n_patches`` (a class token,
+    registers or a distillation token come before them).
+    """
+
+    def __init__(self, mode="avg", n_patches=None, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("cls", "avg", "max"):
+            raise ValueError(f"Unknown token pooling {mode!r}.")
+        self.mode = mode
+        self.n_patches = None if n_patches is None else int(n_patches)
+
+    def call(self, inputs):
+        if self.mode == "cls":
+            return inputs[:, 0]
+        patches = inputs[:, -self.n_patches :] if self.n_patches else inputs[:, 1:]
+        if self.mode == "avg":
+            return ops.mean(patches, axis=1)
+        return ops.max(patches, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"mode": self.mode, "n_patches": self.n_patches})
+        return config

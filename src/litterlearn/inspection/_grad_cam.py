@@ -236,6 +236,14 @@ def _feature_map_shape(layer):
 
 def _resolve_layer(layer, model, leaves, name):
     convs = [sub for sub in leaves if _is_conv(sub)]
+    if layer is None and any(type(sub).__name__ == "TokenPooling" for sub in leaves):
+        raise ValueError(
+            f"grad_cam needs a backbone with a spatial feature map; the backbone "
+            f"of {name} is a transformer, whose output is tokens (its only "
+            f"convolution cuts the image into patches and sees no class). Use a "
+            f"convolutional backbone, or name a layer with layer= to see its map "
+            f"anyway."
+        )
     if layer is None:
         if not convs:
             raise ValueError(

@@ -248,9 +248,10 @@ _DOCS["transfer_parameters"] = """\
         (bilinear), at least 32. None: the backbone's default, 224, the size
         of its ImageNet training. Smaller is faster; features of small
         objects may suffer.
-    pooling : {"avg", "max"}, default="avg"
+    pooling : {"avg", "max", "cls"}, default="avg"
         Global pooling of the backbone's last feature map into the head's
-        input.
+        input. For a transformer (a KerasHub ViT, DeiT or DINOv2 preset),
+        "cls" takes the class token, "avg" and "max" pool the patch tokens.
     hidden_layer_sizes : array-like of int, default=(256,)
         Units of each dense hidden layer of the new head; ``()`` gives a
         softmax regression on the pooled features.

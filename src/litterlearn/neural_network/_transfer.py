@@ -307,10 +307,19 @@ def _unfreeze_top(model, *, spec, selection, batchnorm):
     keras = import_keras()
     make_trainable(model)
     backbone = model.get_layer(spec.name)
-    top = {id(layer) for layer in _backbones.top_layers(spec, backbone, **selection)}
-    for layer in backbone.layers:
+    chosen = {
+        id(sub)
+        for layer in _backbones.top_layers(spec, backbone, **selection)
+        for sub in [layer, *sublayers(layer)]
+    }
+    # Parents come before their sublayers: a layer holding a chosen one
+    # stays trainable (setting a flag reaches every sublayer), and each
+    # sublayer then gets its own.
+    for layer in sublayers(backbone):
+        inside = [layer, *sublayers(layer)]
+        wanted = any(id(sub) in chosen for sub in inside)
         is_bn = isinstance(layer, keras.layers.BatchNormalization)
-        layer.trainable = id(layer) in top and (batchnorm or not is_bn)
+        layer.trainable = wanted and (batchnorm or not is_bn)
 
 
 def _rate_factors(model, *, spec, decay):
@@ -321,7 +330,7 @@ def _rate_factors(model, *, spec, decay):
     depths = _backbones.block_depths(spec, backbone)
     return {
         weight.path: decay ** depths[id(layer)]
-        for layer in backbone.layers
+        for layer in _backbones._block_layers(backbone)
         if id(layer) in depths
         for weight in layer.trainable_weights
     }

@@ -67,8 +67,10 @@ default="vgg16"
         ``(height, width)`` images are resized to inside the model; at least
         32. None: the backbone's default, 224 (the size of its ImageNet
         training). Smaller is faster.
-    pooling : {"avg", "max"}, default="avg"
-        Global pooling of the last feature map.
+    pooling : {"avg", "max", "cls"}, default="avg"
+        Global pooling of the last feature map. For a transformer (a KerasHub
+        ViT, DeiT or DINOv2 preset), "cls" takes the class token, "avg" and
+        "max" pool the patch tokens.
     batch_size : int, default=32
         Images per forward pass.
     image_shape : tuple of int, default=None

@@ -1,0 +1,95 @@
+"""KerasHub presets as backbones, on tiny random presets saved locally."""
+
+import numpy as np
+import pytest
+
+from litterlearn import _backbones
+from litterlearn.neural_network import TransferImageClassifier
+from litterlearn.preprocessing import PretrainedFeatures
+
+keras_hub = pytest.importorskip("keras_hub")
+
+
+@pytest.fixture(scope="module")
+def dino_preset(tmp_path_factory):
+    """A 2-layer DINOv2 at 28x28 (patch 14: a class token and 4 patch
+    tokens) with its image converter, saved as a local preset."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.DINOV2Backbone(
+        patch_size=14,
+        num_layers=2,
+        hidden_dim=16,
+        num_heads=2,
+        intermediate_dim=32,
+        layer_scale_init_value=1.0,
+        num_register_tokens=0,
+        use_swiglu_ffn=False,
+        image_shape=(28, 28, 3),
+    )
+    path = tmp_path_factory.mktemp("presets") / "tiny_dinov2"
+    backbone.save_to_preset(str(path))
+    converter = keras_hub.layers.DINOV2ImageConverter(
+        image_size=(28, 28), scale=1 / 255.0
+    )
+    converter.save_to_preset(str(path))
+    return path, backbone
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (6, 28, 28, 3), dtype=np.uint8)
+    return X, np.arange(6) % 2
+
+
+def test_a_local_preset_gives_class_token_or_patch_mean(dino_preset, data):
+    """pooling="cls" is the class token, "avg" the mean of the patch tokens,
+    of the preset's backbone after its own image converter."""
+    path, backbone = dino_preset
+    X, _ = data
+    tokens = np.asarray(backbone({"images": X.astype("float32") / 255.0}))
+    assert tokens.shape == (6, 5, 16)
+    cls = PretrainedFeatures(str(path), input_size=28, pooling="cls").fit(X)
+    np.testing.assert_allclose(cls.transform(X), tokens[:, 0], rtol=1e-4, atol=1e-5)
+    avg = PretrainedFeatures(str(path), input_size=28).fit(X)
+    np.testing.assert_allclose(
+        avg.transform(X), tokens[:, 1:].mean(axis=1), rtol=1e-4, atol=1e-5
+    )
+    assert avg.n_features_out_ == 16
+
+
+def test_a_preset_fine_tunes_its_top_encoder_layer(dino_preset, data):
+    path, _ = dino_preset
+    X, y = data
+    clf = TransferImageClassifier(
+        str(path),
+        input_size=28,
+        pooling="cls",
+        max_iter=1,
+        fine_tune_max_iter=1,
+        fine_tune_learning_rate=0.1,
+        hidden_layer_sizes=(),
+        random_state=0,
+    ).fit(X, y)
+    spec = _backbones.get_backbone(str(path))
+    backbone = clf.model_.get_layer(spec.name)
+    top = _backbones.top_layers(spec, backbone)
+    assert [layer.name for layer in top][0] == "layers_1"
+    trainable = {w.path for w in clf.model_.trainable_weights}
+    assert any("layers_1" in p for p in trainable)
+    assert not any("layers_0" in p or "embeddings" in p for p in trainable)
+    assert clf.predict_proba(X).shape == (6, 2)
+    from litterlearn.inspection import grad_cam
+
+    with pytest.raises(ValueError, match="spatial feature map.*transformer"):
+        grad_cam(clf, X[:1])
+
+
+def test_a_preset_name_offline_says_how_to_prefetch(data):
+    X, y = data
+    with pytest.raises(_backbones.WeightsUnavailableError, match="save_to_preset"):
+        PretrainedFeatures("hub:dinov2_small", input_size=28).fit(X)
+    with pytest.raises(ValueError, match="pooling='cls'"):
+        PretrainedFeatures("MobileNetV3Small", weights=None, pooling="cls").fit(X)

@@ -691,6 +691,8 @@ class _HubPreset:
             if os.path.isdir(self.preset):
                 raise
             raise WeightsUnavailableError(_hub_offline_help(self.preset, exc)) from exc
+        # CLIP and SigLIP: the vision tower (images to tokens).
+        backbone = getattr(backbone, "vision_encoder", None) or backbone
         inputs = keras.Input(tuple(input_shape), name="images")
         x = inputs
         converter = _hub_converter(self.preset, input_shape[:2])
@@ -734,7 +736,9 @@ def _hub_spec(preset):
 
         with open(os.path.join(path, "config.json")) as f:
             config = json.load(f).get("config", {})
-        shape = config.get("image_shape") or [None]
+        # The backbone's image size, or its vision tower's (CLIP, SigLIP).
+        tower = config.get("vision_encoder", {}).get("config", {})
+        shape = config.get("image_shape") or tower.get("image_shape") or [None]
         default = int(shape[0] or 224)
     return BackboneSpec(
         name=re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(path.rstrip("/"))),

@@ -11,13 +11,16 @@ fresh subprocess:
   (``filters=(8 + i, 16, 16)``), so no built model can be reused;
 - **baseline, reuse off**: same architecture, with litterlearn's reuse of
   built models switched off (what a wrapper that builds a new Keras model
-  per fit costs).
+  per fit costs);
+- **training knobs alternating**: same architecture, with label smoothing,
+  weight decay, the schedule and MixUp changing at every fit (the reused
+  model is compiled anew around its own optimizer).
 
 Keras never gives back the memory of a built model (about 7 MB each for the
 course CNN; ``keras.backend.clear_session()`` does not recover it), so the
 estimators reuse a built model of the same architecture that no live
 estimator holds. Target: at most 2 MB per fit over fits 5-20 with
-the same architecture.
+the same architecture, knobs changing or not.
 
 Run: ``python benchmarks/bench_memory.py [--fits 20] [--n-images 300]``.
 """
@@ -38,7 +41,17 @@ CASES = {
     "same": "same architecture",
     "changing": "changing architectures",
     "no_reuse": "baseline: same architecture, reuse off",
+    "knobs": "same architecture, training knobs alternating",
 }
+
+# The "knobs" case: each fit takes the next of these (the loss, the weight
+# decay, the schedule and the batch mixing change between fits).
+KNOBS = [
+    {"label_smoothing": 0.1},
+    {"label_smoothing": 0.2, "weight_decay": 1e-4},
+    {"learning_rate_schedule": "cosine"},
+    {"mixup": 0.2},
+]
 
 
 def rss_mb():
@@ -62,7 +75,8 @@ def run_case(case, n_fits, n_images):
     for i in range(n_fits):
         filters = (8 + i, 16, 16) if case == "changing" else (16, 16, 16)
         clf = None  # drop the previous estimator, as a search does
-        clf = CNNImageClassifier(filters=filters, max_iter=2, random_state=i)
+        knobs = KNOBS[i % len(KNOBS)] if case == "knobs" else {}
+        clf = CNNImageClassifier(filters=filters, max_iter=2, random_state=i, **knobs)
         clf.fit(X, y).predict_proba(X)
         gc.collect()
         rss.append(rss_mb())

@@ -52,8 +52,7 @@ class PlainKerasFit(VGGTransferClassifier):
     def _phases(self):
         # Without ``features``, the head phase trains the whole frozen model.
         return [
-            dataclasses.replace(phase, features=None)
-            for phase in super()._phases()
+            dataclasses.replace(phase, features=None) for phase in super()._phases()
         ]
 
 

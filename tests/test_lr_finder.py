@@ -290,3 +290,23 @@ def test_plot_learning_rate_finder_draws_the_sweep_and_marks_the_suggestion(digi
             plot_learning_rate_finder({"learning_rates": [1e-3]})
     finally:
         plt.close("all")
+
+
+# TensorFlow converts a tensor through numpy's old __array__ protocol while
+# the sweep blows up; pytest.warns re-raises what it does not match.
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_the_suggestion_is_a_rate_the_sweep_tried():
+    # On 4 images the smoothed loss is lowest at the first step: a tenth of
+    # that rate was never tried, so the first rate is suggested, with why.
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    y = np.arange(40) % 2
+    clf = MLPImageClassifier(hidden_layer_sizes=(4,), random_state=0)
+    result = find_learning_rate(clf, X[:4], y[:4], num_steps=10)
+    rates = result.learning_rates
+    assert result.rule.startswith("first rate")
+    assert result.suggestion == rates[0]
+    sgd = MLPImageClassifier(hidden_layer_sizes=(4,), optimizer="sgd", random_state=0)
+    with pytest.warns(UserWarning, match="recorded only"):
+        result = find_learning_rate(sgd, X, y, start=1e20, end=1e30, num_steps=20)
+    assert result.learning_rates.min() <= result.suggestion

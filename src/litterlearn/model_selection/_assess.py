@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import io
 import json
 import math
 import numbers
@@ -704,7 +705,7 @@ def _chance(y_train, y_test, metric, multilabel):
         return float(metric(y_test, pred))
 
 
-def _transfer_inputs(data, routes, ctx):
+def _transfer_inputs(data, routes, ctx, verbose):
     """Decode at the transfer size and compute the pretrained features once.
 
     Marks the transfer routes skipped (with the reason and how to get
@@ -730,7 +731,10 @@ def _transfer_inputs(data, routes, ctx):
             input_size=ctx.transfer_size,
             image_shape=(ctx.transfer_size, ctx.transfer_size, 3),
         )
-        features = extractor.fit(rows).transform(rows)
+        # Keras prints its download attempt on stdout; silent means silent.
+        quiet = contextlib.redirect_stdout(io.StringIO()) if not verbose else None
+        with quiet or contextlib.nullcontext():
+            features = extractor.fit(rows).transform(rows)
     except Exception as exc:  # any failure skips the route
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         reason = (
@@ -956,7 +960,7 @@ def assess(
         _Route(name, "user", "pixels", name, estimator=est)
         for name, est in extra_routes.items()
     ]
-    transfer_rows, features, feature_s = _transfer_inputs(data, plan, ctx)
+    transfer_rows, features, feature_s = _transfer_inputs(data, plan, ctx, verbose)
     inputs = {"pixels": data.rows, "features": features, "transfer": transfer_rows}
 
     cache_store = _Cache(cache)

@@ -353,10 +353,14 @@ class AssessResult:
 
     def _finish(self, lines, ev, label):
         out = list(lines)
+        skipped = {}  # one line per reason (the transfer routes share theirs)
         for r, info in self.routes.items():
             if info["status"] == "skipped":
-                out.append(f"Not compared: {label[r]} (skipped: {info['reason']}).")
-            elif info["status"] == "failed":
+                skipped.setdefault(info["reason"], []).append(label[r])
+        for reason, names in skipped.items():
+            out.append(f"Not compared: {' and '.join(names)} (skipped: {reason}).")
+        for r, info in self.routes.items():
+            if info["status"] == "failed":
                 out.append(f"{label[r]} failed ({info['reason']}); the others went on.")
         if self.interrupted:
             out.append("The run was interrupted: these are the cells finished so far.")

@@ -332,8 +332,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
-            Images of the shape seen in :meth:`fit`.
+        X : array-like
+            Images as rows ``(n_samples, H*W*C)`` or arrays ``(n, H, W)``,
+            ``(n, H, W, C)``, of the image shape the classifier was fitted on.
 
         Returns
         -------

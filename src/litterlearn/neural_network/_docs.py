@@ -326,3 +326,13 @@ def fill_doc(**slots):
         return cls
 
     return decorate
+
+
+def transfer_doc(*, fine_tune_max_iter, fine_tune_what):
+    """:func:`fill_doc` for a transfer classifier: its defaults and phases."""
+    return fill_doc(
+        max_iter=20,
+        fine_tune_max_iter=fine_tune_max_iter,
+        fine_tune_what=fine_tune_what,
+        phase_starts=TRANSFER_PHASE_STARTS,
+    )

@@ -149,11 +149,7 @@ def make_plan(est, data, optimizer_rate):
             (float(est.tol), int(est.n_iter_no_change)) if est.early_stopping else None
         ),
         batch_transform=transform,
-        compile_key=(
-            _optimizer_identity(est.optimizer),
-            tuple(sorted(weight_decay.items())),
-            est.precision,
-        ),
+        compile_key=(_optimizer_identity(est.optimizer), est.precision),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -22,6 +23,10 @@ from .._keras import DivergenceError, import_keras
 __all__ = ["LearningRateFinderResult", "find_learning_rate"]
 
 RULE = "minimum / 10"
+# When the minimum lies within a decade of the start: a rate it swept.
+FIRST_RATE_RULE = "first rate (minimum within a decade of start)"
+# Fewer recorded steps than this: the suggestion comes with a warning.
+MIN_STEPS = 5
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -41,7 +46,9 @@ class LearningRateFinderResult:
         The suggested learning rate (see ``rule``).
     rule : str
         How ``suggestion`` was chosen: "minimum / 10", a tenth of the rate
-        at which the smoothed loss is lowest.
+        at which the smoothed loss is lowest; or, when that rate was not
+        swept (the minimum lies within a decade of ``start``), "first rate
+        (minimum within a decade of start)": sweep from a smaller start.
     stop_reason : str
         Why the sweep ended: "num_steps" (all steps ran), "diverged" (the
         smoothed loss rose above ``diverge_factor`` times its minimum),
@@ -297,11 +304,26 @@ def find_learning_rate(
     rates = np.asarray(sweep.rates)
     losses = np.asarray(sweep.smoothed)
     best = int(np.argmin(losses))
+    suggestion = float(rates[best] / 10)
+    stop = sweep.stop_reason or "fit ended"
+    rule = RULE
+    if suggestion < rates[0]:
+        # Only rates the sweep tried are suggested.
+        suggestion = float(rates[0])
+        rule = FIRST_RATE_RULE
+    if len(rates) < MIN_STEPS:
+        warnings.warn(
+            f"find_learning_rate recorded only {len(rates)} steps (stop: {stop}), "
+            f"too few for a reliable suggestion: sweep more steps (num_steps, "
+            f"more images) or from a smaller start.",
+            UserWarning,
+            stacklevel=2,
+        )
     return LearningRateFinderResult(
         learning_rates=rates,
         losses=losses,
         raw_losses=np.asarray(sweep.raw),
-        suggestion=float(rates[best] / 10),
-        rule=RULE,
-        stop_reason=sweep.stop_reason or "fit ended",
+        suggestion=suggestion,
+        rule=rule,
+        stop_reason=stop,
     )

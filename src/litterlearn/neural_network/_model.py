@@ -30,7 +30,7 @@ from .._keras.weights import (
     _snapshot,
     _weights_of_layers,
 )
-from ._train import optimizer_key
+from ._train import compiled_state, optimizer_key
 
 
 def model_key(est, image_shape, input_dtype, target, resources):
@@ -60,17 +60,11 @@ def model_for_fit(est, data):
     if data.warm:
         model = est.model_
         snapshot = _snapshot(model)
-        state = model_state(model)
-        key, optimizer = state.compile_key, getattr(model, "optimizer", None)
-        loss, target = getattr(model, "loss", None), est._target_
+        put_back_compile = compiled_state(model, est._target_)
 
         def undo():
-            if optimizer is not None and model.optimizer is not optimizer:
-                # A changed knob compiled a new optimizer: the old one comes
-                # back, its state (in the snapshot) included.
-                model.compile(optimizer=optimizer, loss=loss, metrics=target.metrics())
+            put_back_compile()
             _restore(snapshot)
-            state.compile_key = key
 
         return model, None, undo
     entry = MODEL_POOL.claim(data.key, est)

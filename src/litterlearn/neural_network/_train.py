@@ -22,6 +22,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -218,12 +219,15 @@ def new_run_name():
 # ---------------------------------------------------------------- compiling
 
 
-def compile_phase(model, plan, planned, target):
+def compile_phase(model, plan, planned, target, *, warm=False):
     """Compile ``model`` for a phase (after its ``trainable`` function).
 
-    A model already compiled with the same optimizer, loss and trainable
-    weights is not compiled again (which would trace Keras' training function
-    anew): its learning rate is set, and its optimizer state continues.
+    A model compiled with the same optimizer for the same trainable weights
+    keeps that optimizer, and its state (moments, step count): its learning
+    rate is set and, when the loss or the weight decay changed, the model is
+    compiled anew around it. Only a different optimizer (or other trainable
+    weights) builds a new one; a warm fit of one phase then warns, since the
+    optimizer's state starts afresh.
     """
     keras = import_keras()
     state = model_state(model)
@@ -232,17 +236,38 @@ def compile_phase(model, plan, planned, target):
     # Positions, not ids or paths: the key survives pickling (a warm start
     # after it goes on with the optimizer's state).
     trainable = tuple(i for i, w in enumerate(model.weights) if w.trainable)
-    key = (plan.compile_key, tuple(sorted(factors.items())), target.loss_key, trainable)
+    optimizer_part = (plan.compile_key, tuple(sorted(factors.items())), trainable)
+    key = (optimizer_part, tuple(sorted(plan.weight_decay.items())), target.loss_key)
     rate = planned.learning_rate
-    if state.compile_key == key and getattr(model, "optimizer", None) is not None:
-        inner = inner_optimizer(model.optimizer)
-        current = inner.get_config()["learning_rate"]
+    fresh = new_optimizer(plan.optimizer, rate, plan.weight_decay)
+    existing = getattr(model, "optimizer", None)
+    old = state.compile_key
+    if old is not None and existing is not None and old[0] == optimizer_part:
+        inner = inner_optimizer(existing)
         # A schedule cannot be assigned over a rate, nor the reverse.
-        if isinstance(current, dict) == isinstance(rate, dict):
+        if isinstance(inner.get_config()["learning_rate"], dict) == isinstance(
+            rate, dict
+        ):
             if not isinstance(rate, dict):  # the same schedule stays
                 inner.learning_rate = rate
+            if old != key:  # another loss or weight decay, the same optimizer
+                inner.weight_decay = fresh.weight_decay
+                model.compile(
+                    optimizer=existing,
+                    loss=target.keras_loss(),
+                    metrics=target.metrics(),
+                )
+                state.compile_key = key
             return
-    optimizer = new_optimizer(plan.optimizer, rate, plan.weight_decay)
+    if warm and old is not None and len(plan.phases) == 1:
+        warnings.warn(
+            f"{plan.name}: warm_start continues the weights, but the optimizer "
+            f"changed since the previous fit (optimizer, or learning-rate "
+            f"factors): its state (moments, step count) starts afresh.",
+            UserWarning,
+            stacklevel=2,
+        )
+    optimizer = fresh
     if factors:
         from .._keras.optimizers import with_rate_factors
 
@@ -255,6 +280,30 @@ def compile_phase(model, plan, planned, target):
     model.optimizer.build(model.trainable_variables)
     state.compile_key = key
     state.optimizer_fill = _optimizer_fill(model.optimizer)
+
+
+def compiled_state(model, target):
+    """A function that puts back how ``model`` is compiled now.
+
+    For a warm fit that fails after a changed knob compiled another loss (or
+    weight decay) around the optimizer, or another optimizer: the optimizer
+    object and its settings come back (its variables are the caller's to
+    restore).
+    """
+    state = model_state(model)
+    key, optimizer = state.compile_key, getattr(model, "optimizer", None)
+    loss = getattr(model, "loss", None)
+    decay = getattr(inner_optimizer(optimizer), "weight_decay", None)
+
+    def put_back():
+        if optimizer is not None and (
+            model.optimizer is not optimizer or state.compile_key != key
+        ):
+            inner_optimizer(optimizer).weight_decay = decay
+            model.compile(optimizer=optimizer, loss=loss, metrics=target.metrics())
+        state.compile_key = key
+
+    return put_back
 
 
 def new_optimizer(optimizer, learning_rate, weight_decay):
@@ -299,7 +348,7 @@ def run_phases(model, plan, data):
         # Under the strategy the model was built with (a reused model may
         # come from an estimator holding an equal strategy object).
         with model.distribute_strategy.scope():
-            compile_phase(model, plan, planned, data.target)
+            compile_phase(model, plan, planned, data.target, warm=data.warm)
         phase_data = PhaseData(
             images=data.images,
             targets=data.targets,

@@ -28,17 +28,12 @@ from ._base import (
     parameters,
     shared_parameters,
 )
-from ._docs import FINE_TUNE_LAYERS_DOC, TRANSFER_PHASE_STARTS, fill_doc
+from ._docs import FINE_TUNE_LAYERS_DOC, transfer_doc
 from ._mlp import ACTIVATIONS, _positive_ints
 from ._train import TrainingPhase
 
 
-@fill_doc(
-    max_iter=20,
-    fine_tune_max_iter=0,
-    fine_tune_what=FINE_TUNE_LAYERS_DOC,
-    phase_starts=TRANSFER_PHASE_STARTS,
-)
+@transfer_doc(fine_tune_max_iter=0, fine_tune_what=FINE_TUNE_LAYERS_DOC)
 @shared_parameters(max_iter=20)
 class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     """Image classifier on a pretrained ``keras.applications`` backbone.

@@ -6,16 +6,11 @@ import numbers
 
 from ..utils._sklearn_compat import Interval
 from ._base import _BaseImageClassifier, parameters, shared_parameters
-from ._docs import FINE_TUNE_BLOCKS_DOC, TRANSFER_PHASE_STARTS, fill_doc
+from ._docs import FINE_TUNE_BLOCKS_DOC, transfer_doc
 from ._transfer import TransferImageClassifier
 
 
-@fill_doc(
-    max_iter=20,
-    fine_tune_max_iter=10,
-    fine_tune_what=FINE_TUNE_BLOCKS_DOC,
-    phase_starts=TRANSFER_PHASE_STARTS,
-)
+@transfer_doc(fine_tune_max_iter=10, fine_tune_what=FINE_TUNE_BLOCKS_DOC)
 @shared_parameters(max_iter=20)
 class VGGTransferClassifier(TransferImageClassifier):
     """The course's transfer-learning model: VGG16 with a new dense head.

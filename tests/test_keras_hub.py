@@ -93,3 +93,76 @@ def test_a_preset_name_offline_says_how_to_prefetch(data):
         PretrainedFeatures("hub:dinov2_small", input_size=28).fit(X)
     with pytest.raises(ValueError, match="pooling='cls'"):
         PretrainedFeatures("MobileNetV3Small", weights=None, pooling="cls").fit(X)
+
+
+@pytest.fixture(scope="module")
+def resnet_preset(tmp_path_factory):
+    """A one-stage KerasHub ResNet (feature maps), saved without a converter."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64],
+        input_conv_kernel_sizes=[3],
+        stackwise_num_filters=[64],
+        stackwise_num_blocks=[1],
+        stackwise_num_strides=[1],
+        block_type="basic_block",
+        use_pre_activation=False,
+        image_shape=(None, None, 3),
+    )
+    path = tmp_path_factory.mktemp("presets") / "tiny_resnet"
+    backbone.save_to_preset(str(path))
+    return path
+
+
+def test_a_convolutional_preset_is_pooled_explained_and_pickled(resnet_preset, data):
+    """Feature maps are pooled; Grad-CAM finds the preset's convolutions; a
+    fitted classifier on a preset pickles."""
+    import pickle
+
+    from litterlearn.inspection import grad_cam
+
+    X, y = data
+    clf = TransferImageClassifier(
+        str(resnet_preset),
+        input_size=32,
+        max_iter=1,
+        fine_tune_max_iter=1,
+        hidden_layer_sizes=(),
+        random_state=0,
+    ).fit(X, y)
+    assert clf.model_.get_layer("features").output.shape[-1] == 64
+    assert grad_cam(clf, X[:2]).shape == (2, 28, 28)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_clip_goes_through_its_vision_tower(tmp_path, data):
+    """A CLIP preset's features are its vision encoder's class token, at the
+    preset's image size by default."""
+    vision = keras_hub.models.CLIPVisionEncoder(
+        patch_size=14,
+        hidden_dim=16,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=32,
+        image_shape=(28, 28, 3),
+    )
+    text = keras_hub.models.CLIPTextEncoder(
+        vocabulary_size=50,
+        embedding_dim=16,
+        hidden_dim=16,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=32,
+    )
+    keras_hub.models.CLIPBackbone(vision, text, projection_dim=8).save_to_preset(
+        str(tmp_path / "clip")
+    )
+    X, _ = data
+    features = PretrainedFeatures(str(tmp_path / "clip"), pooling="cls").fit(X)
+    tokens = np.asarray(vision({"images": X.astype("float32")}))
+    np.testing.assert_allclose(
+        features.transform(X), tokens[:, 0], rtol=1e-4, atol=1e-4
+    )

@@ -665,15 +665,21 @@ class _HubPreset:
     """The constructor of a KerasHub backbone: the preset's backbone at a
     size, after the preset's own image converter (when it has one)."""
 
-    def __init__(self, preset):
+    def __init__(self, preset, identity=None):
         self.preset = preset
+        # A local directory's files (size, modification time): a preset saved
+        # again is another backbone for the caches.
+        self.identity = identity
         self.__qualname__ = "keras_hub.models.Backbone.from_preset"
 
     def __eq__(self, other):
-        return isinstance(other, _HubPreset) and self.preset == other.preset
+        return isinstance(other, _HubPreset) and (self.preset, self.identity) == (
+            other.preset,
+            other.identity,
+        )
 
     def __hash__(self):
-        return hash(self.preset)
+        return hash((self.preset, self.identity))
 
     def __repr__(self):
         return f"KerasHubPreset({self.preset!r})"
@@ -691,6 +697,8 @@ class _HubPreset:
             if os.path.isdir(self.preset):
                 raise
             raise WeightsUnavailableError(_hub_offline_help(self.preset, exc)) from exc
+        # CLIP and SigLIP: the vision tower (images to tokens).
+        backbone = getattr(backbone, "vision_encoder", None) or backbone
         inputs = keras.Input(tuple(input_shape), name="images")
         x = inputs
         converter = _hub_converter(self.preset, input_shape[:2])
@@ -723,22 +731,29 @@ def _hub_offline_help(preset, exc):
     )
 
 
-@functools.lru_cache(maxsize=16)
 def _hub_spec(preset):
     """The :class:`BackboneSpec` of a KerasHub preset (name or directory)."""
     import_keras_hub()  # a clear error when it is not installed
     path = preset[4:] if preset.startswith("hub:") else preset
-    default = 224
+    default, identity = 224, None
     if os.path.isdir(path):
         import json
 
+        identity = tuple(
+            (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+            for entry in sorted(os.scandir(path), key=lambda e: e.name)
+            if entry.is_file()
+        )
+
         with open(os.path.join(path, "config.json")) as f:
             config = json.load(f).get("config", {})
-        shape = config.get("image_shape") or [None]
+        # The backbone's image size, or its vision tower's (CLIP, SigLIP).
+        tower = config.get("vision_encoder", {}).get("config", {})
+        shape = config.get("image_shape") or tower.get("image_shape") or [None]
         default = int(shape[0] or 224)
     return BackboneSpec(
         name=re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(path.rstrip("/"))),
-        constructor=_HubPreset(path),
+        constructor=_HubPreset(path, identity),
         preprocessing="none",
         default_size=default,
         min_size=1,

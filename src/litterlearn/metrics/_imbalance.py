@@ -28,7 +28,7 @@ from sklearn.metrics import (
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ..utils._images import check_label_values
+from ..utils._images import check_label_values, is_indicator_shaped
 from ..utils._sklearn_compat import _check_sample_weight
 from ._calibration import brier_score, expected_calibration_error
 
@@ -346,7 +346,7 @@ def imbalance_report(
       subset acc                         0.25                     4
     hamming loss                         0.25                     4
     """
-    if _is_indicator(y_true) or _is_indicator(y_pred):
+    if is_indicator_shaped(y_true) or is_indicator_shaped(y_pred):
         return _multilabel_report(
             y_true,
             y_pred,
@@ -507,14 +507,6 @@ def _format_report(report, names, digits):
 
 
 # -- multi-label indicators ---------------------------------------------------
-
-
-def _is_indicator(y):
-    """Whether ``y`` is 2D with several columns (a multi-label indicator)."""
-    try:
-        return np.ndim(y) == 2 and np.shape(y)[1] > 1
-    except ValueError:  # ragged lists: left to the 1D checks to name
-        return False
 
 
 def _check_indicator(y, input_name):

@@ -395,12 +395,6 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
                 model_state(model).compile_key = compile_key
             self.model_ = model
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 class _ImageClassifierMixin(ClassifierMixin):
     """scikit-learn's ClassifierMixin, saying the classifier is multi-label.

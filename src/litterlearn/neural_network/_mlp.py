@@ -65,8 +65,8 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from litterlearn.neural_network import MLPImageClassifier
+    >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((60, 8, 8), dtype=np.float32)  # 60 gray 8x8 images
     >>> y = np.array(["dark", "bright"])[np.arange(60) % 2]

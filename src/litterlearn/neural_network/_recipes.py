@@ -41,11 +41,8 @@ def small_data_epochs(n_samples):
     >>> [small_data_epochs(n) for n in (100, 300, 1000, 3000)]
     [60, 60, 20, 15]
     """
-    if (
-        not isinstance(n_samples, numbers.Integral)
-        or isinstance(n_samples, bool)
-        or n_samples < 1
-    ):
+    whole = isinstance(n_samples, numbers.Integral) and not isinstance(n_samples, bool)
+    if not whole or n_samples < 1:
         raise ValueError(
             f"n_samples must be a positive int (the number of training images); "
             f"got {n_samples!r}."

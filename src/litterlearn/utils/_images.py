@@ -339,11 +339,16 @@ def check_label_values(y, *, input_name="y"):
 def is_indicator_shaped(y):
     """Whether ``y`` is 2-D with several columns: a multi-label target's shape.
 
-    A single column counts as 1-D labels, as in scikit-learn.
+    A single column counts as 1-D labels, as in scikit-learn; ragged lists
+    are not (the 1-D checks name them). The one reading of a 2-D ``y``: the
+    estimators' targets, ``Augmenter`` and the metrics all ask this.
     """
     shape = getattr(y, "shape", None)
     if shape is None:
-        shape = np.shape(y)
+        try:
+            shape = np.shape(y)
+        except ValueError:  # ragged lists
+            return False
     return len(shape) == 2 and shape[1] > 1
 
 

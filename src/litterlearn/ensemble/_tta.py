@@ -13,11 +13,10 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import all_or_nothing
 from ..utils._estimators import final_estimator
-from ..utils._images import rows_to_images, validate_images
+from ..utils._images import fitted_rows, rows_to_images, validate_images
 from ..utils._label_lists import check_not_label_lists
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
 
@@ -295,14 +294,7 @@ class TestTimeAugmentationClassifier(
     def _inputs(self, X):
         """``X`` validated: the estimator's input for ``n_views=0``, else
         chunks of images with the layout and the views' seed and augmenter."""
-        check_is_fitted(self)
-        rows, shape = validate_images(
-            self,
-            X,
-            reset=False,
-            image_shape=self.image_shape,
-            fitted_image_shape=self.image_shape_,
-        )
+        rows, shape = fitted_rows(self, X)
         ndim = self._layout_ndim
         if self.n_views == 0:
             return (self._in_layout(rows, shape, ndim),)

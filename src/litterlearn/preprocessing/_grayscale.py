@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._atomic import AtomicFitTransformMixin, all_or_nothing
-from ..utils._images import to_unit_float, validate_images
+from ..utils._images import fitted_rows, to_unit_float, validate_images
 from ..utils._modes import LUMA_WEIGHTS
 from ..utils._sklearn_compat import StrOptions, _fit_context
 
@@ -125,14 +125,7 @@ class GrayscaleNormalizer(AtomicFitTransformMixin, TransformerMixin, BaseEstimat
         -------
         Xt : ndarray of shape (n_samples, H*W), float32
         """
-        check_is_fitted(self)
-        rows, _ = validate_images(
-            self,
-            X,
-            reset=False,
-            image_shape=self.image_shape,
-            fitted_image_shape=self.input_image_shape_,
-        )
+        rows, _ = fitted_rows(self, X, fitted_shape_attr="input_image_shape_")
         gray = self._luminance(rows)
         mode = self._standardize()
         if mode == "global":

@@ -807,6 +807,25 @@ def as_model_dtype(rows, dtype):
     return to_unit_float(rows).astype(dtype, copy=False)
 
 
+def fitted_rows(estimator, X, *, fitted_shape_attr="image_shape_"):
+    """Rows of images ``X`` checked against a fitted image estimator.
+
+    Checks that ``estimator`` is fitted and that ``X`` has the image shape it
+    was fitted on (its attribute ``fitted_shape_attr``); returns the rows and
+    that image shape, as :func:`validate_images` does.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    return validate_images(
+        estimator,
+        X,
+        reset=False,
+        image_shape=estimator.image_shape,
+        fitted_image_shape=getattr(estimator, fitted_shape_attr),
+    )
+
+
 def fitted_images(estimator, X):
     """Images ``X`` checked against a fitted image estimator, ready for its model.
 
@@ -815,15 +834,6 @@ def fitted_images(estimator, X):
     ``input_dtype_`` and to images ``(n, H, W, C)``: what ``predict``,
     ``transform`` and Grad-CAM feed a Keras model.
     """
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(estimator)
-    rows, _ = validate_images(
-        estimator,
-        X,
-        reset=False,
-        image_shape=estimator.image_shape,
-        fitted_image_shape=estimator.image_shape_,
-    )
+    rows, _ = fitted_rows(estimator, X)
     rows = as_model_dtype(rows, estimator.input_dtype_)
     return rows_to_images(rows, estimator.image_shape_)

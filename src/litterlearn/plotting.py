@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .utils._docstrings import fill_doc
 from .utils._images import as_image_dtype, resolve_image_shape
 
 __all__ = [
@@ -19,6 +20,30 @@ __all__ = [
     "plot_mixed_batch",
     "plot_top_losses",
 ]
+
+
+# Parameter text that several plots share, filled in by ``_fill_doc``.
+_fill_doc = fill_doc(
+    image_shape="""image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).""",
+    labels="""labels : array-like of shape (n_samples,), default=None
+        True labels, shown above each image.
+    predictions : array-like of shape (n_samples,), default=None
+        Predicted labels, shown above each image; red where they differ
+        from ``labels``.
+    target_names : list of str or dict, default=None
+        Class names shown instead of the labels: a list indexed by integer
+        labels (as ``Bunch.target_names`` of the dataset loaders), or a dict
+        ``{label: name}``. None shows the labels as they are.""",
+    grid="""n_cols : int, default=8
+        Images per row of the grid.
+    max_images : int or None, default=32
+        Show at most this many (the first ones); None shows all.""",
+    fig="""fig : matplotlib Figure, default=None
+        Draw into this figure; None makes one.
+    figsize : (float, float), default=None
+        Size of a new figure.""",
+)
 
 
 def _pyplot():
@@ -80,6 +105,22 @@ def _grid(plt, n_rows, n_cols, figsize, fig, title_lines=1):
     return fig, axes
 
 
+def _cells(images, max_images, n_cols, caller, **per_image):
+    """How many images a grid shows, and its rows and columns.
+
+    Raises when there is no image to show, or when one of ``per_image``
+    (None, or one entry per image) has another length than ``images``.
+    """
+    n = len(images) if max_images is None else min(len(images), int(max_images))
+    if n == 0:
+        raise ValueError(f"{caller} got no images to show.")
+    for what, arr in per_image.items():
+        if arr is not None and len(arr) != len(images):
+            raise ValueError(f"{what} has {len(arr)} entries for {len(images)} images.")
+    n_cols = max(1, min(int(n_cols), n))
+    return n, -(-n // n_cols), n_cols
+
+
 def _namer(target_names):
     """A function from a label to its display name (``target_names`` applied)."""
     if target_names is None:
@@ -103,6 +144,7 @@ def _namer(target_names):
     return name
 
 
+@_fill_doc
 def plot_images(
     X,
     image_shape=None,
@@ -124,21 +166,9 @@ def plot_images(
         Images: rows as passed between litterlearn's steps, or arrays.
         uint8 is shown on 0..255, floats in [0, 1] as they are, other floats
         stretched to their range.
-    image_shape : tuple of int, default=None
-        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
-    labels : array-like of shape (n_samples,), default=None
-        True labels, shown above each image.
-    predictions : array-like of shape (n_samples,), default=None
-        Predicted labels, shown above each image; red where they differ
-        from ``labels``.
-    target_names : list of str or dict, default=None
-        Class names shown instead of the labels: a list indexed by integer
-        labels (as ``Bunch.target_names`` of the dataset loaders), or a dict
-        ``{label: name}``. None shows the labels as they are.
-    n_cols : int, default=8
-        Images per row of the grid.
-    max_images : int or None, default=32
-        Show at most this many (the first ones); None shows all.
+    %(image_shape)s
+    %(labels)s
+    %(grid)s
     title : str, default=None
         A title above the whole grid.
     fig : matplotlib Figure, default=None
@@ -169,17 +199,17 @@ def plot_images(
     """
     plt = _pyplot()
     images = _as_images(X, image_shape)
-    n = len(images) if max_images is None else min(len(images), int(max_images))
-    if n == 0:
-        raise ValueError("plot_images got no images to show.")
     labels = None if labels is None else np.asarray(labels)
     predictions = None if predictions is None else np.asarray(predictions)
-    for name, arr in (("labels", labels), ("predictions", predictions)):
-        if arr is not None and len(arr) != len(images):
-            raise ValueError(f"{name} has {len(arr)} entries for {len(images)} images.")
+    n, n_rows, n_cols = _cells(
+        images,
+        max_images,
+        n_cols,
+        "plot_images",
+        labels=labels,
+        predictions=predictions,
+    )
     name = _namer(target_names)
-    n_cols = max(1, min(int(n_cols), n))
-    n_rows = -(-n // n_cols)
     # The true label on the first line, the prediction on a second one: a
     # title fits its own cell and never runs into its neighbours'.
     lines = (labels is not None) + (predictions is not None)
@@ -201,6 +231,7 @@ def plot_images(
     return fig
 
 
+@_fill_doc
 def plot_augmentations(
     augmenter,
     X,
@@ -237,10 +268,7 @@ def plot_augmentations(
     target_names : list of str or dict, default=None
         Class names shown instead of the labels ``y`` (see
         :func:`plot_images`).
-    fig : matplotlib Figure, default=None
-        Draw into this figure; None makes one.
-    figsize : (float, float), default=None
-        Size of a new figure.
+    %(fig)s
 
     Returns
     -------
@@ -310,6 +338,7 @@ _METRIC_NAMES = {
 }
 
 
+@_fill_doc
 def plot_history(history, *, metrics=None, title=None, fig=None, figsize=None):
     """Plot training curves: one panel per metric, training and validation.
 
@@ -325,10 +354,7 @@ def plot_history(history, *, metrics=None, title=None, fig=None, figsize=None):
     title : str, default=None
         A title above the panels, best naming the model and the data (for
         example ``"CNN on TACO, 50x50 gray"``).
-    fig : matplotlib Figure, default=None
-        Draw into this figure; None makes one.
-    figsize : (float, float), default=None
-        Size of a new figure.
+    %(fig)s
 
     Returns
     -------
@@ -457,6 +483,7 @@ def _overlay(ax, image, heatmap, title, color, alpha, cmap):
     )
 
 
+@_fill_doc
 def plot_grad_cam(
     images,
     heatmaps,
@@ -481,26 +508,15 @@ def plot_grad_cam(
         The images the heatmaps explain, as the classifier saw them.
     heatmaps : array-like of shape (n_samples, H, W)
         Values in [0, 1], e.g. from :func:`litterlearn.inspection.grad_cam`.
-    image_shape : tuple of int, default=None
-        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
-    labels : array-like of shape (n_samples,), default=None
-        True classes, shown above each image.
-    predictions : array-like of shape (n_samples,), default=None
-        Predicted classes, shown above each image; red where they differ
-        from ``labels``.
-    target_names : list of str or dict, default=None
-        Class names shown instead of the labels: a list indexed by integer
-        labels, or a dict ``{label: name}``. None shows the labels.
+    %(image_shape)s
+    %(labels)s
     titles : list of str, default=None
         One title per image, instead of the labels and predictions.
     alpha : float, default=0.45
         Opacity of the heatmap over the image.
     cmap : str, default="jet"
         Matplotlib colormap of the heatmap (0: blue, 1: red with "jet").
-    n_cols : int, default=8
-        Images per row of the grid.
-    max_images : int or None, default=32
-        Show at most this many (the first ones); None shows all.
+    %(grid)s
     fig : matplotlib Figure, default=None
         Draw into this figure; None makes one.
     figsize : (float, float), default=None
@@ -538,19 +554,16 @@ def plot_grad_cam(
             f"heatmaps must have shape (n_samples, H, W) = {images.shape[:3]} to "
             f"match the images; got {heatmaps.shape}."
         )
-    n = len(images) if max_images is None else min(len(images), int(max_images))
-    if n == 0:
-        raise ValueError("plot_grad_cam got no images to show.")
+    n, n_rows, n_cols = _cells(
+        images,
+        max_images,
+        n_cols,
+        "plot_grad_cam",
+        labels=labels,
+        predictions=predictions,
+        titles=titles,
+    )
     name = _namer(target_names)
-    for what, arr in (
-        ("labels", labels),
-        ("predictions", predictions),
-        ("titles", titles),
-    ):
-        if arr is not None and len(arr) != len(images):
-            raise ValueError(f"{what} has {len(arr)} entries for {len(images)} images.")
-    n_cols = max(1, min(int(n_cols), n))
-    n_rows = -(-n // n_cols)
     fig, axes = _grid(plt, n_rows, n_cols, figsize, fig)
     for i, ax in enumerate(axes.flat):
         if i >= n:
@@ -572,6 +585,7 @@ def plot_grad_cam(
     return fig
 
 
+@_fill_doc
 def plot_top_losses(
     estimator,
     X,
@@ -637,10 +651,7 @@ def plot_top_losses(
         Images per row; None makes a square-ish grid.
     alpha : float, default=0.45
         Opacity of the heatmaps (with ``grad_cam=True``).
-    fig : matplotlib Figure, default=None
-        Draw into this figure; None makes one.
-    figsize : (float, float), default=None
-        Size of a new figure.
+    %(fig)s
 
     Returns
     -------
@@ -914,6 +925,7 @@ def plot_learning_rate_finder(result, ax=None):
 # Training recipes: MixUp and CutMix.
 
 
+@_fill_doc
 def plot_mixed_batch(
     X,
     y,
@@ -951,16 +963,12 @@ def plot_mixed_batch(
         positive.
     n_images : int, default=8
         Batch size shown (columns of the grid).
-    image_shape : tuple of int, default=None
-        ``(H, W)`` or ``(H, W, C)`` of rows; None infers it (image contract).
+    %(image_shape)s
     random_state : int, numpy.random.Generator or None, default=None
         Seeds the draws (method, ``lam``, permutation, CutMix's box).
     target_names : list of str or dict, default=None
         Class names shown instead of the labels (see :func:`plot_images`).
-    fig : matplotlib Figure, default=None
-        Draw into this figure; None makes one.
-    figsize : (float, float), default=None
-        Size of a new figure.
+    %(fig)s
 
     Returns
     -------

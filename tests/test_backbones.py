@@ -326,3 +326,19 @@ def test_a_preset_without_keras_hub_says_how_to_install_it(data, tmp_path):
     for backbone in ("hub:dinov2_small", str(tmp_path)):
         with pytest.raises(ImportError, match=r"pip install --no-deps 'keras-hub"):
             PretrainedFeatures(backbone).fit(X)
+
+
+def test_a_weights_file_works_for_any_constructor(tmp_path, data):
+    """Offline, the weights of any keras.applications backbone can come from
+    a local file: the features are those of the network that saved it."""
+    spec = _backbones.get_backbone("MobileNetV3Small")
+    saved = _backbones.build_backbone(spec, None, (32, 32), seed=5)
+    path = tmp_path / "mobilenet_v3_small.weights.h5"
+    saved.save_weights(path)
+    X, _ = data
+    from_file = PretrainedFeatures("MobileNetV3Small", weights=path, input_size=32)
+    assert from_file.fit_transform(X).shape == (6, 576)
+    extractor = from_file._extractor()  # the model transform ran
+    backbone = extractor.get_layer(spec.name)
+    for w, w0 in zip(backbone.weights, saved.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(w), np.asarray(w0), err_msg=w.path)

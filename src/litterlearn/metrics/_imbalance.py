@@ -362,15 +362,7 @@ def imbalance_report(
     y_true, y_pred, sample_weight = _check_targets(y_true, y_pred, sample_weight)
     check_consistent_length(y_true, y_pred, y_score, sample_weight)
     labels = unique_labels(y_true, y_pred) if labels is None else np.asarray(labels)
-    if target_names is None:
-        names = [str(lab) for lab in labels]
-    else:
-        names = [str(name) for name in target_names]
-        if len(names) != len(labels):
-            raise ValueError(
-                f"target_names has {len(names)} names for {len(labels)} labels "
-                f"{list(labels)}."
-            )
+    names = _row_names(target_names, labels, f"{list(labels)}")
     if pos_label is None:
         pos_label = labels[-1]
     elif pos_label not in list(labels):
@@ -446,6 +438,19 @@ def imbalance_report(
     return _format_report(report, names, digits)
 
 
+def _row_names(target_names, labels, which):
+    """A report's row names: ``target_names``, checked to name each of
+    ``labels`` (described as ``which`` in the error), or the labels."""
+    if target_names is None:
+        return [str(label) for label in labels]
+    names = [str(name) for name in target_names]
+    if len(names) != len(labels):
+        raise ValueError(
+            f"target_names has {len(names)} names for {len(labels)} labels {which}."
+        )
+    return names
+
+
 def _check_digits(digits):
     if (
         isinstance(digits, bool)
@@ -455,15 +460,30 @@ def _check_digits(digits):
         raise ValueError(f"digits must be an int >= 0; got {digits!r}.")
 
 
-def _format_report(report, names, digits):
+def _columns(report, digits):
+    """A text report's metric columns (keys of its entries), their headers
+    and widths."""
     columns = ["precision", "recall", "f1-score", "specificity"]
-    headers = ["precision", "recall", "f1-score", "specificity"]
+    headers = list(columns)
     if "roc_auc" in report:
         columns += ["roc_auc", "average_precision"]
         headers += ["roc_auc", "pr_auc"]
+    return columns, headers, [max(len(h), digits + 2) for h in headers]
+
+
+def _header(headers, widths, width):
+    """A text report's first line: the headers over their columns."""
+    return (
+        f"{'':>{width}}  "
+        + "  ".join(f"{h:>{w}}" for h, w in zip(headers, widths, strict=True))
+        + f"  {'support':>7}"
+    )
+
+
+def _format_report(report, names, digits):
+    columns, headers, widths = _columns(report, digits)
     rows = [*names, "macro avg"]
     width = max(len(r) for r in [*rows, "balanced acc"])
-    widths = [max(len(h), digits + 2) for h in headers]
 
     def line(label, values, support=""):
         cells = [
@@ -472,12 +492,7 @@ def _format_report(report, names, digits):
         ]
         return f"{label:>{width}}  " + "  ".join(cells) + f"  {support:>7}"
 
-    out = [
-        f"{'':>{width}}  "
-        + "  ".join(f"{h:>{w}}" for h, w in zip(headers, widths, strict=True))
-        + f"  {'support':>7}",
-        "",
-    ]
+    out = [_header(headers, widths, width), ""]
     for name in names:
         out.append(
             line(name, [report[name][c] for c in columns], report[name]["support"])
@@ -583,15 +598,7 @@ def _multilabel_report(
             "positive of every column. Leave pos_label=None."
         )
     cols = _check_columns(labels, Y_true.shape[1])
-    if target_names is None:
-        names = [str(c) for c in cols]
-    else:
-        names = [str(name) for name in target_names]
-        if len(names) != len(cols):
-            raise ValueError(
-                f"target_names has {len(names)} names for {len(cols)} labels "
-                f"(columns {cols.tolist()})."
-            )
+    names = _row_names(target_names, cols, f"(columns {cols.tolist()})")
     _check_digits(digits)
     sample_weight = _check_weights(sample_weight, Y_true)
     if y_score is not None:
@@ -687,14 +694,9 @@ def _multilabel_report(
 
 
 def _format_multilabel(report, names, digits, n_samples):
-    columns = ["precision", "recall", "f1-score", "specificity"]
-    headers = ["precision", "recall", "f1-score", "specificity"]
-    if "roc_auc" in report:
-        columns += ["roc_auc", "average_precision"]
-        headers += ["roc_auc", "pr_auc"]
+    columns, headers, widths = _columns(report, digits)
     averages = ["micro avg", "macro avg", "samples avg"]
     width = max(len(r) for r in [*names, *averages, "hamming loss"])
-    widths = [max(len(h), digits + 2) for h in headers]
 
     def line(label, entry, support):
         cells = []
@@ -703,12 +705,7 @@ def _format_multilabel(report, names, digits, n_samples):
             cells.append(f"{value:>{w}.{digits}f}" if value is not None else " " * w)
         return f"{label:>{width}}  " + "  ".join(cells) + f"  {support:>7}"
 
-    out = [
-        f"{'':>{width}}  "
-        + "  ".join(f"{h:>{w}}" for h, w in zip(headers, widths, strict=True))
-        + f"  {'support':>7}",
-        "",
-    ]
+    out = [_header(headers, widths, width), ""]
     out += [line(n, report[n], report[n]["support"]) for n in names]
     out.append("")
     out += [line(a, report[a], report[a]["support"]) for a in averages]

@@ -28,10 +28,10 @@ import logging
 import math
 import os
 import sys
-import tempfile
 import time
 import warnings
-from pathlib import Path
+
+from ._cli import writable_folder
 
 #: Images in TACO, the upper bound of ``n_images``.
 N_TACO_IMAGES = 1500
@@ -92,22 +92,7 @@ def check_demo_arguments(
         raise DemoArgumentError(
             f"--timeout must be a positive, finite number of seconds; got {timeout}"
         )
-    return _writable_folder(output)
-
-
-def _writable_folder(output):
-    """Create ``output`` if needed and prove a file can be written there."""
-    folder = Path(output).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".litterlearn-check-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise DemoArgumentError(
-            f"--output {str(folder)!r} is not a writable folder ({reason})"
-        ) from None
-    return folder
+    return writable_folder(output, DemoArgumentError)
 
 
 def _one_line(exc, limit=160):

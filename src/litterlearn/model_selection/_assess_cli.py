@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from .._cli import writable_folder
 from ._assess import MIN_BUDGET_S, ROUTES, AssessInputError, parse_budget
 
 
@@ -140,20 +140,6 @@ def add_assess_arguments(parser):
     )
 
 
-def _writable_folder(output):
-    folder = Path(output).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".litterlearn-check-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise AssessArgumentError(
-            f"--output {str(folder)!r} is not a writable folder ({reason})"
-        ) from None
-    return folder
-
-
 def check_assess_arguments(args):
     """Refuse bad option values before any work; return the keyword arguments."""
     try:
@@ -242,7 +228,7 @@ def run_assess(args, prog="litterlearn assess"):
     entered = time.perf_counter()
     try:
         kwargs = check_assess_arguments(args)
-        folder = _writable_folder(args.output)
+        folder = writable_folder(args.output, AssessArgumentError)
     except AssessArgumentError as exc:
         print(f"{prog}: error: {exc} (see {prog} --help)", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..datasets._coco import index_coco
 from ..utils._atomic import all_or_nothing
+from ..utils._docstrings import fill_doc
 from ..utils._sklearn_compat import StrOptions, _fit_context
 
 
@@ -45,6 +46,33 @@ def _check_names(names, index, level):
         )
         + f" Valid {level} names: {valid}."
     )
+
+
+# What both labelers read, and the annotations their examples label (image 7
+# holds a can, image 8 a bottle and a can).
+_fill_doc = fill_doc(
+    inputs="""``fit`` reads the annotations (a COCO JSON file, its dict, or the
+    Bunch of :func:`~litterlearn.datasets.fetch_taco` /
+    :func:`~litterlearn.datasets.load_taco_sample`); ``transform`` maps image
+    ids or file names (or paths ending with a file name, such as
+    ``Bunch.filenames``)""",
+    images_seen="""image_ids_ : ndarray of shape (n_images,)
+        Ids of the images seen in ``fit``, in annotation order: int64 when
+        every id is an integer, else an object array of the ids exactly as
+        written (strings, fractional numbers).
+    file_names_ : ndarray of str, shape (n_images,)
+        Their ``file_name``.""",
+    coco=""">>> coco = {
+    ...     "images": [{"id": 7, "file_name": "a.jpg"}, {"id": 8, "file_name": "b.jpg"}],
+    ...     "categories": [
+    ...         {"id": 0, "name": "Glass bottle", "supercategory": "Bottle"},
+    ...         {"id": 1, "name": "Drink can", "supercategory": "Can"}],
+    ...     "annotations": [
+    ...         {"id": 0, "image_id": 7, "category_id": 1},
+    ...         {"id": 1, "image_id": 8, "category_id": 0},
+    ...         {"id": 2, "image_id": 8, "category_id": 1}],
+    ... }""",
+)
 
 
 class _BaseCocoLabeler(TransformerMixin, BaseEstimator):
@@ -175,6 +203,7 @@ class _BaseCocoLabeler(TransformerMixin, BaseEstimator):
         return tags
 
 
+@_fill_doc
 class CocoBinaryLabeler(_BaseCocoLabeler):
     """Binary image labels from COCO annotations: 1 if a positive class is present.
 
@@ -182,12 +211,9 @@ class CocoBinaryLabeler(_BaseCocoLabeler):
     category (or supercategory, with ``level="supercategory"``) is one of
     ``positive``, else 0. Images without any annotation are 0.
 
-    ``fit`` reads the annotations (a COCO JSON file, its dict, or the Bunch
-    of :func:`~litterlearn.datasets.fetch_taco` /
-    :func:`~litterlearn.datasets.load_taco_sample`); ``transform`` maps image
-    ids or file names (or paths ending with a file name, such as
-    ``Bunch.filenames``) to labels aligned with its input; ``fit_transform``
-    labels the images in the order of the annotations' ``images`` list.
+    %(inputs)s to labels aligned with its input;
+    ``fit_transform`` labels the images in the order of the annotations'
+    ``images`` list.
 
     Parameters
     ----------
@@ -205,12 +231,7 @@ class CocoBinaryLabeler(_BaseCocoLabeler):
         ``[0, 1]``.
     positive_ : tuple of str
         The positive names, as given.
-    image_ids_ : ndarray of shape (n_images,)
-        Ids of the images seen in ``fit``, in annotation order: int64 when
-        every id is an integer, else an object array of the ids exactly as
-        written (strings, fractional numbers).
-    file_names_ : ndarray of str, shape (n_images,)
-        Their ``file_name``.
+    %(images_seen)s
     labels_ : ndarray of int, shape (n_images,)
         Their labels, 0 or 1.
 
@@ -229,15 +250,7 @@ class CocoBinaryLabeler(_BaseCocoLabeler):
     Examples
     --------
     >>> from litterlearn.preprocessing import CocoBinaryLabeler
-    >>> coco = {
-    ...     "images": [{"id": 7, "file_name": "a.jpg"}, {"id": 8, "file_name": "b.jpg"}],
-    ...     "categories": [
-    ...         {"id": 0, "name": "Glass bottle", "supercategory": "Bottle"},
-    ...         {"id": 1, "name": "Drink can", "supercategory": "Can"}],
-    ...     "annotations": [
-    ...         {"id": 0, "image_id": 7, "category_id": 1},
-    ...         {"id": 1, "image_id": 8, "category_id": 0}],
-    ... }
+    %(coco)s
     >>> labeler = CocoBinaryLabeler("Bottle")
     >>> labeler.fit_transform(coco)
     array([0, 1])
@@ -280,6 +293,7 @@ class CocoBinaryLabeler(_BaseCocoLabeler):
         )
 
 
+@_fill_doc
 class CocoMultiLabeler(_BaseCocoLabeler):
     """Multi-label image targets from COCO annotations: which classes each image holds.
 
@@ -289,13 +303,10 @@ class CocoMultiLabeler(_BaseCocoLabeler):
     any annotation are all 0. The result is a 0/1 indicator matrix, the
     multi-label target scikit-learn's classifiers (and litterlearn's) accept.
 
-    It reads the same inputs as :class:`CocoBinaryLabeler`: ``fit`` takes
-    the annotations (a COCO JSON file, its dict, or the Bunch of
-    :func:`~litterlearn.datasets.fetch_taco` /
-    :func:`~litterlearn.datasets.load_taco_sample`); ``transform`` maps image
-    ids or file names (or paths ending with a file name, such as
-    ``Bunch.filenames``) to rows aligned with its input; ``fit_transform``
-    labels the images in the order of the annotations' ``images`` list.
+    It reads the same inputs as :class:`CocoBinaryLabeler`:
+    %(inputs)s to rows aligned with its input;
+    ``fit_transform`` labels the images in the order of the annotations'
+    ``images`` list.
 
     Parameters
     ----------
@@ -314,12 +325,7 @@ class CocoMultiLabeler(_BaseCocoLabeler):
     ----------
     classes_ : ndarray of str, shape (n_labels,)
         The label of each column.
-    image_ids_ : ndarray of shape (n_images,)
-        Ids of the images seen in ``fit``, in annotation order: int64 when
-        every id is an integer, else an object array of the ids exactly as
-        written (strings, fractional numbers).
-    file_names_ : ndarray of str, shape (n_images,)
-        Their ``file_name``.
+    %(images_seen)s
     labels_ : ndarray of int, shape (n_images, n_labels)
         Their 0/1 indicator rows.
 
@@ -342,16 +348,7 @@ class CocoMultiLabeler(_BaseCocoLabeler):
     Examples
     --------
     >>> from litterlearn.preprocessing import CocoMultiLabeler
-    >>> coco = {
-    ...     "images": [{"id": 7, "file_name": "a.jpg"}, {"id": 8, "file_name": "b.jpg"}],
-    ...     "categories": [
-    ...         {"id": 0, "name": "Glass bottle", "supercategory": "Bottle"},
-    ...         {"id": 1, "name": "Drink can", "supercategory": "Can"}],
-    ...     "annotations": [
-    ...         {"id": 0, "image_id": 7, "category_id": 1},
-    ...         {"id": 1, "image_id": 8, "category_id": 0},
-    ...         {"id": 2, "image_id": 8, "category_id": 1}],
-    ... }
+    %(coco)s
     >>> labeler = CocoMultiLabeler()
     >>> labeler.fit_transform(coco)
     array([[0, 1],

@@ -16,6 +16,8 @@ from pathlib import Path, PurePath, PurePosixPath
 
 import numpy as np
 
+from ..utils._messages import first_few
+
 __all__ = ["CocoIndex", "index_coco", "load_coco"]
 
 
@@ -89,11 +91,9 @@ class CocoIndex:
             else:
                 positions[i] = pos
         if unknown:
-            shown = ", ".join(repr(k) for k in unknown[:5])
-            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             raise ValueError(
                 f"{len(unknown)} item(s) are neither image ids nor file names of "
-                f"the images in {self.source}: {shown}{more}."
+                f"the images in {self.source}: {first_few(unknown, repr)}."
             )
         return positions
 

@@ -26,6 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
+from ._messages import first_few
+
 __all__ = [
     "check_image_shape",
     "infer_image_shape",
@@ -327,11 +329,9 @@ def check_label_values(y, *, input_name="y"):
     if not missing and y.dtype.kind == "O" and y.ndim == 1:
         _check_label_types(y, input_name)
     if missing:
-        shown = ", ".join(str(i) for i in missing[:5])
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise ValueError(
             f"{input_name} has missing labels (None or NaN) at position(s) "
-            f"{shown}{more}; every sample needs a label."
+            f"{first_few(missing)}; every sample needs a label."
         )
     return y
 

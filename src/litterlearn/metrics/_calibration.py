@@ -18,6 +18,20 @@ from ..utils._images import check_label_values
 __all__ = ["brier_score", "expected_calibration_error"]
 
 
+def _binary_column(y, labels, name, meaning):
+    """Whether scores ``y`` are a single column, which only two ``labels``
+    allow (``meaning`` says what that column holds)."""
+    if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        return False
+    if len(labels) != 2:
+        raise ValueError(
+            f"1D {name} is for binary problems ({meaning}); got {len(labels)} "
+            f"labels {list(labels)}. Pass {name} of shape (n_samples, n_labels), "
+            f"e.g. predict_proba."
+        )
+    return True
+
+
 def _check_proba(y_true, y_prob, labels, sample_weight):
     """1D labels, a (n, n_labels) probability array, the labels and weights."""
     y_true = column_or_1d(check_label_values(y_true, input_name="y_true"))
@@ -26,13 +40,7 @@ def _check_proba(y_true, y_prob, labels, sample_weight):
     if len(y_true) == 0:
         raise ValueError("y_true must not be empty.")
     labels = unique_labels(y_true) if labels is None else np.asarray(labels)
-    if y_prob.ndim == 1 or (y_prob.ndim == 2 and y_prob.shape[1] == 1):
-        if len(labels) != 2:
-            raise ValueError(
-                f"1D y_prob is for binary problems (the probability of the "
-                f"last label); got {len(labels)} labels {list(labels)}. Pass "
-                f"y_prob of shape (n_samples, n_labels), e.g. predict_proba."
-            )
+    if _binary_column(y_prob, labels, "y_prob", "the probability of the last label"):
         p = y_prob.ravel()
         y_prob = np.column_stack([1 - p, p])
     if y_prob.ndim != 2 or y_prob.shape[1] != len(labels):

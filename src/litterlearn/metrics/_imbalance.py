@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..utils._images import check_label_values, is_indicator_shaped
 from ..utils._sklearn_compat import _check_sample_weight
-from ._calibration import brier_score, expected_calibration_error
+from ._calibration import _binary_column, brier_score, expected_calibration_error
 
 __all__ = ["imbalance_report", "specificity_score"]
 
@@ -160,13 +160,7 @@ def _weighted_negatives(y_true, y_pred, labels, sample_weight):
 def _one_vs_rest_scores(y_score, labels, pos_label):
     """A score column per label from ``(n,)`` or ``(n, n_labels)`` scores."""
     y_score = np.asarray(y_score, dtype=np.float64)
-    if y_score.ndim == 1 or (y_score.ndim == 2 and y_score.shape[1] == 1):
-        if len(labels) != 2:
-            raise ValueError(
-                f"1D y_score is for binary problems (the positive class' "
-                f"score); got {len(labels)} labels {list(labels)}. Pass "
-                f"y_score of shape (n_samples, n_labels), e.g. predict_proba."
-            )
+    if _binary_column(y_score, labels, "y_score", "the positive class' score"):
         score = y_score.ravel()
         return {lab: (score if lab == pos_label else -score) for lab in labels}
     if y_score.ndim != 2 or y_score.shape[1] != len(labels):

@@ -9,6 +9,8 @@ replacement, not ``%`` formatting, so docstrings need no escaping; under
 
 import re
 
+from ..utils._docstrings import fill_doc as _fill_doc
+
 _DOCS = {
     "training_parameters": """\
     alpha : float, default=0.0
@@ -309,23 +311,26 @@ def fill_doc(**slots):
     """Fill the ``%(name)s`` placeholders of a class docstring.
 
     The shared blocks above, and ``slots`` (a class's own text or defaults),
-    which may hold placeholders in turn. A block starts at the
-    placeholder's indentation (four spaces).
+    which may hold placeholders in turn (resolved here first); the filling
+    itself is ``litterlearn.utils._docstrings.fill_doc``'s. A block starts at
+    the placeholder's indentation (four spaces).
     """
-    blocks = {**_DOCS, **slots}
+    blocks = {k: str(v) for k, v in {**_DOCS, **slots}.items()}
+    for _ in range(len(blocks)):  # blocks inside blocks, to any depth
+        nested = {k: _PLACEHOLDER.sub(_filler(blocks), v) for k, v in blocks.items()}
+        if nested == blocks:
+            break
+        blocks = nested
+    return _fill_doc(**{k: _block(v) for k, v in blocks.items()})
 
-    def text(match):
-        block = str(blocks[match.group(1)])
-        return block[4:] if block.startswith("    ") else block
 
-    def decorate(cls):
-        doc = cls.__doc__
-        while doc and _PLACEHOLDER.search(doc):
-            doc = _PLACEHOLDER.sub(text, doc)
-        cls.__doc__ = doc
-        return cls
+def _filler(blocks):
+    """The text of a placeholder match (kept as is when no block has it)."""
+    return lambda match: _block(blocks.get(match.group(1), match.group(0)))
 
-    return decorate
+
+def _block(text):
+    return text[4:] if text.startswith("    ") else text
 
 
 def transfer_doc(*, fine_tune_max_iter, fine_tune_what):

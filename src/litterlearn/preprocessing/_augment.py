@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..utils._atomic import all_or_nothing
+from ..utils._docstrings import fill_doc
 from ..utils._images import (
     as_image_dtype,
     check_indicator,
@@ -825,10 +826,9 @@ class Augmenter(BaseOverSampler):
 
 # imbalanced-learn's own text for sampling_strategy, written once there (its
 # ``Substitution`` uses str.format, which the braces in our docstring defeat).
-if Augmenter.__doc__:  # None under python -OO
-    Augmenter.__doc__ = Augmenter.__doc__.replace(
-        "%(sampling_strategy)s", BaseOverSampler._sampling_strategy_docstring
-    )
+Augmenter = fill_doc(sampling_strategy=BaseOverSampler._sampling_strategy_docstring)(
+    Augmenter
+)
 
 
 def _one_label_per_row(y):

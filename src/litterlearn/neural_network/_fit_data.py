@@ -24,7 +24,14 @@ from ..utils._images import as_model_dtype, rows_to_images, validate_images
 from ..utils._sklearn_compat import _check_sample_weight
 from ._knobs import batch_transform, check_schedule, check_weight_decay
 from ._targets import check_threshold, fit_target
-from ._train import PlannedPhase, Seeds, TrainingPlan, check_phases, phase_rate
+from ._train import (
+    PlannedPhase,
+    Seeds,
+    TrainingPlan,
+    check_phases,
+    optimizer_key,
+    phase_rate,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +79,7 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
     sample_weight = _validate_sample_weight(sample_weight, rows)
     per_class = target.class_weights(est.class_weight)
     target.check(name, y_enc, sample_weight, per_class)
-    optimizer_rate = _check_knobs(est)
+    optimizer_rate, weight_decay = _check_knobs(est)
     input_dtype = est.input_dtype_ if warm else rows.dtype
     if warm:
         _check_warm_start(est, target)
@@ -109,10 +116,10 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
             "warm_start=True, but parameters that define the network changed "
             "since the previous fit; set warm_start=False to build a new model."
         )
-    return data, make_plan(est, data, optimizer_rate)
+    return data, make_plan(est, data, optimizer_rate, weight_decay)
 
 
-def make_plan(est, data, optimizer_rate):
+def make_plan(est, data, optimizer_rate, weight_decay):
     """What the estimator's parameters mean for training (a TrainingPlan)."""
     name = type(est).__name__
     phases = list(est._phases())
@@ -135,7 +142,6 @@ def make_plan(est, data, optimizer_rate):
             mixup=float(est.mixup),
             cutmix=float(est.cutmix),
         )
-    weight_decay = check_weight_decay(est.optimizer, est.weight_decay)
     return TrainingPlan(
         name=name,
         phases=tuple(planned),
@@ -149,23 +155,18 @@ def make_plan(est, data, optimizer_rate):
             (float(est.tol), int(est.n_iter_no_change)) if est.early_stopping else None
         ),
         batch_transform=transform,
-        compile_key=(_optimizer_identity(est.optimizer), est.precision),
+        compile_key=(optimizer_key(est.optimizer), est.precision),
     )
 
 
-def _optimizer_identity(optimizer):
-    from ._train import optimizer_key
-
-    return optimizer_key(optimizer)
-
-
 def _check_knobs(est):
-    """Check the training knobs together; return the optimizer's own rate.
+    """Check the training knobs together.
 
-    The rate (a float, or a schedule's config) of an ``optimizer`` instance,
-    or None for an optimizer name.
+    Returns the optimizer's own rate (a float, or a schedule's config, of an
+    ``optimizer`` instance; None for a name) and the optimizer's keyword
+    arguments for ``weight_decay``.
     """
-    check_weight_decay(est.optimizer, est.weight_decay)
+    weight_decay = check_weight_decay(est.optimizer, est.weight_decay)
     schedule = check_schedule(est.learning_rate_schedule)
     for callback in est.callbacks or []:
         if not hasattr(callback, "set_model"):
@@ -174,7 +175,7 @@ def _check_knobs(est):
                 f"{callback!r}."
             )
     if isinstance(est.optimizer, str):
-        return None
+        return None, weight_decay
     config = inner_optimizer(est.optimizer).get_config()
     rate = config["learning_rate"]
     if isinstance(rate, dict) and schedule != "constant":
@@ -184,13 +185,8 @@ def _check_knobs(est):
             f"the rate: give the schedule in one place, learning_rate_schedule "
             f"or the optimizer."
         )
-    if isinstance(rate, dict):
-        from .._keras import import_keras
-
-        return import_keras().optimizers.serialize(est.optimizer)["config"][
-            "learning_rate"
-        ]
-    return float(rate)
+    # A schedule comes as its serialized config (a dict), as Keras keeps it.
+    return (rate if isinstance(rate, dict) else float(rate)), weight_decay
 
 
 def _validate_sample_weight(sample_weight, rows):

@@ -239,7 +239,6 @@ def compile_phase(model, plan, planned, target, *, warm=False):
     optimizer_part = (plan.compile_key, tuple(sorted(factors.items())), trainable)
     key = (optimizer_part, tuple(sorted(plan.weight_decay.items())), target.loss_key)
     rate = planned.learning_rate
-    fresh = new_optimizer(plan.optimizer, rate, plan.weight_decay)
     existing = getattr(model, "optimizer", None)
     old = state.compile_key
     if old is not None and existing is not None and old[0] == optimizer_part:
@@ -251,6 +250,8 @@ def compile_phase(model, plan, planned, target, *, warm=False):
             if not isinstance(rate, dict):  # the same schedule stays
                 inner.learning_rate = rate
             if old != key:  # another loss or weight decay, the same optimizer
+                # The decay a new optimizer of the plan would have.
+                fresh = new_optimizer(plan.optimizer, rate, plan.weight_decay)
                 inner.weight_decay = fresh.weight_decay
                 model.compile(
                     optimizer=existing,
@@ -267,7 +268,7 @@ def compile_phase(model, plan, planned, target, *, warm=False):
             UserWarning,
             stacklevel=2,
         )
-    optimizer = fresh
+    optimizer = new_optimizer(plan.optimizer, rate, plan.weight_decay)
     if factors:
         from .._keras.optimizers import with_rate_factors
 

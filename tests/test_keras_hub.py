@@ -1,7 +1,9 @@
 """KerasHub presets as backbones, on tiny random presets saved locally."""
 
+import importlib.metadata
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,29 @@ from litterlearn.preprocessing import PretrainedFeatures
 keras_hub = pytest.importorskip("keras_hub")
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+# The distributions that install the ``tensorflow`` package.
+TENSORFLOWS = {
+    "tensorflow",
+    "tensorflow-cpu",
+    "tensorflow-gpu",
+    "tensorflow-intel",
+    "tensorflow-macos",
+    "tf-nightly",
+    "tf-nightly-cpu",
+}
+
+
+def test_keras_hub_installs_beside_a_single_tensorflow():
+    """The documented install (the ``hub`` extra, then keras-hub without its
+    dependencies) leaves one TensorFlow: keras-hub's tensorflow-text would
+    have pulled the full ``tensorflow`` wheel next to ``tensorflow-cpu``."""
+    installed = {
+        re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        for dist in importlib.metadata.distributions()
+    }
+    assert len(installed & TENSORFLOWS) == 1, sorted(installed & TENSORFLOWS)
+    assert "tensorflow-text" not in installed
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@
 - :func:`_optimizer_fill` / :func:`_reset_optimizer`: an optimizer's state
   back to its freshly built values;
 - :func:`_snapshot` / :func:`_restore`: every variable of a model and its
-  optimizer, so a warm-started fit that fails can put them back.
+  optimizers, so a warm-started or partial fit that fails can put them back.
 """
 
 from __future__ import annotations
@@ -175,10 +175,16 @@ def _reset_optimizer(optimizer, fill):
 
 
 def _snapshot(model):
-    """Every variable of ``model`` and of its optimizer, with its value."""
+    """Every variable of ``model`` and of its optimizers, with its value.
+
+    Its optimizers: its own, and its head model's (which trains the head on
+    features computed once, and shares the head's layers with ``model``).
+    """
     variables = list(model.variables)
-    if getattr(model, "optimizer", None) is not None:
-        variables += list(model.optimizer.variables)
+    head = model_state(model).head_split
+    for owner in (model, head[1] if head is not None else None):
+        if getattr(owner, "optimizer", None) is not None:
+            variables += list(owner.optimizer.variables)
     return [(v, np.asarray(v).copy()) for v in variables]
 
 

@@ -275,8 +275,44 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted classifier.
         """
+        return self._train(X, y, sample_weight, X_val, y_val)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train one more epoch on images ``X``, continuing the current model.
+
+        As scikit-learn's ``MLPClassifier.partial_fit``: the first call (on
+        an unfitted classifier) builds the model; every call trains one
+        epoch over ``X`` from the current weights and optimizer state, and
+        ``n_iter_`` counts the epochs. ``warm_start`` and ``early_stopping``
+        play no part. The epoch is the next one a ``fit`` of the same
+        phases would train: a transfer classifier's head phase (backbone
+        frozen) for ``max_iter`` epochs, then fine-tuning for
+        ``fine_tune_max_iter``, then more of the last phase; the batches'
+        order and the learning-rate schedule go on as in that ``fit``, so
+        with an integer ``random_state``, ``k`` calls on the same data train
+        as a ``fit`` of ``k`` epochs. All or nothing, as :meth:`fit`.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for :meth:`fit`; ``y`` may hold only some of the classes.
+        classes : array-like of shape (n_classes,), default=None
+            Every class any call's ``y`` may hold (``np.unique(y_all)``):
+            required on the first call, unless ``y`` is a multi-label
+            indicator (its labels are its columns); later calls may omit it.
+
+        Returns
+        -------
+        self : object
+            The classifier, one epoch further.
+        """
+        return self._train(X, y, sample_weight, partial=True, classes=classes)
+
+    def _train(self, X, y, sample_weight, X_val=None, y_val=None, **partial):
+        """The fit template, all or nothing (``partial``: one epoch)."""
         with restored_on_error(self):
-            data, plan = validate_fit(self, X, y, sample_weight, X_val, y_val)
+            data, plan = validate_fit(self, X, y, sample_weight, X_val, y_val, **partial)
             model, entry, undo = model_for_fit(self, data)
             try:
                 result = run_phases(model, plan, data)
@@ -308,9 +344,10 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self.model_ = model
         self._model_key_ = data.key
         self.history_ = history
+        begun = self.phase_starts_ if data.partial and data.warm else {}
         self.phase_starts_ = {
             name: previous + start for name, start in result.starts.items()
-        }
+        } | begun
         self.n_iter_ = previous + n_epochs
         self.loss_curve_ = history["loss"]
         self.validation_scores_ = history.get("val_accuracy")

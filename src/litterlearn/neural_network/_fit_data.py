@@ -57,7 +57,9 @@ class FitData:
         return self.target.classes
 
 
-def validate_fit(est, X, y, sample_weight, X_val, y_val, *, partial=False, classes=None):
+def validate_fit(
+    est, X, y, sample_weight, X_val, y_val, *, partial=False, classes=None
+):
     """Validate a fit; return its ``(FitData, TrainingPlan)``.
 
     A ``partial`` fit (``partial_fit``, with its ``classes``) continues the

@@ -218,9 +218,9 @@ class SingleLabel(_Target):
         A partial fit's ``y`` may hold one class: its classes are given.
         """
         if len(self.classes) < 2:
-            what = "at least 2 classes in classes" if partial else (
-                "samples of at least 2 classes in y"
-            )
+            what = "samples of at least 2 classes in y"
+            if partial:
+                what = "at least 2 classes in classes"
             raise ValueError(
                 f"{name} needs {what}; got only one class: {self.classes[0]!r}."
             )

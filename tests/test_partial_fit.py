@@ -129,6 +129,8 @@ def test_a_multilabel_indicator_needs_no_classes():
 
 
 @pytest.mark.filterwarnings("ignore:OptunaSearchCV is experimental")
+# optuna-integration reports the scores through a module optuna deprecates.
+@pytest.mark.filterwarnings("ignore:`optuna.terminator` module:FutureWarning")
 def test_optuna_search_prunes_trials_through_partial_fit():
     optuna = pytest.importorskip("optuna")
     OptunaSearchCV = pytest.importorskip("optuna_integration").OptunaSearchCV

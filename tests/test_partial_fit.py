@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import TINY_BACKBONE
 from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
 from litterlearn.neural_network import MLPImageClassifier, TransferImageClassifier
 
@@ -135,8 +136,14 @@ def test_optuna_search_prunes_trials_through_partial_fit():
     optuna = pytest.importorskip("optuna")
     OptunaSearchCV = pytest.importorskip("optuna_integration").OptunaSearchCV
 
-    data = load_digits()
-    images = (data.data[:300] / 16).astype(np.float32)
+    # The user guide's recipe ("Beyond fit"), on its 300 training digits.
+    X_train, _, y_train, _ = train_test_split(
+        (digits.data / 16).astype(np.float32),
+        digits.target,
+        train_size=300,
+        stratify=digits.target,
+        random_state=0,
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     search = OptunaSearchCV(
         mlp(hidden_layer_sizes=(32,), max_iter=20),
@@ -149,13 +156,12 @@ def test_optuna_search_prunes_trials_through_partial_fit():
         max_iter=5,  # epochs: partial_fit calls per trial
         n_trials=6,
         cv=2,
-        random_state=0,
         study=optuna.create_study(
             direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=0),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
         ),
-    ).fit(images, data.target[:300])
+    ).fit(X_train, y_train)
     states = [t.state for t in search.trials_]
     # Trials that trail the median after two epochs stop there.
     assert optuna.trial.TrialState.PRUNED in states

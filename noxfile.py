@@ -13,9 +13,14 @@ def tests(session):
     One pytest-xdist worker per core (``-n auto``); arguments after ``--`` go
     to pytest (``nox -s tests -- -n 0 -k resize`` runs in this process). The
     ``integrations`` extra brings the libraries of the "Beyond fit" guide, so
-    that its tests run instead of being skipped.
+    that its tests run instead of being skipped; the ``hub`` extra and
+    keras-hub, those of KerasHub presets.
     """
-    session.install(".[cpu,test,integrations]")
+    session.install(".[cpu,test,integrations,hub]")
+    # KerasHub as the README installs it, so that tests/test_keras_hub.py
+    # runs: without its dependencies (its tensorflow-text would pull a second
+    # TensorFlow), which the ``hub`` extra brings instead.
+    session.install("--no-deps", "keras-hub>=0.32")
     session.run("pytest", "-n", "auto", *session.posargs)
 
 

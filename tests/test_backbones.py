@@ -111,6 +111,29 @@ def test_each_family_builds_and_groups_into_stages(name, n_stages):
     assert len(backbone.output_shape) == 4
 
 
+def test_convnext_blocks_are_its_four_stages_with_their_downsampling():
+    """Fine-tuning two blocks of a ConvNeXt unfreezes its last two stages,
+    each with the downsampling layer that opens it, and nothing below."""
+    import re
+
+    spec = _backbones.get_backbone("ConvNeXtTiny")
+    backbone = _backbones.build_backbone(spec, None, (32, 32))
+
+    def stage(layer):  # the stage a layer belongs to, in ConvNeXt's terms
+        if match := re.search(r"stage_(\d+)_", layer.name):
+            return int(match.group(1))
+        if match := re.search(r"downsampling_block_(\d+)", layer.name):
+            return int(match.group(1)) + 1
+        return 0 if layer.name.endswith("_stem") else 3  # the last norm
+
+    assert len(_backbones._blocks(spec, backbone)) == 4
+    weighted = [layer for layer in backbone.layers if layer.weights]
+    for n_blocks in (1, 2, 3):
+        top = _backbones.top_layers(spec, backbone, n_blocks=n_blocks)
+        wanted = [layer for layer in weighted if stage(layer) >= 4 - n_blocks]
+        assert top == wanted, n_blocks
+
+
 def test_a_new_family_trains_and_fine_tunes_its_top_stage(data):
     """MobileNetV3Small by name: phase 1 trains the head, phase 2 the top
     stage too (BatchNormalization frozen); the features are its 576 channels."""

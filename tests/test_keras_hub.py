@@ -1,5 +1,13 @@
 """KerasHub presets as backbones, on tiny random presets saved locally."""
 
+import importlib.metadata
+import os
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,6 +16,31 @@ from litterlearn.neural_network import TransferImageClassifier
 from litterlearn.preprocessing import PretrainedFeatures
 
 keras_hub = pytest.importorskip("keras_hub")
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+# The distributions that install the ``tensorflow`` package.
+TENSORFLOWS = {
+    "tensorflow",
+    "tensorflow-cpu",
+    "tensorflow-gpu",
+    "tensorflow-intel",
+    "tensorflow-macos",
+    "tf-nightly",
+    "tf-nightly-cpu",
+}
+
+
+def test_keras_hub_installs_beside_a_single_tensorflow():
+    """The documented install (the ``hub`` extra, then keras-hub without its
+    dependencies) leaves one TensorFlow: keras-hub's tensorflow-text would
+    have pulled the full ``tensorflow`` wheel next to ``tensorflow-cpu``."""
+    installed = {
+        re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        for dist in importlib.metadata.distributions()
+    }
+    assert len(installed & TENSORFLOWS) == 1, sorted(installed & TENSORFLOWS)
+    assert "tensorflow-text" not in installed
 
 
 @pytest.fixture(scope="module")
@@ -116,15 +149,11 @@ def resnet_preset(tmp_path_factory):
     return path
 
 
-def test_a_convolutional_preset_is_pooled_explained_and_pickled(resnet_preset, data):
-    """Feature maps are pooled; Grad-CAM finds the preset's convolutions; a
-    fitted classifier on a preset pickles."""
-    import pickle
-
-    from litterlearn.inspection import grad_cam
-
+@pytest.fixture(scope="module")
+def resnet_classifier(resnet_preset, data):
+    """A classifier fitted on the ResNet preset, fine-tuned one epoch."""
     X, y = data
-    clf = TransferImageClassifier(
+    return TransferImageClassifier(
         str(resnet_preset),
         input_size=32,
         max_iter=1,
@@ -132,10 +161,53 @@ def test_a_convolutional_preset_is_pooled_explained_and_pickled(resnet_preset, d
         hidden_layer_sizes=(),
         random_state=0,
     ).fit(X, y)
+
+
+def test_a_convolutional_preset_is_pooled_explained_and_pickled(
+    resnet_classifier, data
+):
+    """Feature maps are pooled; Grad-CAM finds the preset's convolutions; a
+    fitted classifier on a preset pickles."""
+    from litterlearn.inspection import grad_cam
+
+    X, _ = data
+    clf = resnet_classifier
     assert clf.model_.get_layer("features").output.shape[-1] == 64
     assert grad_cam(clf, X[:2]).shape == (2, 28, 28)
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_pickled_preset_classifier_predicts_alike_in_a_fresh_process(
+    resnet_classifier, data, tmp_path
+):
+    """A new Python process that imports only litterlearn unpickles the
+    classifier (KerasHub's classes found without the user importing it) and
+    predicts what the fitted one does."""
+    X, _ = data
+    np.save(tmp_path / "X.npy", X)
+    with open(tmp_path / "clf.pkl", "wb") as f:
+        pickle.dump(resnet_classifier, f)
+    code = (
+        "import pickle, sys\n"
+        "import numpy as np\n"
+        "folder = sys.argv[1]\n"
+        "with open(folder + '/clf.pkl', 'rb') as f:\n"
+        "    clf = pickle.load(f)\n"
+        "np.save(folder + '/proba.npy', clf.predict_proba(np.load(folder + '/X.npy')))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        check=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": SRC},
+    )
+    np.testing.assert_allclose(
+        np.load(tmp_path / "proba.npy"),
+        resnet_classifier.predict_proba(X),
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 def test_clip_goes_through_its_vision_tower(tmp_path, data):

@@ -299,7 +299,9 @@ _MODULE_BLOCKS = {
     "mobilenet_v3": (r"(expanded_conv(?:_\d+)?_|conv_1|conv)", None),
     "efficientnet": (r"(block\d+|stem)", None),
     "efficientnet_v2": (r"(block\d+|stem)", None),
-    "convnext": (r".*?_(stem|stage_\d+|downsampling_block_\d+)", None),
+    # A ConvNeXt stage opens with the downsampling before its blocks (the
+    # stem before stage 0): the stage's layers match nothing and join it.
+    "convnext": (r".*?_(stem|downsampling_block_\d+)", None),
     "xception": (r"(block\d+)_", None),
     "inception_v3": ("", r"mixed\d+"),
     "inception_resnet_v2": ("", r"mixed_\w+|block\d+_\d+_ac|conv_7b_ac"),

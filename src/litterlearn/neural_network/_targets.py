@@ -153,8 +153,8 @@ class _Target:
 
     @property
     def loss_key(self):
-        """What the compiled loss depends on."""
-        return (*self.key, getattr(self, "soft", None), self.label_smoothing)
+        """What the compiled loss depends on (its smoothing is set in place)."""
+        return (self.kind, *self.key)
 
     def class_weights(self, class_weight):
         """Per-class weights of a ``class_weight`` dict (None otherwise)."""
@@ -168,11 +168,7 @@ class _Target:
     def keras_loss(self):
         from .._keras import losses
 
-        return losses.loss(
-            self.kind,
-            soft=getattr(self, "soft", False),
-            label_smoothing=self.label_smoothing,
-        )
+        return losses.loss(self.kind, label_smoothing=self.label_smoothing)
 
     def metrics(self):
         from .._keras import losses

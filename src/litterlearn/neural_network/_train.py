@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state
 from .._keras import import_keras, inner_optimizer, make_trainable
 from .._keras.state import model_state
 from .._keras.weights import _optimizer_fill, _reset_optimizer
-from ..utils._sklearn_compat import early_stopping_restored_epoch
+from ..utils._sklearn_compat import early_stopping_restored_epoch, own_tracing_stats
 from ._knobs import schedule_rate
 
 __all__ = ["PhaseData", "TrainingPhase"]
@@ -252,12 +252,14 @@ def compile_phase(model, plan, planned, target, *, warm=False):
 
     A model compiled with the same optimizer for the same trainable weights
     keeps that optimizer, and its state (moments, step count): its learning
-    rate is set and, when the loss or the weight decay changed, the model is
-    compiled anew around it. Only a different optimizer (or other trainable
-    weights) builds a new one; a warm fit of one phase then warns, since the
-    optimizer's state starts afresh.
+    rate and its loss's label smoothing are set in place (its traced
+    training function stays valid) and, when the weight decay changed, the
+    model is compiled anew around it. Only a different optimizer (or other
+    trainable weights) builds a new one; a warm fit of one phase then warns,
+    since the optimizer's state starts afresh.
     """
     keras = import_keras()
+    from .._keras.losses import set_label_smoothing
     state = model_state(model)
     rate_factors = planned.phase.rate_factors
     factors = rate_factors(model) if rate_factors is not None else {}
@@ -277,16 +279,20 @@ def compile_phase(model, plan, planned, target, *, warm=False):
         ):
             if not isinstance(rate, dict):  # the same schedule stays
                 inner.learning_rate = rate
-            if old != key:  # another loss or weight decay, the same optimizer
+            if old != key:  # another weight decay (or loss), the same optimizer
                 # The decay a new optimizer of the plan would have.
-                fresh = new_optimizer(plan.optimizer, rate, plan.weight_decay)
-                inner.weight_decay = fresh.weight_decay
-                model.compile(
-                    optimizer=existing,
-                    loss=target.keras_loss(),
-                    metrics=target.metrics(),
-                )
+                decay = new_optimizer(plan.optimizer, rate, plan.weight_decay)
+                decay = decay.weight_decay
+                if old[2] == key[2] and set_label_smoothing(
+                    model.loss, target.label_smoothing
+                ):
+                    _set_weight_decay(model, decay)
+                else:
+                    inner.weight_decay = decay
+                    _compile(model, existing, target.keras_loss(), target.metrics())
                 state.compile_key = key
+            elif not set_label_smoothing(model.loss, target.label_smoothing):
+                _compile(model, existing, target.keras_loss(), target.metrics())
             return
     if warm and old is not None and len(plan.phases) == 1:
         warnings.warn(
@@ -303,33 +309,63 @@ def compile_phase(model, plan, planned, target, *, warm=False):
         optimizer = with_rate_factors(optimizer, factors)
     if plan.precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(
-        optimizer=optimizer, loss=target.keras_loss(), metrics=target.metrics()
-    )
+    _compile(model, optimizer, target.keras_loss(), target.metrics())
     model.optimizer.build(model.trainable_variables)
     state.compile_key = key
     state.optimizer_fill = _optimizer_fill(model.optimizer)
 
 
+def _compile(model, optimizer, loss, metrics):
+    """Compile ``model``; the training functions traced before go."""
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    model_state(model).train_functions.clear()
+
+
+def _set_weight_decay(model, decay):
+    """Give the compiled model's optimizer another weight decay, compiling nothing.
+
+    Keras reads the decay when it traces the training function, so each
+    decay has its own: the current one is kept (a few, the last used) and
+    one traced before for ``decay`` comes back. Models reused over a search
+    that alternates decays trace each once, rather than at every fit (each
+    new trace holds memory TensorFlow never gives back).
+    """
+    inner = inner_optimizer(model.optimizer)
+    if inner.weight_decay == decay:
+        return
+    functions = model_state(model).train_functions
+    functions[inner.weight_decay] = model.train_function
+    while len(functions) > 4:
+        del functions[next(iter(functions))]
+    inner.weight_decay = decay
+    model.train_function = functions.pop(decay, None)
+
+
 def compiled_state(model, target):
     """A function that puts back how ``model`` is compiled now.
 
-    For a warm fit that fails after a changed knob compiled another loss (or
-    weight decay) around the optimizer, or another optimizer: the optimizer
-    object and its settings come back (its variables are the caller's to
+    For a warm fit that fails after a changed knob set another weight decay
+    or label smoothing, or compiled another optimizer: the optimizer object,
+    the loss and their settings come back (the variables are the caller's to
     restore).
     """
+    from .._keras.losses import set_label_smoothing
+
     state = model_state(model)
     key, optimizer = state.compile_key, getattr(model, "optimizer", None)
     loss = getattr(model, "loss", None)
+    smoothing = getattr(loss, "label_smoothing", None)
     decay = getattr(inner_optimizer(optimizer), "weight_decay", None)
 
     def put_back():
-        if optimizer is not None and (
-            model.optimizer is not optimizer or state.compile_key != key
-        ):
-            inner_optimizer(optimizer).weight_decay = decay
-            model.compile(optimizer=optimizer, loss=loss, metrics=target.metrics())
+        if optimizer is not None:
+            if model.optimizer is not optimizer or model.loss is not loss:
+                inner_optimizer(optimizer).weight_decay = decay
+                _compile(model, optimizer, loss, target.metrics())
+            else:
+                _set_weight_decay(model, decay)
+        if smoothing is not None:
+            set_label_smoothing(loss, smoothing)
         state.compile_key = key
 
     return put_back
@@ -459,6 +495,7 @@ def train_phase(model, plan, planned, data):
     training_input = make_training_input(plan, data, planned.trained.start)
     steps = training_input.get("steps_per_epoch") or len(training_input["x"])
     callbacks = make_callbacks(model, plan, planned, data, steps)
+    _make_step_functions(model, data.validation is not None)
     history = model.fit(
         **training_input,
         initial_epoch=planned.trained.start,
@@ -472,6 +509,20 @@ def train_phase(model, plan, planned, data):
         best = early_stopping_restored_epoch(callbacks["early_stopping"])
     values = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     return values, best
+
+
+def _make_step_functions(model, validation):
+    """Make the model's traced training (and test) functions before ``fit``.
+
+    Made here, each counts its own retraces: a model's first trace is never
+    taken for the retracing of another model's function.
+    """
+    if model.train_function is None:
+        model.make_train_function()
+        own_tracing_stats(model.train_function)
+    if validation and model.test_function is None:
+        model.make_test_function()
+        own_tracing_stats(model.test_function)
 
 
 def make_training_input(plan, data, first_epoch=0):

@@ -67,16 +67,10 @@ def test_calls_continue_as_one_longer_fit():
 
 
 def test_transfer_calls_go_through_the_phases_of_fit():
-    params = dict(
-        backbone=TINY_BACKBONE,
-        weights=None,
-        input_size=16,
-        hidden_layer_sizes=(8,),
-        max_iter=1,
-        fine_tune_max_iter=2,
-        fine_tune_learning_rate=1e-3,
-        random_state=0,
-    )
+    # One head epoch on the tiny body, then two of fine-tuning.
+    tiny = dict(backbone=TINY_BACKBONE, weights=None, input_size=16)
+    phases = dict(max_iter=1, fine_tune_max_iter=2, fine_tune_learning_rate=1e-3)
+    params = dict(**tiny, **phases, hidden_layer_sizes=(8,), random_state=0)
     images, labels = X[:96].reshape(-1, 8, 8), y[:96] % 2
     reference = TransferImageClassifier(**params).fit(images, labels)
     clf = TransferImageClassifier(**params)

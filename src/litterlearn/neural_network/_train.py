@@ -9,7 +9,8 @@
   stopping); :func:`phase_rate` is the one learning-rate rule;
 - :func:`run_phases`: trains a model phase by phase on a ``FitData``: set
   what is trainable, compile, build the input and the named callbacks, fit,
-  collect the history. Nothing here reads the estimator.
+  collect the history. Nothing here reads the estimator;
+- :func:`next_epoch`: where a partial fit's one epoch falls among the phases.
 """
 
 from __future__ import annotations
@@ -117,6 +118,14 @@ class PlannedPhase:
     phase: TrainingPhase
     learning_rate: float | dict  # a rate, or a Keras schedule's config
     schedule: str  # "constant", "cosine" or "one_cycle" (applied per step)
+    # The epochs of the phase this fit trains, counted in the phase: all of
+    # them (None), or a partial fit's one (``range(e, e + 1)``) or none.
+    epochs: range | None = None
+
+    @property
+    def trained(self):
+        """The epochs of the phase this fit trains (a range)."""
+        return range(self.phase.epochs) if self.epochs is None else self.epochs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,6 +214,25 @@ def check_phases(phases, name):
                 f"{name}: phase {phase.name!r} needs at least 1 epoch; got "
                 f"{phase.epochs!r}."
             )
+
+
+def next_epoch(phases, phase_starts, n_iter):
+    """Where a partial fit's epoch falls: ``(phase index, epoch in the phase)``.
+
+    It goes on in the phase begun last (``phase_starts``, the epochs of the
+    history where each began, after ``n_iter`` epochs), as a longer fit would:
+    the next phase once that one had all its epochs, else the last phase for
+    ever. A model not yet trained (``n_iter`` 0) starts the first phase.
+    """
+    names = [p.name for p in phases]
+    begun = [(start, names.index(n)) for n, start in phase_starts.items() if n in names]
+    if not n_iter or not begun:
+        return 0, 0
+    start, index = max(begun)
+    epoch = n_iter - start
+    if epoch >= phases[index].epochs and index + 1 < len(phases):
+        return index + 1, 0
+    return index, epoch
 
 
 _RUN_COUNTER = itertools.count()
@@ -381,6 +409,8 @@ def run_phases(model, plan, data):
     run = new_run_name()
     for index, planned in enumerate(plan.phases):
         phase = planned.phase
+        if not planned.trained:  # a partial fit trains one epoch of one phase
+            continue
         (phase.trainable or make_trainable)(model)
         # Under the strategy the model was built with (a reused model may
         # come from an estimator holding an equal strategy object).
@@ -398,7 +428,9 @@ def run_phases(model, plan, data):
             run=run if len(plan.phases) == 1 else f"{run}/{phase.name}",
         )
         if phase.features is not None and plan.batch_transform is None:
-            epochs, best_epoch = _train_head(model, plan, planned, phase_data)
+            epochs, best_epoch = _train_head(
+                model, plan, planned, phase_data, continued=data.warm
+            )
         else:
             epochs, best_epoch = train_phase(model, plan, planned, phase_data)
         start = len(history.get("loss", []))
@@ -410,13 +442,15 @@ def run_phases(model, plan, data):
     return PhaseResult(history, starts, best)
 
 
-def _train_head(model, plan, planned, data):
+def _train_head(model, plan, planned, data, *, continued):
     """A phase on a frozen body: train the head on features computed once.
 
     The images are the same in every epoch, so the body's features are too:
     they are computed once (or found in the estimator's cache) and the head
     model, which shares the head's layers with ``model``, trains on them
-    through the same input and callbacks as any phase.
+    through the same input and callbacks as any phase. A fit that continues
+    the model (``continued``: a warm start, a partial fit) continues the head
+    optimizer's state too.
     """
     extractor, head = head_split(model)
     features = planned.phase.features
@@ -426,10 +460,10 @@ def _train_head(model, plan, planned, data):
         val = features(extractor, validation[0], data.seeds, data.resources)
         validation = (val, *validation[1:])
     compile_phase(head, plan, planned, data.target)
-    # Every fit starts the head's optimizer afresh (the full model's is
+    # Every new fit starts the head's optimizer afresh (the full model's is
     # reset with the model; the head model beside it is reset here).
     state = model_state(head)
-    if not _reset_optimizer(head.optimizer, state.optimizer_fill):
+    if not continued and not _reset_optimizer(head.optimizer, state.optimizer_fill):
         state.compile_key = None
         compile_phase(head, plan, planned, data.target)
     data = dataclasses.replace(data, images=images, validation=validation)
@@ -458,14 +492,14 @@ def head_split(model):
 
 def train_phase(model, plan, planned, data):
     """Train ``model`` (compiled) for one phase; the history and best epoch."""
-    training_input = make_training_input(plan, data)
+    training_input = make_training_input(plan, data, planned.trained.start)
     steps = training_input.get("steps_per_epoch") or len(training_input["x"])
     callbacks = make_callbacks(model, plan, planned, data, steps)
     _make_step_functions(model, data.validation is not None)
-    epochs = int(planned.phase.epochs)
     history = model.fit(
         **training_input,
-        epochs=epochs,
+        initial_epoch=planned.trained.start,
+        epochs=planned.trained.stop,
         validation_data=data.validation,
         callbacks=list(callbacks.values()),
         verbose=min(int(plan.verbose), 2),
@@ -491,14 +525,16 @@ def _make_step_functions(model, validation):
         own_tracing_stats(model.test_function)
 
 
-def make_training_input(plan, data):
+def make_training_input(plan, data, first_epoch=0):
     """The Keras input of ``model.fit``: shuffled batches, transformed or not.
 
     Returns keyword arguments of ``model.fit``: ``{"x": dataset}``, in a new
     order every epoch seeded by ``data.seeds.shuffle``. Without a batch
     transform it is a ``tf.data`` pipeline gathering batches from the arrays;
     with one, a ``keras.utils.PyDataset`` that transforms each batch in
-    every epoch.
+    every epoch. Epochs count from ``first_epoch`` (the first this fit trains
+    in its phase), so a fit continued epoch by epoch sees the batches one
+    longer fit would.
     """
     from .._keras.data import TransformedBatches, shuffled_batches
 
@@ -513,11 +549,12 @@ def make_training_input(plan, data):
             batch_size=plan.batch_size,
             seed=seed,
             transform=transform,
+            first_epoch=first_epoch,
         )
         return {"x": batches, "shuffle": False}
     arrays = (images, targets) if weights is None else (images, targets, weights)
     return {
-        "x": shuffled_batches(arrays, plan.batch_size, seed),
+        "x": shuffled_batches(arrays, plan.batch_size, seed, first_epoch),
         "steps_per_epoch": math.ceil(len(images) / plan.batch_size),
         "shuffle": False,
     }
@@ -556,7 +593,8 @@ def make_callbacks(model, plan, planned, data, steps):
     if planned.schedule != "constant":
         total = steps * int(planned.phase.epochs)
         callbacks["schedule"] = PhaseSchedule(
-            functools.partial(schedule_rate, planned.schedule, rate, total_steps=total)
+            functools.partial(schedule_rate, planned.schedule, rate, total_steps=total),
+            first_step=steps * planned.trained.start,
         )
     for i, callback in enumerate(plan.callbacks):
         callback = copy_callback(callback)

@@ -14,7 +14,8 @@ fresh subprocess:
   per fit costs);
 - **training knobs alternating**: same architecture, with label smoothing,
   weight decay, the schedule and MixUp changing at every fit (the reused
-  model is compiled anew around its own optimizer).
+  model keeps its optimizer, its loss and its traced training functions:
+  the knobs change in place).
 
 Keras never gives back the memory of a built model (about 7 MB each for the
 course CNN; ``keras.backend.clear_session()`` does not recover it), so the

@@ -249,30 +249,18 @@ def test_successive_halving_over_epochs(digits):
     assert search.score(X_test, y_test) > 0.8
 
 
-def test_warm_start_continues_one_epoch_per_call(digits):
-    # No partial_fit: warm_start with max_iter=1 trains one more epoch on the
-    # current model at each fit, which is what epoch-by-epoch searchers need.
-    X_train, _, X_test, y_train, _, y_test = digits
-    clf = small_mlp(max_iter=1, warm_start=True)
-    losses = [clf.fit(X_train, y_train).loss_curve_[-1] for _ in range(5)]
-    assert np.all(np.diff(losses) < 0)
-    assert clf.score(X_test, y_test) > 0.8
-    # Pickled between calls (as a searcher's trial may be), it goes on.
-    restored = pickle.loads(pickle.dumps(clf))
-    assert restored.fit(X_train, y_train).loss_curve_[-1] < losses[-1]
-
-
 def test_optuna_prunes_trials_epoch_by_epoch(digits):
     optuna = pytest.importorskip("optuna")
 
     X_train, X_val, _, y_train, y_val, _ = digits
 
     def objective(trial):
-        clf = small_mlp(max_iter=1, warm_start=True).set_params(
+        clf = small_mlp().set_params(
             learning_rate_init=trial.suggest_float("lr", 1e-5, 3e-2, log=True)
         )
         for epoch in range(6):
-            score = clf.fit(X_train, y_train).score(X_val, y_val)
+            clf.partial_fit(X_train, y_train, classes=np.arange(10))
+            score = clf.score(X_val, y_val)
             trial.report(score, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned()

@@ -99,14 +99,15 @@ class EpochEnd(keras.callbacks.Callback):
 class PhaseSchedule(keras.callbacks.Callback):
     """Set the optimizer's rate to ``rate(step)`` before each step of a phase.
 
-    ``step`` counts the phase's own steps from 0, so warm starts and reused
-    optimizers restart the schedule with the phase.
+    ``step`` counts the phase's own steps from ``first_step`` (0: warm starts
+    and reused optimizers restart the schedule with the phase; a partial fit
+    goes on where its phase is).
     """
 
-    def __init__(self, rate):
+    def __init__(self, rate, first_step=0):
         super().__init__()
         self.rate = rate
-        self.step = 0
+        self.step = first_step
         self.current = None
 
     def on_train_batch_begin(self, batch, logs=None):

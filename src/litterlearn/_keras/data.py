@@ -18,11 +18,12 @@ import numpy as np
 from . import import_tensorflow
 
 
-def shuffled_batches(arrays, batch_size, seed):
+def shuffled_batches(arrays, batch_size, seed, first_epoch=0):
     """An endless tf.data pipeline of shuffled batches of ``arrays``.
 
     Each run of ``ceil(n / batch_size)`` batches is one epoch, in a new order
-    seeded by ``seed``. As Keras does for arrays, only indices are shuffled
+    seeded by ``seed``, from epoch ``first_epoch`` on (a fit continued epoch
+    by epoch sees the orders one longer fit would). As Keras does for arrays, only indices are shuffled
     and each batch is gathered from the whole arrays. Being endless (with
     ``steps_per_epoch`` given to ``fit``), one iterator serves all epochs,
     which saves Keras creating a new one per epoch.
@@ -44,7 +45,9 @@ def shuffled_batches(arrays, batch_size, seed):
         )
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
-    indices = tf.data.Dataset.range(np.iinfo(np.int64).max).flat_map(epoch_order)
+    indices = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(
+        epoch_order
+    )
     dataset = tf.data.Dataset.zip(indices, tf.data.Dataset.from_tensors(data).repeat())
 
     def gather(idx, tensors):
@@ -62,10 +65,21 @@ class TransformedBatches(keras.utils.PyDataset):
     batch_size ...`` of a permutation seeded by ``(seed, e)``, and becomes
     ``transform(images, index, targets, sample_weight, epoch, b)`` (``index``
     the rows of the batch in the training set), so the result does not depend
-    on the order or thread in which Keras asks for batches.
+    on the order or thread in which Keras asks for batches. Epochs count from
+    ``first_epoch``.
     """
 
-    def __init__(self, images, targets, sample_weight, *, batch_size, seed, transform):
+    def __init__(
+        self,
+        images,
+        targets,
+        sample_weight,
+        *,
+        batch_size,
+        seed,
+        transform,
+        first_epoch=0,
+    ):
         super().__init__()
         self.images = images
         self.targets = targets
@@ -73,7 +87,7 @@ class TransformedBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.seed = seed
         self.transform = transform
-        self.epoch = 0
+        self.epoch = first_epoch
         self._order = self._permutation()
 
     def _permutation(self):

@@ -3,7 +3,8 @@
 A :class:`ModelState` sits beside a model (in a weak table, so it never keeps
 the model alive) and holds every fact the core keeps about it: how it was
 last compiled, its optimizer's initial values, its pretrained weights as
-built, its traced prediction functions, its BatchNormalization statistics
+built, its traced prediction functions, the training functions traced for
+other optimizer settings, its BatchNormalization statistics
 step, and (transfer models) its feature extractor and head.
 """
 
@@ -23,6 +24,7 @@ class ModelState:
         "optimizer_fill",
         "pretrained",
         "predict_functions",
+        "train_functions",
         "statistics_step",
         "head_split",
         "lock",
@@ -33,6 +35,9 @@ class ModelState:
         self.optimizer_fill = None  # the optimizer's initial values, or None
         self.pretrained = None  # [(variable, value as built)] of pretrained layers
         self.predict_functions = {}  # (image shape, dtype) -> traced function
+        # Traced training functions of the current compile, by the optimizer
+        # setting they were traced with that is not the current one.
+        self.train_functions = {}
         self.statistics_step = None  # (key, forward pass, momentum variable)
         self.head_split = None  # (feature extractor, head model)
         self.lock = threading.Lock()  # guards the lazily made entries above

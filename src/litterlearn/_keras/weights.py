@@ -3,10 +3,12 @@
 - :func:`_initialize_weights`: every weight from its layer's initializer,
   re-seeded, except pretrained ones;
 - :func:`_reseed_generators`: the seed generators (dropout...);
+  :func:`_generator_states` reads their states, which Keras' saving format
+  leaves out, so that a pickled model's dropout goes on where it was;
 - :func:`_optimizer_fill` / :func:`_reset_optimizer`: an optimizer's state
   back to its freshly built values;
 - :func:`_snapshot` / :func:`_restore`: every variable of a model and its
-  optimizer, so a warm-started fit that fails can put them back.
+  optimizers, so a warm-started or partial fit that fails can put them back.
 """
 
 from __future__ import annotations
@@ -133,13 +135,30 @@ def _reseed_generators(model, seed):
     alone.
     """
     seeds = np.random.SeedSequence(seed)
+    for variable in _generators(model):
+        child = int(seeds.spawn(1)[0].generate_state(1)[0] >> 1)
+        variable.assign(np.array([child, 0], dtype=variable.dtype))
+
+
+def _generators(model):
+    """The state variables of the seed generators of ``model``, in order."""
     for layer in leaf_layers(model):
         weight_ids = {id(w) for w in layer.weights}
         for variable in layer.variables:
-            if id(variable) in weight_ids or variable.name != "seed_generator_state":
-                continue
-            child = int(seeds.spawn(1)[0].generate_state(1)[0] >> 1)
-            variable.assign(np.array([child, 0], dtype=variable.dtype))
+            if (
+                id(variable) not in weight_ids
+                and variable.name == "seed_generator_state"
+            ):
+                yield variable
+
+
+def _generator_states(model, states=None):
+    """The seed generators' states of ``model``; or set them to ``states``."""
+    if states is None:
+        return [np.asarray(v).copy() for v in _generators(model)]
+    for variable, value in zip(_generators(model), states, strict=True):
+        variable.assign(value)
+    return states
 
 
 def _optimizer_fill(optimizer):
@@ -175,10 +194,16 @@ def _reset_optimizer(optimizer, fill):
 
 
 def _snapshot(model):
-    """Every variable of ``model`` and of its optimizer, with its value."""
+    """Every variable of ``model`` and of its optimizers, with its value.
+
+    Its optimizers: its own, and its head model's (which trains the head on
+    features computed once, and shares the head's layers with ``model``).
+    """
     variables = list(model.variables)
-    if getattr(model, "optimizer", None) is not None:
-        variables += list(model.optimizer.variables)
+    head = model_state(model).head_split
+    for owner in (model, head[1] if head is not None else None):
+        if getattr(owner, "optimizer", None) is not None:
+            variables += list(owner.optimizer.variables)
     return [(v, np.asarray(v).copy()) for v in variables]
 
 

@@ -37,6 +37,7 @@ from .._keras.pool import MODEL_POOL
 from .._keras.predict import predict
 from .._keras.serialization import load_model_bytes, save_model_bytes
 from .._keras.state import model_state
+from .._keras.weights import _generator_states
 from ..utils._atomic import restored_on_error
 from ..utils._images import fitted_images
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
@@ -275,8 +276,41 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted classifier.
         """
+        return self._train(X, y, sample_weight, X_val, y_val)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train one more epoch on images ``X``, continuing the current model.
+
+        As ``MLPClassifier.partial_fit``: the first call builds the model;
+        each trains one epoch over ``X`` from the current weights and
+        optimizer state (``n_iter_`` counts epochs; ``warm_start`` and
+        ``early_stopping`` play no part): the epoch, batch order and rate a
+        ``fit`` of the same phases would train next (a transfer classifier's
+        frozen-backbone head phase for ``max_iter`` epochs, fine-tuning, then
+        more of the last phase). So with an integer ``random_state``, ``k``
+        calls train as a ``fit`` of ``k`` epochs. All or nothing, as ``fit``.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for :meth:`fit`; ``y`` may hold only some of the classes.
+        classes : array-like of shape (n_classes,), default=None
+            Every class any call's ``y`` may hold (``np.unique(y_all)``):
+            required on the first call, unless ``y`` is a multi-label
+            indicator (its labels are its columns); later calls may omit it.
+
+        Returns
+        -------
+        self : object
+            The classifier, one epoch further.
+        """
+        return self._train(X, y, sample_weight, partial=True, classes=classes)
+
+    def _train(self, X, y, sample_weight, X_val=None, y_val=None, **part):
+        """The fit template, all or nothing (``part``: a partial fit's)."""
         with restored_on_error(self):
-            data, plan = validate_fit(self, X, y, sample_weight, X_val, y_val)
+            data, plan = validate_fit(self, X, y, sample_weight, X_val, y_val, **part)
             model, entry, undo = model_for_fit(self, data)
             try:
                 result = run_phases(model, plan, data)
@@ -308,8 +342,11 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         self.model_ = model
         self._model_key_ = data.key
         self.history_ = history
-        self.phase_starts_ = {
-            name: previous + start for name, start in result.starts.items()
+        begun = self.phase_starts_ if data.partial and data.warm else {}
+        self.phase_starts_ = begun | {
+            name: previous + start
+            for name, start in result.starts.items()
+            if name not in begun  # a partial fit's phase may go on
         }
         self.n_iter_ = previous + n_epochs
         self.loss_curve_ = history["loss"]
@@ -381,14 +418,18 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         if model is not None:
             state["_model_keras_bytes"] = save_model_bytes(model)
             state["_model_compile_key"] = model_state(model).compile_key
+            state["_model_generators"] = _generator_states(model)
         return state
 
     def __setstate__(self, state):
         data = state.pop("_model_keras_bytes", None)
         compile_key = state.pop("_model_compile_key", None)
+        generators = state.pop("_model_generators", None)
         super().__setstate__(state)
         if data is not None:
             model = load_model_bytes(data, self._custom_objects())
+            if generators is not None:  # dropout goes on where it was
+                _generator_states(model, generators)
             if getattr(model, "optimizer", None) is not None:
                 # Compiled as it was saved: a warm start goes on with its
                 # optimizer's state unless a knob changed.

@@ -170,7 +170,7 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
     history_ : dict of str to list of float
         Keras' per-epoch history: "loss", "accuracy" and, with validation
         data, "val_loss", "val_accuracy"; over all training phases, and
-        extended by warm-started fits. For a multi-label fit "accuracy" is
+        extended by warm-started fits and ``partial_fit``. For a multi-label fit "accuracy" is
         the share of (image, label) entries predicted right at 0.5.
     %(phase_starts)s
     loss_curve_ : list of float
@@ -185,13 +185,15 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
         stopping restored, else the one with the lowest validation loss.
         None when the last fit had no validation data.
     n_iter_ : int
-        Number of epochs run (in total, over warm-started fits).""",
+        Number of epochs run (in total, over warm-started fits and
+        ``partial_fit`` calls, one epoch each).""",
     "notes": """\
     Notes
     -----
     The model is built the first time it is needed, so importing
     ``litterlearn`` never imports TensorFlow. Every :meth:`fit` starts from
-    freshly initialised weights and optimizer state (unless ``warm_start``).
+    freshly initialised weights and optimizer state (unless ``warm_start``);
+    :meth:`partial_fit` trains one more epoch of the current model.
     A fit is all or nothing: when it raises (bad input, a callback raising, a
     diverging loss, ``KeyboardInterrupt``), the estimator is left as it was.
     A training loss that turns non-finite stops the fit with a ValueError.
@@ -295,11 +297,13 @@ _DOCS["phase_starts"] = """\
     phase_starts_ : dict of str to int
         Index in ``history_`` of the first epoch of each training phase of
         the last fit, by phase name (MLP and CNN train in one phase,
-        "train": ``{"train": 0}``, later with warm starts)."""
+        "train": ``{"train": 0}``, later with warm starts; ``partial_fit``
+        calls keep the phases begun before)."""
 TRANSFER_PHASE_STARTS = """\
     phase_starts_ : dict of str to int
         Index in ``history_`` of the first epoch of each phase: "head" and,
-        with fine-tuning, "fine_tune".
+        with fine-tuning, "fine_tune" (``partial_fit`` calls go through the
+        phases as a fit would, and keep the phases begun before).
     fine_tune_start_ : int or None
         Index in ``history_`` of the first fine-tuning epoch; None without
         fine-tuning."""

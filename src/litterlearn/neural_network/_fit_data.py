@@ -29,6 +29,7 @@ from ._train import (
     Seeds,
     TrainingPlan,
     check_phases,
+    next_epoch,
     optimizer_key,
     phase_rate,
 )
@@ -49,16 +50,25 @@ class FitData:
     validation: tuple | None
     resources: dict  # what the estimator resolved once (a weights file...)
     key: tuple  # the model's architecture key
+    partial: bool = False  # one epoch of a partial_fit
 
     @property
     def classes(self):
         return self.target.classes
 
 
-def validate_fit(est, X, y, sample_weight, X_val, y_val):
-    """Validate a fit; return its ``(FitData, TrainingPlan)``."""
+def validate_fit(
+    est, X, y, sample_weight, X_val, y_val, *, partial=False, classes=None
+):
+    """Validate a fit; return its ``(FitData, TrainingPlan)``.
+
+    A ``partial`` fit (``partial_fit``, with its ``classes``) continues the
+    fitted model, if any, whatever ``warm_start``; its ``y`` may hold some
+    of the classes only; it has no validation data (nor early stopping), and
+    its plan trains one epoch (:func:`~._train.next_epoch`).
+    """
     name = type(est).__name__
-    warm = est.warm_start and hasattr(est, "model_")
+    warm = (partial or est.warm_start) and hasattr(est, "model_")
     rows, shape = validate_images(
         est,
         X,
@@ -72,23 +82,24 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
         name=name,
         label_smoothing=est.label_smoothing,
         mixes=bool(est.mixup or est.cutmix),
+        partial=(classes, est._target_ if warm else None) if partial else None,
     )
     check_threshold(
         est.threshold, target.n_outputs if target.kind == "multi-label" else None
     )
     sample_weight = _validate_sample_weight(sample_weight, rows)
     per_class = target.class_weights(est.class_weight)
-    target.check(name, y_enc, sample_weight, per_class)
+    target.check(name, y_enc, sample_weight, per_class, partial=partial)
     optimizer_rate, weight_decay = _check_knobs(est)
     input_dtype = est.input_dtype_ if warm else rows.dtype
-    if warm:
+    if warm and not partial:  # a partial fit's target is the fitted one
         _check_warm_start(est, target)
         rows = as_model_dtype(rows, input_dtype)
     seeds = Seeds(est.random_state)
     validation = None
     if X_val is not None or y_val is not None:
         validation = _validation_data(est, X_val, y_val, target, shape, input_dtype)
-    elif est.early_stopping:
+    elif est.early_stopping and not partial:
         rows, y_enc, sample_weight, validation = _split_validation(
             est.validation_fraction, rows, y_enc, sample_weight, target, shape, seeds
         )
@@ -110,11 +121,13 @@ def validate_fit(est, X, y, sample_weight, X_val, y_val):
         validation=validation,
         resources=resources,
         key=model_key(est, shape, input_dtype, target, resources),
+        partial=partial,
     )
     if warm and data.key != getattr(est, "_model_key_", data.key):
+        what = "partial_fit continues the model" if partial else "warm_start=True"
         raise ValueError(
-            "warm_start=True, but parameters that define the network changed "
-            "since the previous fit; set warm_start=False to build a new model."
+            f"{what}, but parameters that define the network changed since the "
+            f"previous fit; call fit with warm_start=False to build a new model."
         )
     return data, make_plan(est, data, optimizer_rate, weight_decay)
 
@@ -124,15 +137,21 @@ def make_plan(est, data, optimizer_rate, weight_decay):
     name = type(est).__name__
     phases = list(est._phases())
     check_phases(phases, name)
+    if data.partial:
+        fitted = (est.phase_starts_, est.n_iter_) if data.warm else ({}, 0)
+        current, epoch = next_epoch(phases, *fitted)
     planned = []
-    for phase in phases:
+    for index, phase in enumerate(phases):
         rate, schedule = phase_rate(
             phase,
             optimizer_rate=optimizer_rate,
             learning_rate_init=est.learning_rate_init,
             schedule=est.learning_rate_schedule,
         )
-        planned.append(PlannedPhase(phase, rate, schedule))
+        epochs = None
+        if data.partial:  # one epoch, of one phase
+            epochs = range(epoch, epoch + 1) if index == current else range(0)
+        planned.append(PlannedPhase(phase, rate, schedule, epochs))
     transform = None
     if est.augmentation is not None or est.mixup or est.cutmix:
         transform = functools.partial(

@@ -41,12 +41,17 @@ from sklearn.utils.validation import check_array, check_consistent_length, colum
 from ..utils._images import check_indicator, check_label_values, is_indicator_shaped
 
 
-def fit_target(y, n_rows, *, name, label_smoothing=0.0, mixes=False):
+def fit_target(y, n_rows, *, name, label_smoothing=0.0, mixes=False, partial=None):
     """The target of a fit's ``y``, and ``y`` as the target encodes it.
 
     One label per image is encoded as one-hot rows (``soft``) when
     ``label_smoothing`` is on or training mixes images (``mixes``): mixed
     images have soft targets.
+
+    A partial fit passes ``partial=(classes, fitted)``: its ``classes``
+    argument and the target it continues (None on its first call). The
+    classes are then the fitted target's, or ``classes`` on a first call
+    (see :func:`partial_classes`), and ``y`` need hold only some of them.
     """
     if y is None:
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
@@ -55,14 +60,79 @@ def fit_target(y, n_rows, *, name, label_smoothing=0.0, mixes=False):
     y = check_label_values(y)
     if is_indicator_shaped(y):
         y = _check_indicator(y, n_rows, "y")
-        return MultiLabel(y.shape[1], float(label_smoothing)), y
+        target = MultiLabel(y.shape[1], float(label_smoothing))
+        if partial is not None:
+            partial_classes(*partial, target)
+        return target, y
     y = column_or_1d(y, warn=True)
     check_consistent_length(np.empty(n_rows), y)
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     check_classification_targets(y)
-    classes, y_enc = np.unique(y, return_inverse=True)
+    if partial is None:
+        classes, y_enc = np.unique(y, return_inverse=True)
+    else:
+        classes = partial_classes(*partial, SingleLabel(np.unique(y)))
+        unknown = _unknown_labels(y, classes)
+        if unknown:
+            raise ValueError(
+                f"y has labels not in classes: {unknown}; the classes are "
+                f"{classes.tolist()} (the first partial_fit call's classes)."
+            )
+        y_enc = np.searchsorted(classes, y)
     soft = bool(label_smoothing) or bool(mixes)
     return SingleLabel(classes, soft, float(label_smoothing)), y_enc.astype(np.int32)
+
+
+def partial_classes(classes, fitted, target):
+    """The classes of a partial fit whose ``y`` asks for ``target``.
+
+    Those of the ``fitted`` target it continues (``classes``, when given,
+    must be the same), else ``classes``, which a first call of one label per
+    image must give. A multi-label ``y``'s labels are its columns: it needs
+    no ``classes``; given, they are the column indices or the indicator's
+    values (``np.unique(y)``, as searchers pass).
+    """
+    if fitted is not None and fitted.kind != target.kind:
+        raise ValueError(
+            f"partial_fit continues a fit on {fitted.describe()}; got y with "
+            f"{target.describe()}. Call fit to start afresh."
+        )
+    if target.kind == "multi-label":
+        if classes is not None:
+            given = np.unique(column_or_1d(classes))
+            columns = np.arange(target.n_outputs)
+            if not (np.isin(given, (0, 1)).all() or np.array_equal(given, columns)):
+                raise ValueError(
+                    f"classes={given.tolist()} does not fit a multi-label y, "
+                    f"whose labels are its {target.n_outputs} columns: pass "
+                    f"classes=None (or the column indices)."
+                )
+        if fitted is not None and fitted.n_outputs != target.n_outputs:
+            raise ValueError(
+                f"partial_fit continues a fit on {fitted.describe()}; got y "
+                f"with {target.describe()}."
+            )
+        return target.classes
+    if classes is None:
+        if fitted is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: "
+                "every class that any call's y may hold, e.g. np.unique(y_all)."
+            )
+        return fitted.classes
+    check_label_values(classes, input_name="classes")
+    classes = np.unique(column_or_1d(classes))
+    if fitted is not None and not np.array_equal(classes, fitted.classes):
+        raise ValueError(
+            f"classes={classes.tolist()} is not the same as on the first call "
+            f"to partial_fit, {fitted.classes.tolist()}."
+        )
+    return classes
+
+
+def _unknown_labels(y, classes):
+    """The labels of ``y`` that are not in ``classes`` (a list)."""
+    return np.setdiff1d(np.unique(y), classes).tolist()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -83,8 +153,8 @@ class _Target:
 
     @property
     def loss_key(self):
-        """What the compiled loss depends on."""
-        return (*self.key, getattr(self, "soft", None), self.label_smoothing)
+        """What the compiled loss depends on (its smoothing is set in place)."""
+        return (self.kind, *self.key)
 
     def class_weights(self, class_weight):
         """Per-class weights of a ``class_weight`` dict (None otherwise)."""
@@ -98,11 +168,7 @@ class _Target:
     def keras_loss(self):
         from .._keras import losses
 
-        return losses.loss(
-            self.kind,
-            soft=getattr(self, "soft", False),
-            label_smoothing=self.label_smoothing,
-        )
+        return losses.loss(self.kind, label_smoothing=self.label_smoothing)
 
     def metrics(self):
         from .._keras import losses
@@ -142,11 +208,17 @@ class SingleLabel(_Target):
             f"classes are {self.classes.tolist()}."
         )
 
-    def check(self, name, y_enc, sample_weight, per_class):
+    def check(self, name, y_enc, sample_weight, per_class, *, partial=False):
+        """Refuse a ``y`` of one class (one ``classes`` for a partial fit).
+
+        A partial fit's ``y`` may hold one class: its classes are given.
+        """
         if len(self.classes) < 2:
+            what = "samples of at least 2 classes in y"
+            if partial:
+                what = "at least 2 classes in classes"
             raise ValueError(
-                f"{name} needs samples of at least 2 classes in y; got only one "
-                f"class: {self.classes[0]!r}."
+                f"{name} needs {what}; got only one class: {self.classes[0]!r}."
             )
         if sample_weight is None and per_class is None:
             return
@@ -154,11 +226,13 @@ class SingleLabel(_Target):
         if per_class is not None:
             weights = weights * per_class[y_enc]
         weighted = np.bincount(y_enc, weights=weights, minlength=len(self.classes))
-        if np.count_nonzero(weighted > 0) < 2:
+        needed = 1 if partial else 2
+        if np.count_nonzero(weighted > 0) < needed:
             totals = dict(zip(self.classes.tolist(), weighted.tolist(), strict=True))
             raise ValueError(
-                f"{name} needs at least 2 classes with a positive total "
-                f"sample_weight (times class_weight); got {totals}."
+                f"{name} needs at least {needed} class{'es' * (needed > 1)} with "
+                f"a positive total sample_weight (times class_weight); got "
+                f"{totals}."
             )
 
     def training_targets(self, class_weight, per_class, y_enc, sample_weight):
@@ -181,10 +255,10 @@ class SingleLabel(_Target):
         check_label_values(y_val, input_name="y_val")
         y_val = column_or_1d(y_val, warn=True)
         check_consistent_length(np.empty(n_rows), y_val)
-        unknown = np.setdiff1d(np.unique(y_val), self.classes)
-        if unknown.size:
+        unknown = _unknown_labels(y_val, self.classes)
+        if unknown:
             raise ValueError(
-                f"y_val has labels not in y: {unknown.tolist()}; the classes are "
+                f"y_val has labels not in y: {unknown}; the classes are "
                 f"{self.classes.tolist()}."
             )
         return self._encode(np.searchsorted(self.classes, y_val).astype(np.int32))
@@ -253,7 +327,7 @@ class MultiLabel(_Target):
             f"positive entries in the loss."
         )
 
-    def check(self, name, y, sample_weight, per_class):
+    def check(self, name, y, sample_weight, per_class, *, partial=False):
         if sample_weight is not None and not (sample_weight > 0).any():
             raise ValueError(
                 f"{name} needs at least one sample with a positive sample_weight."

@@ -9,7 +9,8 @@
   stopping); :func:`phase_rate` is the one learning-rate rule;
 - :func:`run_phases`: trains a model phase by phase on a ``FitData``: set
   what is trainable, compile, build the input and the named callbacks, fit,
-  collect the history. Nothing here reads the estimator.
+  collect the history. Nothing here reads the estimator;
+- :func:`next_epoch`: where a partial fit's one epoch falls among the phases.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sklearn.utils import check_random_state
 from .._keras import import_keras, inner_optimizer, make_trainable
 from .._keras.state import model_state
 from .._keras.weights import _optimizer_fill, _reset_optimizer
-from ..utils._sklearn_compat import early_stopping_restored_epoch
+from ..utils._sklearn_compat import early_stopping_restored_epoch, own_tracing_stats
 from ._knobs import schedule_rate
 
 __all__ = ["PhaseData", "TrainingPhase"]
@@ -117,6 +118,14 @@ class PlannedPhase:
     phase: TrainingPhase
     learning_rate: float | dict  # a rate, or a Keras schedule's config
     schedule: str  # "constant", "cosine" or "one_cycle" (applied per step)
+    # The epochs of the phase this fit trains, counted in the phase: all of
+    # them (None), or a partial fit's one (``range(e, e + 1)``) or none.
+    epochs: range | None = None
+
+    @property
+    def trained(self):
+        """The epochs of the phase this fit trains (a range)."""
+        return range(self.phase.epochs) if self.epochs is None else self.epochs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +216,25 @@ def check_phases(phases, name):
             )
 
 
+def next_epoch(phases, phase_starts, n_iter):
+    """Where a partial fit's epoch falls: ``(phase index, epoch in the phase)``.
+
+    It goes on in the phase begun last (``phase_starts``, the epochs of the
+    history where each began, after ``n_iter`` epochs), as a longer fit would:
+    the next phase once that one had all its epochs, else the last phase for
+    ever. A model not yet trained (``n_iter`` 0) starts the first phase.
+    """
+    names = [p.name for p in phases]
+    begun = [(start, names.index(n)) for n, start in phase_starts.items() if n in names]
+    if not n_iter or not begun:
+        return 0, 0
+    start, index = max(begun)
+    epoch = n_iter - start
+    if epoch >= phases[index].epochs and index + 1 < len(phases):
+        return index + 1, 0
+    return index, epoch
+
+
 _RUN_COUNTER = itertools.count()
 
 
@@ -224,12 +252,14 @@ def compile_phase(model, plan, planned, target, *, warm=False):
 
     A model compiled with the same optimizer for the same trainable weights
     keeps that optimizer, and its state (moments, step count): its learning
-    rate is set and, when the loss or the weight decay changed, the model is
-    compiled anew around it. Only a different optimizer (or other trainable
-    weights) builds a new one; a warm fit of one phase then warns, since the
-    optimizer's state starts afresh.
+    rate and its loss's label smoothing are set in place (its traced
+    training function stays valid) and, when the weight decay changed, the
+    model is compiled anew around it. Only a different optimizer (or other
+    trainable weights) builds a new one; a warm fit of one phase then warns,
+    since the optimizer's state starts afresh.
     """
     keras = import_keras()
+    from .._keras.losses import set_label_smoothing
     state = model_state(model)
     rate_factors = planned.phase.rate_factors
     factors = rate_factors(model) if rate_factors is not None else {}
@@ -249,16 +279,20 @@ def compile_phase(model, plan, planned, target, *, warm=False):
         ):
             if not isinstance(rate, dict):  # the same schedule stays
                 inner.learning_rate = rate
-            if old != key:  # another loss or weight decay, the same optimizer
+            if old != key:  # another weight decay (or loss), the same optimizer
                 # The decay a new optimizer of the plan would have.
-                fresh = new_optimizer(plan.optimizer, rate, plan.weight_decay)
-                inner.weight_decay = fresh.weight_decay
-                model.compile(
-                    optimizer=existing,
-                    loss=target.keras_loss(),
-                    metrics=target.metrics(),
-                )
+                decay = new_optimizer(plan.optimizer, rate, plan.weight_decay)
+                decay = decay.weight_decay
+                if old[2] == key[2] and set_label_smoothing(
+                    model.loss, target.label_smoothing
+                ):
+                    _set_weight_decay(model, decay)
+                else:
+                    inner.weight_decay = decay
+                    _compile(model, existing, target.keras_loss(), target.metrics())
                 state.compile_key = key
+            elif not set_label_smoothing(model.loss, target.label_smoothing):
+                _compile(model, existing, target.keras_loss(), target.metrics())
             return
     if warm and old is not None and len(plan.phases) == 1:
         warnings.warn(
@@ -275,33 +309,63 @@ def compile_phase(model, plan, planned, target, *, warm=False):
         optimizer = with_rate_factors(optimizer, factors)
     if plan.precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(
-        optimizer=optimizer, loss=target.keras_loss(), metrics=target.metrics()
-    )
+    _compile(model, optimizer, target.keras_loss(), target.metrics())
     model.optimizer.build(model.trainable_variables)
     state.compile_key = key
     state.optimizer_fill = _optimizer_fill(model.optimizer)
 
 
+def _compile(model, optimizer, loss, metrics):
+    """Compile ``model``; the training functions traced before go."""
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    model_state(model).train_functions.clear()
+
+
+def _set_weight_decay(model, decay):
+    """Give the compiled model's optimizer another weight decay, compiling nothing.
+
+    Keras reads the decay when it traces the training function, so each
+    decay has its own: the current one is kept (a few, the last used) and
+    one traced before for ``decay`` comes back. Models reused over a search
+    that alternates decays trace each once, rather than at every fit (each
+    new trace holds memory TensorFlow never gives back).
+    """
+    inner = inner_optimizer(model.optimizer)
+    if inner.weight_decay == decay:
+        return
+    functions = model_state(model).train_functions
+    functions[inner.weight_decay] = model.train_function
+    while len(functions) > 4:
+        del functions[next(iter(functions))]
+    inner.weight_decay = decay
+    model.train_function = functions.pop(decay, None)
+
+
 def compiled_state(model, target):
     """A function that puts back how ``model`` is compiled now.
 
-    For a warm fit that fails after a changed knob compiled another loss (or
-    weight decay) around the optimizer, or another optimizer: the optimizer
-    object and its settings come back (its variables are the caller's to
+    For a warm fit that fails after a changed knob set another weight decay
+    or label smoothing, or compiled another optimizer: the optimizer object,
+    the loss and their settings come back (the variables are the caller's to
     restore).
     """
+    from .._keras.losses import set_label_smoothing
+
     state = model_state(model)
     key, optimizer = state.compile_key, getattr(model, "optimizer", None)
     loss = getattr(model, "loss", None)
+    smoothing = getattr(loss, "label_smoothing", None)
     decay = getattr(inner_optimizer(optimizer), "weight_decay", None)
 
     def put_back():
-        if optimizer is not None and (
-            model.optimizer is not optimizer or state.compile_key != key
-        ):
-            inner_optimizer(optimizer).weight_decay = decay
-            model.compile(optimizer=optimizer, loss=loss, metrics=target.metrics())
+        if optimizer is not None:
+            if model.optimizer is not optimizer or model.loss is not loss:
+                inner_optimizer(optimizer).weight_decay = decay
+                _compile(model, optimizer, loss, target.metrics())
+            else:
+                _set_weight_decay(model, decay)
+        if smoothing is not None:
+            set_label_smoothing(loss, smoothing)
         state.compile_key = key
 
     return put_back
@@ -345,6 +409,8 @@ def run_phases(model, plan, data):
     run = new_run_name()
     for index, planned in enumerate(plan.phases):
         phase = planned.phase
+        if not planned.trained:  # a partial fit trains one epoch of one phase
+            continue
         (phase.trainable or make_trainable)(model)
         # Under the strategy the model was built with (a reused model may
         # come from an estimator holding an equal strategy object).
@@ -362,7 +428,9 @@ def run_phases(model, plan, data):
             run=run if len(plan.phases) == 1 else f"{run}/{phase.name}",
         )
         if phase.features is not None and plan.batch_transform is None:
-            epochs, best_epoch = _train_head(model, plan, planned, phase_data)
+            epochs, best_epoch = _train_head(
+                model, plan, planned, phase_data, continued=data.warm
+            )
         else:
             epochs, best_epoch = train_phase(model, plan, planned, phase_data)
         start = len(history.get("loss", []))
@@ -374,13 +442,15 @@ def run_phases(model, plan, data):
     return PhaseResult(history, starts, best)
 
 
-def _train_head(model, plan, planned, data):
+def _train_head(model, plan, planned, data, *, continued):
     """A phase on a frozen body: train the head on features computed once.
 
     The images are the same in every epoch, so the body's features are too:
     they are computed once (or found in the estimator's cache) and the head
     model, which shares the head's layers with ``model``, trains on them
-    through the same input and callbacks as any phase.
+    through the same input and callbacks as any phase. A fit that continues
+    the model (``continued``: a warm start, a partial fit) continues the head
+    optimizer's state too.
     """
     extractor, head = head_split(model)
     features = planned.phase.features
@@ -390,10 +460,10 @@ def _train_head(model, plan, planned, data):
         val = features(extractor, validation[0], data.seeds, data.resources)
         validation = (val, *validation[1:])
     compile_phase(head, plan, planned, data.target)
-    # Every fit starts the head's optimizer afresh (the full model's is
+    # Every new fit starts the head's optimizer afresh (the full model's is
     # reset with the model; the head model beside it is reset here).
     state = model_state(head)
-    if not _reset_optimizer(head.optimizer, state.optimizer_fill):
+    if not continued and not _reset_optimizer(head.optimizer, state.optimizer_fill):
         state.compile_key = None
         compile_phase(head, plan, planned, data.target)
     data = dataclasses.replace(data, images=images, validation=validation)
@@ -422,13 +492,14 @@ def head_split(model):
 
 def train_phase(model, plan, planned, data):
     """Train ``model`` (compiled) for one phase; the history and best epoch."""
-    training_input = make_training_input(plan, data)
+    training_input = make_training_input(plan, data, planned.trained.start)
     steps = training_input.get("steps_per_epoch") or len(training_input["x"])
     callbacks = make_callbacks(model, plan, planned, data, steps)
-    epochs = int(planned.phase.epochs)
+    _make_step_functions(model, data.validation is not None)
     history = model.fit(
         **training_input,
-        epochs=epochs,
+        initial_epoch=planned.trained.start,
+        epochs=planned.trained.stop,
         validation_data=data.validation,
         callbacks=list(callbacks.values()),
         verbose=min(int(plan.verbose), 2),
@@ -440,14 +511,30 @@ def train_phase(model, plan, planned, data):
     return values, best
 
 
-def make_training_input(plan, data):
+def _make_step_functions(model, validation):
+    """Make the model's traced training (and test) functions before ``fit``.
+
+    Made here, each counts its own retraces: a model's first trace is never
+    taken for the retracing of another model's function.
+    """
+    if model.train_function is None:
+        model.make_train_function()
+        own_tracing_stats(model.train_function)
+    if validation and model.test_function is None:
+        model.make_test_function()
+        own_tracing_stats(model.test_function)
+
+
+def make_training_input(plan, data, first_epoch=0):
     """The Keras input of ``model.fit``: shuffled batches, transformed or not.
 
     Returns keyword arguments of ``model.fit``: ``{"x": dataset}``, in a new
     order every epoch seeded by ``data.seeds.shuffle``. Without a batch
     transform it is a ``tf.data`` pipeline gathering batches from the arrays;
     with one, a ``keras.utils.PyDataset`` that transforms each batch in
-    every epoch.
+    every epoch. Epochs count from ``first_epoch`` (the first this fit trains
+    in its phase), so a fit continued epoch by epoch sees the batches one
+    longer fit would.
     """
     from .._keras.data import TransformedBatches, shuffled_batches
 
@@ -462,11 +549,12 @@ def make_training_input(plan, data):
             batch_size=plan.batch_size,
             seed=seed,
             transform=transform,
+            first_epoch=first_epoch,
         )
         return {"x": batches, "shuffle": False}
     arrays = (images, targets) if weights is None else (images, targets, weights)
     return {
-        "x": shuffled_batches(arrays, plan.batch_size, seed),
+        "x": shuffled_batches(arrays, plan.batch_size, seed, first_epoch),
         "steps_per_epoch": math.ceil(len(images) / plan.batch_size),
         "shuffle": False,
     }
@@ -505,7 +593,8 @@ def make_callbacks(model, plan, planned, data, steps):
     if planned.schedule != "constant":
         total = steps * int(planned.phase.epochs)
         callbacks["schedule"] = PhaseSchedule(
-            functools.partial(schedule_rate, planned.schedule, rate, total_steps=total)
+            functools.partial(schedule_rate, planned.schedule, rate, total_steps=total),
+            first_step=steps * planned.trained.start,
         )
     for i, callback in enumerate(plan.callbacks):
         callback = copy_callback(callback)

@@ -53,6 +53,12 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
        ``fine_tune_learning_rate``. ``fine_tune_start_`` is the epoch of
        ``history_`` where it begins.
 
+    :meth:`partial_fit` trains one epoch a call through the same phases, as
+    a longer fit would: from an unfitted classifier, the head on the frozen
+    backbone for the first ``max_iter`` calls, then fine-tuning (on past
+    ``fine_tune_max_iter``; without it, more head epochs), each phase with
+    its optimizer state carried over from call to call.
+
     Images follow the image contract: any size (resized inside the model to
     ``input_size``), gray (repeated to 3 channels) or RGB, uint8 (0..255) or
     float ([0, 1]) rows or arrays; each backbone's own preprocessing happens

@@ -33,6 +33,7 @@ __all__ = [
     "joblib_dask_backend_class",
     "keras_home",
     "optimizer_variable_index",
+    "own_tracing_stats",
     "run_through_graph",
     "validate_params",
 ]
@@ -88,3 +89,26 @@ def optimizer_variable_index(optimizer, variable):
     for (Keras' optimizers find their per-variable state with
     ``_get_variable_index`` in ``update_step``)."""
     return optimizer._get_variable_index(variable)
+
+
+def own_tracing_stats(step_function):
+    """Count the retraces of a Keras model's traced step function on its own.
+
+    TensorFlow warns ("5 out of the last 5 calls to <function ...> triggered
+    tf.function retracing") when half of a function's recent calls traced it,
+    counting together every ``tf.function`` made from one piece of Python
+    code (its private ``_key_for_call_stats``). Every Keras model's training
+    and test functions come from the same code of Keras' trainer, so small
+    fits of many models, each traced once as it must be, read as retracing.
+    Keyed by the ``tf.function`` object itself (found in the closure of
+    ``step_function``, Keras' ``model.train_function``), the count covers one
+    model's function: a warning then means that function keeps retracing.
+    """
+    for cell in getattr(step_function, "__closure__", None) or ():
+        try:
+            function = cell.cell_contents
+        except ValueError:  # a cell not filled yet
+            continue
+        if hasattr(function, "_key_for_call_stats"):
+            function._key_for_call_stats = function
+

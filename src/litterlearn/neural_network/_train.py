@@ -260,6 +260,7 @@ def compile_phase(model, plan, planned, target, *, warm=False):
     """
     keras = import_keras()
     from .._keras.losses import set_label_smoothing
+
     state = model_state(model)
     rate_factors = planned.phase.rate_factors
     factors = rate_factors(model) if rate_factors is not None else {}

@@ -111,4 +111,3 @@ def own_tracing_stats(step_function):
             continue
         if hasattr(function, "_key_for_call_stats"):
             function._key_for_call_stats = function
-

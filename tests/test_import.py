@@ -118,3 +118,28 @@ def test_another_keras_backend_is_named_not_overridden():
     assert result["import_kept"] and result["fit_kept"], result
     assert result["backend"] == "jax"
     assert "KERAS_BACKEND=tensorflow" in result["error"]
+
+
+@pytest.mark.parametrize("backend", ["torch", "bogus"])
+def test_a_keras_backend_that_cannot_load_gets_litterlearns_message(backend):
+    # Keras' own errors here ("No module named 'torch'", "Unable to import
+    # backend : bogus") say neither what chose the backend nor what to do.
+    script = (
+        "import numpy as np\n"
+        "from litterlearn.neural_network import MLPImageClassifier\n"
+        "X = np.zeros((4, 4, 4), dtype=np.float32)\n"
+        "MLPImageClassifier(max_iter=1).fit(X, [0, 1, 0, 1])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": SRC, "KERAS_BACKEND": backend}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: litterlearn's models need Keras' TensorF")
+    assert f"KERAS_BACKEND={backend}" in last
+    assert "KERAS_BACKEND=tensorflow" in last

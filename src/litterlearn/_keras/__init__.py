@@ -14,7 +14,7 @@ preprocessing, inspection} <- {ensemble, plotting, _demo}``.
 
 from __future__ import annotations
 
-from ..utils._tensorflow import _configure_tensorflow_once
+from ..utils._tensorflow import _configure_tensorflow_once, keras_backend_error
 
 OPTIMIZERS = frozenset(
     {"adam", "adamw", "adamax", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"}
@@ -28,17 +28,17 @@ def import_keras():
     See :func:`litterlearn.utils.configure_tensorflow` for what the one-time
     configuration does and when it applies.
     """
+    # Checked before Keras is imported: Keras' own errors for a backend it
+    # cannot load name neither the setting nor what litterlearn needs.
+    error = keras_backend_error()
+    if error is not None:
+        raise error
     _configure_tensorflow_once()
     import keras
 
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        raise RuntimeError(
-            f"litterlearn's models need Keras' TensorFlow backend, but Keras "
-            f"runs on {backend!r} in this process (chosen by the KERAS_BACKEND "
-            f"environment variable or ~/.keras/keras.json). Set "
-            f"KERAS_BACKEND=tensorflow before Keras is first imported."
-        )
+    error = keras_backend_error(keras.backend.backend())
+    if error is not None:
+        raise error
     return keras
 
 

@@ -12,6 +12,7 @@ the console.
 from __future__ import annotations
 
 import contextlib
+import json
 import numbers
 import os
 import re
@@ -126,6 +127,64 @@ def _quiet_start_up():
                 os.write(2, kept.encode("utf-8"))
 
 
+def _requested_keras_backend():
+    """The backend Keras would load if imported now, and where that comes from.
+
+    Read as Keras reads it when first imported: the ``KERAS_BACKEND``
+    environment variable when set and not empty, else the ``"backend"`` of
+    ``keras.json`` in Keras' home (``$KERAS_HOME``, else ``~/.keras``, or
+    ``/tmp/.keras`` when the home folder is not writable), else TensorFlow.
+    """
+    name = os.environ.get("KERAS_BACKEND")
+    if name:
+        return name, f"the environment variable KERAS_BACKEND={name}"
+    home = os.environ.get("KERAS_HOME")
+    if home is None:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    path = os.path.expanduser(os.path.join(home, "keras.json"))
+    try:
+        with open(path) as file:
+            config = json.load(file)
+    except (OSError, ValueError):
+        return "tensorflow", None
+    name = config.get("backend", "tensorflow") if isinstance(config, dict) else None
+    if not isinstance(name, str):
+        return "tensorflow", None
+    return name, f'Keras\' configuration file {path!r} ("backend": {name!r})'
+
+
+def keras_backend_error(backend=None):
+    """litterlearn's error for a Keras that does not (or would not) run on
+    TensorFlow, or None when it does.
+
+    ``backend`` is the backend of an imported Keras; None checks, before Keras
+    is imported, the backend it would load. Keras' own errors for a backend
+    whose package is missing (``No module named 'jax'``) or unknown
+    (``Unable to import backend : name``) name neither the variable that
+    chose it nor what litterlearn needs, so the choice is read first.
+    """
+    if backend is None:
+        if "keras" in sys.modules and hasattr(sys.modules["keras"], "backend"):
+            backend, source = sys.modules["keras"].backend.backend(), None
+        else:
+            backend, source = _requested_keras_backend()
+    else:
+        source = None
+    if backend == "tensorflow":
+        return None
+    if source is None:
+        source = "the KERAS_BACKEND environment variable or Keras' keras.json"
+        runs = f"Keras runs on {backend!r} in this process (chosen by {source})"
+    else:
+        runs = f"Keras is set to the {backend!r} backend by {source}"
+    return RuntimeError(
+        f"litterlearn's models need Keras' TensorFlow backend, but {runs}. Set "
+        f"KERAS_BACKEND=tensorflow (it overrides keras.json) before Keras is "
+        f"first imported in the process."
+    )
+
+
 def _import_tensorflow_quietly():
     """Import and return ``tensorflow`` (and Keras), quietly the first time.
 
@@ -133,6 +192,9 @@ def _import_tensorflow_quietly():
     """
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
+    error = keras_backend_error()
+    if error is not None:
+        raise error
     with _LOCK, _quiet_start_up():
         import keras  # noqa: F401  (it imports TensorFlow's modules it needs)
         import tensorflow as tf

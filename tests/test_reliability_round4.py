@@ -8,8 +8,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+from sklearn.exceptions import DataConversionWarning
 
 from litterlearn.neural_network import MLPImageClassifier, set_model_reuse
+from litterlearn.preprocessing import Augmenter
 
 SRC = str(pathlib.Path(__file__).parents[1] / "src")
 rng = np.random.default_rng(0)
@@ -72,3 +75,40 @@ def test_fits_of_new_models_and_changing_knobs_print_no_retracing_warning():
     )
     assert out.returncode == 0, out.stderr
     assert "retracing" not in out.stderr + out.stdout
+
+
+# Targets: sparse indicators, the kind of y_val, label lists.
+
+Y = (rng.random((24, 3)) > 0.5).astype(np.int64)
+
+
+def test_sparse_y_and_y_val_train_as_their_dense_arrays():
+    # As scikit-learn's MLPClassifier: a sparse indicator is a multi-label y.
+    import scipy.sparse as sp
+
+    dense = make().fit(X, Y, X_val=X[:6], y_val=Y[:6])
+    sparse = make().fit(X, sp.csr_matrix(Y), X_val=X[:6], y_val=sp.coo_array(Y[:6]))
+    np.testing.assert_array_equal(sparse.classes_, [0, 1, 2])
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X))
+    assert sparse.validation_scores_ == dense.validation_scores_
+    # One sparse column is one label per sample, as a dense column is.
+    with pytest.warns(DataConversionWarning):
+        column = make().fit(X, sp.csr_matrix(y.reshape(-1, 1)))
+    np.testing.assert_allclose(
+        column.predict_proba(X), make().fit(X, y).predict_proba(X)
+    )
+
+
+def test_y_val_of_another_kind_than_y_is_named():
+    with pytest.raises(ValueError, match=r"y_val is a 0/1 indicator.*y's kind, labels"):
+        make().fit(X, y, X_val=X[:5], y_val=Y[:5])
+
+
+def test_label_lists_point_to_multilabelbinarizer():
+    lists = [["bottle"], ["can", "bottle"], ["can"], []] * 6
+    with pytest.raises(ValueError, match=r"^y holds a list.*MultiLabelBinarizer"):
+        make().fit(X, lists)
+    with pytest.raises(ValueError, match=r"^y_val holds a list.*MultiLabelBinarizer"):
+        make().fit(X, y, X_val=X[:4], y_val=lists[:4])
+    with pytest.raises(ValueError, match=r"^y holds a list.*MultiLabelBinarizer"):
+        Augmenter(random_state=0).fit_resample(X.reshape(24, -1), lists)

@@ -259,9 +259,9 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
         ----------
         X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
             Training images: uint8 (0..255) or float (already scaled).
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_labels)
             Class labels (any type; at least two classes), or a 0/1
-            indicator of several labels per image (multi-label).
+            indicator (dense or sparse) of labels per image (multi-label).
         sample_weight : array-like of shape (n_samples,), default=None
             Per-image weights in the loss (multiplied by ``class_weight``).
         X_val : array-like, default=None

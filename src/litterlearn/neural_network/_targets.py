@@ -252,8 +252,14 @@ class SingleLabel(_Target):
     # Validation.
 
     def validation_targets(self, y_val, n_rows):
-        check_label_values(y_val, input_name="y_val")
-        y_val = column_or_1d(y_val, warn=True)
+        y_val = check_label_values(y_val, input_name="y_val")
+        if is_indicator_shaped(y_val):
+            raise ValueError(
+                f"y_val is a 0/1 indicator of shape {y_val.shape} (several "
+                f"labels per sample), but y holds one label per sample: y_val "
+                f"must be of y's kind, labels of shape (n_val,)."
+            )
+        y_val = column_or_1d(y_val, warn=True, input_name="y_val")
         check_consistent_length(np.empty(n_rows), y_val)
         unknown = _unknown_labels(y_val, self.classes)
         if unknown:
@@ -354,9 +360,11 @@ class MultiLabel(_Target):
     def validation_targets(self, y_val, n_rows):
         y_val = check_label_values(y_val, input_name="y_val")
         if y_val.ndim != 2 or y_val.shape[1] != self.n_outputs:
+            kind = "labels" if y_val.ndim == 1 else "an array"
             raise ValueError(
                 f"y_val must be a 0/1 indicator of shape (n_val, "
-                f"{self.n_outputs}), as y; got shape {y_val.shape}."
+                f"{self.n_outputs}), of y's kind; got {kind} of shape "
+                f"{y_val.shape}."
             )
         y_val = _check_indicator(y_val, n_rows, "y_val")
         return _with_weights(y_val, np.ones_like(y_val))

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
+from ._label_lists import check_not_label_lists
 from ._messages import first_few
 
 __all__ = [
@@ -293,14 +294,20 @@ def _check_same_shapes(X):
 
 
 def check_label_values(y, *, input_name="y"):
-    """Raise a clear error if labels are missing (None or NaN).
+    """A target as an array, or a clear error if its labels cannot be read.
 
-    scikit-learn reports such labels as an "unknown label type" (or fails
-    comparing None with numbers); this says what is wrong and where.
+    The one reading of a target (the estimators' ``y`` and ``y_val``,
+    ``Augmenter``, the metrics). A sparse matrix (a multi-label indicator,
+    as scikit-learn's ``MLPClassifier`` takes it) becomes a dense array, a
+    single column staying ``(n, 1)`` as a dense one would. One list (or set)
+    of labels per sample is refused with a pointer to
+    ``MultiLabelBinarizer``; missing labels (None or NaN) are named where
+    they are: scikit-learn reports them as an "unknown label type" (or fails
+    comparing None with numbers).
 
     Parameters
     ----------
-    y : array-like
+    y : array-like or sparse matrix
         Labels.
     input_name : str, default="y"
         The name used in the message.
@@ -308,13 +315,16 @@ def check_label_values(y, *, input_name="y"):
     Returns
     -------
     y : ndarray
-        ``np.asarray(y)``.
+        ``np.asarray(y)`` (dense).
 
     Examples
     --------
     >>> check_label_values([0, 1, 1]).tolist()
     [0, 1, 1]
     """
+    if sp.issparse(y):
+        y = y.toarray()
+    check_not_label_lists(y, input_name)
     y = np.asarray(y)
     if y.dtype.kind == "O":
         missing = [

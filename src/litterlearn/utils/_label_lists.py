@@ -16,8 +16,9 @@ def check_not_label_lists(y, input_name="y"):
     written down, but estimators (and NumPy) take a 0/1 indicator matrix,
     one column per label; NumPy's own error for such ragged lists ("an
     inhomogeneous shape") does not say so. Equal-length lists of numbers
-    are an indicator already and pass; a pandas Series (or object array) of
-    lists is checked as a list.
+    are an indicator already and pass (as do lists of one label name each,
+    a column of labels); a pandas Series (or object array) of lists is
+    checked as a list.
 
     Parameters
     ----------
@@ -40,8 +41,11 @@ def check_not_label_lists(y, input_name="y"):
     if not lists:
         return
     sets = any(isinstance(v, Set) for v in lists)
-    ragged = len(lists) < len(items) or len({len(v) for v in lists}) > 1
-    if sets or ragged:
+    widths = {len(v) for v in lists}
+    ragged = len(lists) < len(items) or len(widths) > 1
+    # Equal-length lists of several label names: label sets too.
+    names = widths != {1} and any(isinstance(x, str) for v in lists for x in v)
+    if sets or ragged or names:
         raise ValueError(
             f"{input_name} holds a list of labels per sample (e.g. "
             f"{lists[0]!r:.60}); pass a 0/1 indicator matrix instead, one column "

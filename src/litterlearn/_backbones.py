@@ -41,6 +41,7 @@ import hashlib
 import numbers
 import os
 import re
+import threading
 import urllib.error
 import warnings
 from collections.abc import Callable
@@ -1018,19 +1019,56 @@ def weights_key(path):
     return (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
 
 
+def _short_error(exc):
+    """Keras' load error without the dumps it appends (every variable's values,
+    the list of every layer that failed); the whole text stays on the chained
+    exception."""
+    text = str(exc)
+    for tail in ("Target variable:", "List of objects that could not be loaded"):
+        text = text.split(tail, 1)[0]
+    text = " ".join(text.split()).rstrip(". ")
+    return text if len(text) <= 600 else text[:600] + " ..."
+
+
+# catch_warnings swaps process-wide state: one weights load at a time in it.
+_LOAD_LOCK = threading.Lock()
+
+
 def _load_weights(spec, model, path):
+    """Load the weights file ``path`` into ``model``, or raise one clear error.
+
+    Keras warns once per part of the model it finds no match for in the file
+    ("Skipping nested container ...": about a hundred for another network's
+    file) before it raises; those warnings are dropped when the load fails
+    (the error says it once) and passed on when it succeeds.
+    """
     try:
-        model.load_weights(path)
-        if spec.constructor_name.startswith("EfficientNetB"):
-            _efficientnet_imagenet_scaling(model)
+        with _LOAD_LOCK, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.load_weights(path)
     except Exception as exc:  # h5py and Keras raise many kinds
+        if isinstance(spec.constructor, str):
+            network = f"keras.applications.{spec.constructor_name} without its top"
+        else:
+            network = f"{spec.constructor_name}(include_top=False)"
+        if spec.weights_file:
+            example = (
+                f"{spec.weights_filename(spec.default_size)} from Keras' cache or "
+            )
+        else:
+            example = ""
         raise ValueError(
             f"Cannot load the weights file {path!r} into backbone {spec.name!r} "
-            f"(keras.applications.{spec.constructor_name} without its top): {exc}. "
-            f"The file must hold the weights of that network, e.g. "
-            f"{spec.weights_filename(spec.default_size)} from Keras' cache or a "
-            f"file saved with backbone.save_weights('name.weights.h5')."
+            f"({network}): {_short_error(exc)}. The file must hold the weights of that "
+            f"network (not of another architecture), e.g. {example}a file "
+            f"saved with backbone.save_weights('name.weights.h5')."
         ) from exc
+    for warning in caught:
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
+    if spec.constructor_name.startswith("EfficientNetB"):
+        _efficientnet_imagenet_scaling(model)
 
 
 def _efficientnet_imagenet_scaling(model):

@@ -34,6 +34,7 @@ Keras is imported only when a backbone is built.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
@@ -916,6 +917,23 @@ def _close_http_errors(exc):
         exc = exc.__cause__ or exc.__context__
 
 
+@contextlib.contextmanager
+def _download_errors(spec, size, source, note=""):
+    """A failed ImageNet download as one WeightsUnavailableError.
+
+    The message names the backbone, where the file came from (``source``),
+    Keras' own error, ``note`` and how to pre-fetch the file.
+    """
+    try:
+        yield
+    except Exception as exc:  # Keras raises a bare Exception
+        _close_http_errors(exc)
+        raise WeightsUnavailableError(
+            f"Could not download the ImageNet weights of backbone {spec.name!r} "
+            f"{source}: {exc}\n{note}{_prefetch_help(spec, size)}"
+        ) from exc
+
+
 def resolve_weights(spec, weights, size=None):
     """The local weights file of a ``weights`` parameter, or None.
 
@@ -944,7 +962,13 @@ def resolve_weights(spec, weights, size=None):
         fname = spec.weights_filename(size)
         base = os.environ.get(WEIGHTS_URL_ENV) or spec.weights_url
         mirrored = base != spec.weights_url
-        try:
+        with _download_errors(
+            spec,
+            size,
+            f"({fname}) from {'the mirror ' if mirrored else ''}{base}",
+            f"Keras caches weights in {keras_cache_dir()} ($KERAS_HOME/models)"
+            " and did not find them there.\n",
+        ):
             return keras.utils.get_file(
                 fname,
                 base.rstrip("/") + "/" + fname,
@@ -952,15 +976,6 @@ def resolve_weights(spec, weights, size=None):
                 # A mirror's copy is checked against Keras' hash too.
                 file_hash=spec.weights_hash,
             )
-        except Exception as exc:  # Keras raises a bare Exception
-            _close_http_errors(exc)
-            raise WeightsUnavailableError(
-                f"Could not download the ImageNet weights of backbone "
-                f"{spec.name!r} ({fname}) from "
-                f"{'the mirror ' if mirrored else ''}{base}: {exc}\n"
-                f"Keras caches weights in {keras_cache_dir()} ($KERAS_HOME/models)"
-                f" and did not find them there.\n{_prefetch_help(spec, size)}"
-            ) from exc
     path = os.fspath(weights)
     if not os.path.isfile(path):
         raise WeightsUnavailableError(
@@ -1089,15 +1104,9 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
         # explains its own failures.
         model = constructor(weights="imagenet", **kwargs)
     elif weights_path == IMAGENET:
-        try:
+        source = f"(keras.applications.{spec.constructor_name})"
+        with _download_errors(spec, size, source):
             model = constructor(weights="imagenet", **kwargs)
-        except Exception as exc:  # Keras raises a bare Exception
-            _close_http_errors(exc)
-            raise WeightsUnavailableError(
-                f"Could not download the ImageNet weights of backbone "
-                f"{spec.name!r} (keras.applications.{spec.constructor_name}): "
-                f"{exc}\n{_prefetch_help(spec, size)}"
-            ) from exc
     else:
         model = constructor(weights=None, **kwargs)
     if model.name != (name or spec.name):

@@ -220,7 +220,10 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
     gpu_memory_growth=False)`` keeps TensorFlow's own settings).
 
     Pickling (and ``joblib``, ``copy.deepcopy``) stores the Keras model in
-    Keras' own ``.keras`` format, never as pickled code.""",
+    Keras' own ``.keras`` format, never as pickled code, and loads it in
+    Keras' safe mode: a network holding a ``Lambda`` layer (Python code) or an
+    unregistered custom layer is refused when pickled, with a ``TypeError``
+    naming the layer.""",
 }
 
 

@@ -8,9 +8,11 @@ import http.server
 import os
 import pickle
 import threading
+import warnings
 
 import numpy as np
 import pytest
+from conftest import TINY_BACKBONE
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -146,6 +148,36 @@ def test_missing_or_wrong_weights_file(tmp_path, images):
     step = PretrainedFeatures("vgg16", weights=wrong, input_size=32).fit(images)
     with pytest.raises(ValueError, match="Cannot load the weights file .* 'vgg16'"):
         step.transform(images)
+
+
+def _one_conv(*, include_top=False, weights=None, input_shape, name=None):
+    import keras
+
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    return keras.Model(inputs, x, name=name or "one_conv")
+
+
+def test_weights_of_another_architecture_give_one_error_and_no_warnings(
+    tmp_path, images
+):
+    # Keras warns once per part of the network it finds no match for in the
+    # file (about a hundred for VGG16's file in MobileNetV2) before it raises.
+    other = _backbones.BackboneSpec(
+        **{**vars(TINY_BACKBONE), "name": "one_conv", "constructor": _one_conv}
+    )
+    path = tmp_path / "one_conv.weights.h5"
+    _backbones.build_backbone(other, None, (16, 16), seed=0).save_weights(path)
+    step = PretrainedFeatures(TINY_BACKBONE, weights=str(path), input_size=16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError) as info:
+            step.fit_transform(images)
+    assert [str(w.message) for w in caught] == []
+    message = str(info.value)
+    assert message.startswith(f"Cannot load the weights file {str(path)!r}")
+    assert "into backbone 'tiny_vgg'" in message
+    assert "Target variable" not in message  # Keras' dump of the values
 
 
 @pytest.fixture

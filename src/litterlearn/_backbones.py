@@ -34,6 +34,7 @@ Keras is imported only when a backbone is built.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
@@ -41,6 +42,7 @@ import hashlib
 import numbers
 import os
 import re
+import threading
 import urllib.error
 import warnings
 from collections.abc import Callable
@@ -168,85 +170,31 @@ class BackboneSpec:
 
 _GCS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
-BACKBONES: dict[str, BackboneSpec] = {
-    spec.name: spec
-    for spec in [
-        BackboneSpec(
-            name="vgg16",
-            constructor="VGG16",
-            preprocessing="caffe",
-            default_size=224,
-            min_size=32,
-            n_features=512,
-            block_pattern=r"(block\d+)_",
-            weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            weights_url=_GCS + "vgg16/",
-            weights_hash="6d6bbae143d832006294945121d1f1fc",
-        ),
-        BackboneSpec(
-            name="vgg19",
-            constructor="VGG19",
-            preprocessing="caffe",
-            default_size=224,
-            min_size=32,
-            n_features=512,
-            block_pattern=r"(block\d+)_",
-            weights_file="vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            weights_url=_GCS + "vgg19/",
-            weights_hash="253f8cb515780f3b799900260a226db6",
-        ),
-        BackboneSpec(
-            name="resnet50",
-            constructor="ResNet50",
-            preprocessing="caffe",
-            default_size=224,
-            min_size=32,
-            n_features=2048,
-            block_pattern=r"(conv\d+)_",
-            weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            weights_url=_GCS + "resnet/",
-            weights_hash="4d473c1dd8becc155b73f8504c6f6626",
-        ),
-        BackboneSpec(
-            name="mobilenet_v2",
-            constructor="MobileNetV2",
-            preprocessing="tf",
-            default_size=224,
-            min_size=32,
-            n_features=1280,
-            block_pattern=r"(block_\d+|expanded_conv|Conv1)",
-            weights_file=(
-                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
-            ),
-            weights_url=_GCS + "mobilenet_v2/",
-            weights_hash=None,
-        ),
-        BackboneSpec(
-            name="efficientnet_b0",
-            constructor="EfficientNetB0",
-            preprocessing="none",
-            default_size=224,
-            min_size=32,
-            n_features=1280,
-            block_pattern=r"(block\d+|stem)",
-            weights_file="efficientnetb0_notop.h5",
-            weights_url="https://storage.googleapis.com/keras-applications/",
-            weights_hash="50bc09e76180e00e4465e1a485ddc09d",
-        ),
-        BackboneSpec(
-            name="densenet121",
-            constructor="DenseNet121",
-            preprocessing="torch",
-            default_size=224,
-            min_size=32,
-            n_features=1024,
-            block_pattern=r"(conv\d+|pool\d+)",
-            weights_file="densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            weights_url=_GCS + "densenet/",
-            weights_hash="30ee3e1110167f948a6b9946edeeb738",
-        ),
-    ]
-}
+# The built-in names: (name, constructor, preprocessing, feature count,
+# Keras module (its stages, below), ImageNet weights file without the top,
+# the directory Keras downloads it from, Keras' checksum of it).
+# fmt: off
+_BUILT_IN = [
+    ("vgg16", "VGG16", "caffe", 512, "vgg16",
+     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", _GCS + "vgg16/",
+     "6d6bbae143d832006294945121d1f1fc"),
+    ("vgg19", "VGG19", "caffe", 512, "vgg19",
+     "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", _GCS + "vgg19/",
+     "253f8cb515780f3b799900260a226db6"),
+    ("resnet50", "ResNet50", "caffe", 2048, "resnet",
+     "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", _GCS + "resnet/",
+     "4d473c1dd8becc155b73f8504c6f6626"),
+    ("mobilenet_v2", "MobileNetV2", "tf", 1280, "mobilenet_v2",
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5",
+     _GCS + "mobilenet_v2/", None),
+    ("efficientnet_b0", "EfficientNetB0", "none", 1280, "efficientnet",
+     "efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/",
+     "50bc09e76180e00e4465e1a485ddc09d"),
+    ("densenet121", "DenseNet121", "torch", 1024, "densenet",
+     "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", _GCS + "densenet/",
+     "30ee3e1110167f948a6b9946edeeb738"),
+]
+# fmt: on
 
 
 # Global pooling of a feature map; "cls" takes a transformer's class token
@@ -289,24 +237,54 @@ _DEFAULT_SIZES = {
 # The stages of each ``keras.applications`` module, as its layer names say
 # them: (block_pattern, block_end_pattern).
 _MODULE_BLOCKS = {
-    "vgg16": (r"(block\d+)_", None),
-    "vgg19": (r"(block\d+)_", None),
-    "resnet": (r"(conv\d+)_", None),
-    "resnet_v2": (r"(conv\d+)_", None),
+    **dict.fromkeys(("vgg16", "vgg19", "xception"), (r"(block\d+)_", None)),
+    **dict.fromkeys(("resnet", "resnet_v2"), (r"(conv\d+)_", None)),
+    **dict.fromkeys(("efficientnet", "efficientnet_v2"), (r"(block\d+|stem)", None)),
     "densenet": (r"(conv\d+|pool\d+)", None),
     "mobilenet": (r"conv_[dp]w_(\d+)|(conv1)", None),
     "mobilenet_v2": (r"(block_\d+|expanded_conv|Conv1)", None),
     "mobilenet_v3": (r"(expanded_conv(?:_\d+)?_|conv_1|conv)", None),
-    "efficientnet": (r"(block\d+|stem)", None),
-    "efficientnet_v2": (r"(block\d+|stem)", None),
     # A ConvNeXt stage opens with the downsampling before its blocks (the
     # stem before stage 0): the stage's layers match nothing and join it.
     "convnext": (r".*?_(stem|downsampling_block_\d+)", None),
-    "xception": (r"(block\d+)_", None),
     "inception_v3": ("", r"mixed\d+"),
     "inception_resnet_v2": ("", r"mixed_\w+|block\d+_\d+_ac|conv_7b_ac"),
     "nasnet": ("", r"normal_concat_\d+|reduction_concat_\w+"),
 }
+_GENERIC_BLOCKS = (r"(block_?\d+|stage_?\d+|conv\d+)", None)
+
+
+def _keras_spec(
+    name,
+    constructor,
+    preprocessing,
+    n_features,
+    module,
+    weights_file=None,
+    weights_url=None,
+    weights_hash=None,
+    *,
+    default_size=224,
+    min_size=32,
+):
+    """A ``keras.applications`` backbone's spec; its stages from its module."""
+    block_pattern, block_end_pattern = _MODULE_BLOCKS.get(module, _GENERIC_BLOCKS)
+    return BackboneSpec(
+        name=name,
+        constructor=constructor,
+        preprocessing=preprocessing,
+        default_size=default_size,
+        min_size=min_size,
+        n_features=n_features,
+        block_pattern=block_pattern,
+        weights_file=weights_file,
+        weights_url=weights_url,
+        weights_hash=weights_hash,
+        block_end_pattern=block_end_pattern,
+    )
+
+
+BACKBONES: dict[str, BackboneSpec] = {row[0]: _keras_spec(*row) for row in _BUILT_IN}
 
 _PROBE = np.array([[[[10.0, 100.0, 250.0]]]], dtype=np.float32)
 
@@ -385,22 +363,14 @@ def minimum_size(constructor):
 def _application_spec(constructor_name):
     keras = import_keras()
     constructor = getattr(keras.applications, constructor_name)
-    module = constructor.__module__.rsplit(".", 1)[-1]
-    block_pattern, block_end = _MODULE_BLOCKS.get(
-        module, (r"(block_?\d+|stage_?\d+|conv\d+)", None)
-    )
-    return BackboneSpec(
-        name=_normalized(constructor_name),
-        constructor=constructor_name,
-        preprocessing=preprocessing_mode(constructor),
+    return _keras_spec(
+        _normalized(constructor_name),
+        constructor_name,
+        preprocessing_mode(constructor),
+        None,
+        constructor.__module__.rsplit(".", 1)[-1],
         default_size=_DEFAULT_SIZES.get(constructor_name, 224),
         min_size=minimum_size(constructor),
-        n_features=None,
-        block_pattern=block_pattern,
-        weights_file=None,
-        weights_url=None,
-        weights_hash=None,
-        block_end_pattern=block_end,
     )
 
 
@@ -947,6 +917,23 @@ def _close_http_errors(exc):
         exc = exc.__cause__ or exc.__context__
 
 
+@contextlib.contextmanager
+def _download_errors(spec, size, source, note=""):
+    """A failed ImageNet download as one WeightsUnavailableError.
+
+    The message names the backbone, where the file came from (``source``),
+    Keras' own error, ``note`` and how to pre-fetch the file.
+    """
+    try:
+        yield
+    except Exception as exc:  # Keras raises a bare Exception
+        _close_http_errors(exc)
+        raise WeightsUnavailableError(
+            f"Could not download the ImageNet weights of backbone {spec.name!r} "
+            f"{source}: {exc}\n{note}{_prefetch_help(spec, size)}"
+        ) from exc
+
+
 def resolve_weights(spec, weights, size=None):
     """The local weights file of a ``weights`` parameter, or None.
 
@@ -975,7 +962,13 @@ def resolve_weights(spec, weights, size=None):
         fname = spec.weights_filename(size)
         base = os.environ.get(WEIGHTS_URL_ENV) or spec.weights_url
         mirrored = base != spec.weights_url
-        try:
+        with _download_errors(
+            spec,
+            size,
+            f"({fname}) from {'the mirror ' if mirrored else ''}{base}",
+            f"Keras caches weights in {keras_cache_dir()} ($KERAS_HOME/models)"
+            " and did not find them there.\n",
+        ):
             return keras.utils.get_file(
                 fname,
                 base.rstrip("/") + "/" + fname,
@@ -983,15 +976,6 @@ def resolve_weights(spec, weights, size=None):
                 # A mirror's copy is checked against Keras' hash too.
                 file_hash=spec.weights_hash,
             )
-        except Exception as exc:  # Keras raises a bare Exception
-            _close_http_errors(exc)
-            raise WeightsUnavailableError(
-                f"Could not download the ImageNet weights of backbone "
-                f"{spec.name!r} ({fname}) from "
-                f"{'the mirror ' if mirrored else ''}{base}: {exc}\n"
-                f"Keras caches weights in {keras_cache_dir()} ($KERAS_HOME/models)"
-                f" and did not find them there.\n{_prefetch_help(spec, size)}"
-            ) from exc
     path = os.fspath(weights)
     if not os.path.isfile(path):
         raise WeightsUnavailableError(
@@ -1018,19 +1002,56 @@ def weights_key(path):
     return (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
 
 
+def _short_error(exc):
+    """Keras' load error without the dumps it appends (every variable's values,
+    the list of every layer that failed); the whole text stays on the chained
+    exception."""
+    text = str(exc)
+    for tail in ("Target variable:", "List of objects that could not be loaded"):
+        text = text.split(tail, 1)[0]
+    text = " ".join(text.split()).rstrip(". ")
+    return text if len(text) <= 600 else text[:600] + " ..."
+
+
+# catch_warnings swaps process-wide state: one weights load at a time in it.
+_LOAD_LOCK = threading.Lock()
+
+
 def _load_weights(spec, model, path):
+    """Load the weights file ``path`` into ``model``, or raise one clear error.
+
+    Keras warns once per part of the model it finds no match for in the file
+    ("Skipping nested container ...": about a hundred for another network's
+    file) before it raises; those warnings are dropped when the load fails
+    (the error says it once) and passed on when it succeeds.
+    """
     try:
-        model.load_weights(path)
-        if spec.constructor_name.startswith("EfficientNetB"):
-            _efficientnet_imagenet_scaling(model)
+        with _LOAD_LOCK, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.load_weights(path)
     except Exception as exc:  # h5py and Keras raise many kinds
+        if isinstance(spec.constructor, str):
+            network = f"keras.applications.{spec.constructor_name} without its top"
+        else:
+            network = f"{spec.constructor_name}(include_top=False)"
+        if spec.weights_file:
+            example = (
+                f"{spec.weights_filename(spec.default_size)} from Keras' cache or "
+            )
+        else:
+            example = ""
         raise ValueError(
             f"Cannot load the weights file {path!r} into backbone {spec.name!r} "
-            f"(keras.applications.{spec.constructor_name} without its top): {exc}. "
-            f"The file must hold the weights of that network, e.g. "
-            f"{spec.weights_filename(spec.default_size)} from Keras' cache or a "
-            f"file saved with backbone.save_weights('name.weights.h5')."
+            f"({network}): {_short_error(exc)}. The file must hold the weights of that "
+            f"network (not of another architecture), e.g. {example}a file "
+            f"saved with backbone.save_weights('name.weights.h5')."
         ) from exc
+    for warning in caught:
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
+    if spec.constructor_name.startswith("EfficientNetB"):
+        _efficientnet_imagenet_scaling(model)
 
 
 def _efficientnet_imagenet_scaling(model):
@@ -1083,15 +1104,9 @@ def build_backbone(spec, weights_path, size, *, seed=None, name=None):
         # explains its own failures.
         model = constructor(weights="imagenet", **kwargs)
     elif weights_path == IMAGENET:
-        try:
+        source = f"(keras.applications.{spec.constructor_name})"
+        with _download_errors(spec, size, source):
             model = constructor(weights="imagenet", **kwargs)
-        except Exception as exc:  # Keras raises a bare Exception
-            _close_http_errors(exc)
-            raise WeightsUnavailableError(
-                f"Could not download the ImageNet weights of backbone "
-                f"{spec.name!r} (keras.applications.{spec.constructor_name}): "
-                f"{exc}\n{_prefetch_help(spec, size)}"
-            ) from exc
     else:
         model = constructor(weights=None, **kwargs)
     if model.name != (name or spec.name):

@@ -233,18 +233,18 @@ def load_data(source, n_images, timeout, out, *, progressbar=True):
 
 
 def _report(y_true, pred, proba, names, **kwargs):
-    """imbalance_report over both labels, even when a small split lacks one."""
+    """imbalance_report, also when a small split lacks a class or label."""
     from .metrics import imbalance_report
 
     with warnings.catch_warnings():
-        # A tiny split may hold no bottle: the report says so with nan and 0.
+        # A tiny split may hold no bottle (or no image of a label): the
+        # report says so with nan and 0.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         return imbalance_report(
             y_true,
             pred,
             proba,
-            labels=[0, 1],
             target_names=names,
             zero_division=0,
             **kwargs,
@@ -278,6 +278,7 @@ def run_demo(
         Before any work, for a bad argument or an output folder that cannot
         be written; with ``source="taco"``, when TACO cannot be reached.
     """
+    arguments = dict(locals())  # the settings as given, for _run
     folder = check_demo_arguments(
         source=source,
         n_images=n_images,
@@ -289,31 +290,15 @@ def run_demo(
     )
     restore_loggers = quiet_console(verbose)
     try:
-        return _run_reporting_local_problems(
-            folder,
-            source,
-            n_images,
-            epochs,
-            image_size,
-            timeout,
-            verbose,
-            random_state,
-            out,
-            task,
-        )
-    finally:
-        restore_loggers()
-
-
-def _run_reporting_local_problems(*args):
-    """``_run``, with an OSError of this machine (a full disk, a folder made
-    read-only meanwhile) reported as a DemoError rather than a traceback."""
-    try:
-        return _run(*args)
+        return _run(folder, **arguments)
     except DemoError:
         raise
     except OSError as exc:
+        # A problem of this machine (a full disk, a folder made read-only
+        # meanwhile) is reported as a DemoError rather than a traceback.
         raise DemoError(_one_line(exc)) from exc
+    finally:
+        restore_loggers()
 
 
 def _prepare(image_size, X_train, *others):
@@ -342,6 +327,7 @@ def _course_cnn(epochs, random_state, verbose, out):
 
 def _run(
     folder,
+    *,
     source,
     n_images,
     epochs,
@@ -350,7 +336,8 @@ def _run(
     verbose,
     random_state,
     out,
-    task="bottle",
+    task,
+    **_,
 ):
     """The demo itself, arguments checked and the console quietened."""
 
@@ -417,8 +404,11 @@ def _run(
                 "both are nan; use more images for meaningful numbers)",
                 file=out,
             )
-        print(_report(y_true, pred, proba, names, output_dict=False), file=out)
-        reports[split] = _report(y_true, pred, proba, names)
+        print(
+            _report(y_true, pred, proba, names, labels=[0, 1], output_dict=False),
+            file=out,
+        )
+        reports[split] = _report(y_true, pred, proba, names, labels=[0, 1])
 
     curves = folder / "training_curves.png"
     plot_history(
@@ -562,8 +552,8 @@ def _run_multilabel(
     for split, Z, Y_true in (("validation", Z_val, Y_val), ("test", Z_test, Y_test)):
         proba, pred = clf.predict_proba(Z), clf.predict(Z)
         print(f"\n{split.capitalize()} set ({data_name}), per label:", file=out)
-        print(_multilabel_report(Y_true, pred, proba, names, False), file=out)
-        reports[split] = _multilabel_report(Y_true, pred, proba, names, True)
+        print(_report(Y_true, pred, proba, names, output_dict=False), file=out)
+        reports[split] = _report(Y_true, pred, proba, names, output_dict=True)
 
     curves = folder / "training_curves.png"
     plot_history(
@@ -586,23 +576,6 @@ def _run_multilabel(
         "reports": reports,
         "files": [curves, per_label],
     }
-
-
-def _multilabel_report(Y_true, pred, proba, names, output_dict):
-    """imbalance_report per label; a label absent from a small split is nan."""
-    from .metrics import imbalance_report
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return imbalance_report(
-            Y_true,
-            pred,
-            proba,
-            target_names=names,
-            zero_division=0,
-            output_dict=output_dict,
-        )
 
 
 def save_per_label_figure(report, names, prevalence, path, data_name):

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
 from ..utils._atomic import all_or_nothing
+from ..utils._docstrings import FITTED_IMAGES, fill_doc
 from ..utils._estimators import final_estimator
 from ..utils._images import fitted_rows, rows_to_images, validate_images
 from ..utils._label_lists import check_not_label_lists
@@ -195,13 +196,11 @@ class TestTimeAugmentationClassifier(
         self.image_shape_ = shape
         return self
 
+    @fill_doc(fitted_images=FITTED_IMAGES)
     def predict_proba(self, X):
         """Class probabilities averaged over each image and its views.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
-            Images of the shape seen in :meth:`fit`.
+        %(fitted_images)s
 
         Returns
         -------
@@ -220,13 +219,11 @@ class TestTimeAugmentationClassifier(
             return [np.concatenate(column) for column in zip(*parts, strict=True)]
         return np.concatenate(parts)
 
+    @fill_doc(fitted_images=FITTED_IMAGES)
     def predict(self, X):
         """Predictions from the averaged probabilities.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
-            Images of the shape seen in :meth:`fit`.
+        %(fitted_images)s
 
         Returns
         -------

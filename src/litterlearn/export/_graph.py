@@ -346,17 +346,7 @@ def _pretrained(step, name, flow):
     from .. import _backbones
 
     spec = _backbones.get_backbone(step.backbone)
-    size = _backbones.resolve_input_size(spec, step.input_size)
-    path = _backbones.resolve_weights(spec, step.weights, size)
-    extractor = _backbones.build_feature_extractor(
-        spec,
-        weights_path=path,
-        size=size,
-        image_shape=step.image_shape_,
-        input_dtype=step.input_dtype_,
-        pooling=step.pooling,
-        seed=step.weights_seed_,
-    )
+    extractor = step._extractor()  # the backbone the step transforms with
     x = _image_input_of(step, name, flow, step.image_shape_, step.input_dtype_)
     # Input -> BackbonePreprocessing -> backbone(training=False) -> pooling.
     preprocessing = extractor.get_layer("backbone_preprocessing")

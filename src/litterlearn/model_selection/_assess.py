@@ -457,26 +457,18 @@ def _estimator(route, n_train, seed, y_train, ctx):
     from sklearn.svm import SVC
 
     name = route.name
-    if name == "logistic_regression":
+    if name in ("logistic_regression", "pretrained_features"):
+        # The same model on pixels, or on the backbone's features.
         return _tuned(
             LogisticRegression(max_iter=500, tol=1e-3),
             "C",
             (0.01, 0.1, 1.0),
             y_train,
             ctx,
-            pixels=True,
+            pixels=name == "logistic_regression",
         )
     if name == "svc":
         return _tuned(SVC(), "C", (1.0, 10.0, 100.0), y_train, ctx, pixels=True)
-    if name == "pretrained_features":
-        return _tuned(
-            LogisticRegression(max_iter=500, tol=1e-3),
-            "C",
-            (0.01, 0.1, 1.0),
-            y_train,
-            ctx,
-            pixels=False,
-        )
     scale = ctx.epoch_scale.get(name, 1.0)
     if name == "small_data_cnn":
         from ..neural_network import make_small_data_cnn
@@ -617,17 +609,8 @@ class _Progress:
 # The function
 
 
-def _check_params(
-    routes,
-    extra_routes,
-    image_size,
-    transfer_size,
-    scoring,
-    n_splits,
-    test_size,
-    random_state,
-    verbose,
-):
+def _check_routes(routes, extra_routes):
+    """The built-in routes asked for (all by default) and the extra ones."""
     if routes is None:
         routes = list(ROUTES)
     elif isinstance(routes, str):
@@ -652,11 +635,14 @@ def _check_params(
             )
     if not routes and not extra_routes:
         raise AssessInputError("no route to assess")
-    for pname, value, low in (
-        ("image_size", image_size, 4),
-        ("transfer_size", transfer_size, 32),
-        ("n_splits", n_splits, 1),
-    ):
+    return routes, extra_routes
+
+
+def _check_settings(*, scoring, test_size, random_state, verbose, **sizes):
+    """Refuse, with the parameter's name, a setting assess cannot use."""
+    minimum = {"image_size": 4, "transfer_size": 32, "n_splits": 1}
+    for pname, value in sizes.items():
+        low = minimum[pname]
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise AssessInputError(f"{pname} must be an int; got {value!r}")
         if value < low:
@@ -676,7 +662,6 @@ def _check_params(
         raise AssessInputError(f"random_state must be an int; got {random_state!r}")
     if verbose not in (0, 1, 2, True, False):
         raise AssessInputError(f"verbose must be 0, 1 or 2; got {verbose!r}")
-    return routes, extra_routes
 
 
 def _choose_metric(scoring, y, multilabel):
@@ -900,16 +885,15 @@ def assess(
     RBF SVC on pixels wins at 225 training images...
     """
     start = time.perf_counter()
-    routes, extra_routes = _check_params(
-        routes,
-        extra_routes,
-        image_size,
-        transfer_size,
-        scoring,
-        n_splits,
-        test_size,
-        random_state,
-        verbose,
+    routes, extra_routes = _check_routes(routes, extra_routes)
+    _check_settings(
+        image_size=image_size,
+        transfer_size=transfer_size,
+        n_splits=n_splits,
+        scoring=scoring,
+        test_size=test_size,
+        random_state=random_state,
+        verbose=verbose,
     )
     if color not in ("auto", "gray", "rgb"):
         raise AssessInputError(f"color must be 'auto', 'gray' or 'rgb'; got {color!r}")

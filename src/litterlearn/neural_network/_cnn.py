@@ -13,7 +13,7 @@ from ._base import (
     shared_parameters,
 )
 from ._docs import fill_doc
-from ._mlp import ACTIVATIONS, _positive_ints
+from ._mlp import ACTIVATIONS, _positive_ints, dense_layers
 
 # "same" for the first convolution, "valid" for the others.
 _DEFAULT_PADDING = ("same", "valid", "valid")
@@ -148,7 +148,6 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
         keras = import_keras()
         layers = keras.layers
         filters = _positive_ints(self.filters, "filters", allow_empty=False)
-        sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
         paddings = self._paddings(len(filters))
         activation = ACTIVATIONS[self.activation]
         regularizer = self._regularizer()
@@ -186,17 +185,9 @@ class CNNImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
             stack.append(layers.GlobalMaxPooling2D())
         else:
             stack.append(layers.Flatten())
-        for units in sizes:
-            if self.dropout:
-                stack.append(layers.Dropout(self.dropout))
-            stack.append(
-                layers.Dense(
-                    units, activation=activation, kernel_regularizer=regularizer
-                )
-            )
-        if self.dropout:
+        if self.dropout:  # dropout before the first hidden layer too
             stack.append(layers.Dropout(self.dropout))
-        return stack  # the base adds the output layer
+        return stack + dense_layers(self, regularizer)  # the base adds the output layer
 
 
 def _pair(value, name):

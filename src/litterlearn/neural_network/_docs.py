@@ -9,6 +9,7 @@ replacement, not ``%`` formatting, so docstrings need no escaping; under
 
 import re
 
+from ..utils._docstrings import BACKBONE_PARAMETER
 from ..utils._docstrings import fill_doc as _fill_doc
 
 _DOCS = {
@@ -242,6 +243,7 @@ FINE_TUNE_BLOCKS_DOC = """\
         the top: 1 is block5 (its three 3x3 convolutions with 512 filters),
         5 is the whole backbone, 0 only the head."""
 
+_DOCS["backbone_parameter"] = BACKBONE_PARAMETER
 _DOCS["transfer_parameters"] = """\
     weights : "imagenet", path or None, default="imagenet"
         "imagenet": Keras' ImageNet weights, which Keras downloads into its

@@ -101,19 +101,37 @@ class MLPImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
     def _build_model(self, input_shape):
         keras = import_keras()
         layers = keras.layers
-        sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
-        activation = ACTIVATIONS[self.activation]
-        regularizer = self._regularizer()
-        stack = [layers.Flatten()]
-        for units in sizes:
-            stack.append(
-                layers.Dense(
-                    units, activation=activation, kernel_regularizer=regularizer
-                )
+        return [layers.Flatten(), *dense_layers(self, self._regularizer())]
+
+
+def dense_layers(estimator, regularizer, prefix=None):
+    """The hidden layers of ``hidden_layer_sizes``: Dense, then Dropout.
+
+    Each Dense layer has the estimator's ``activation`` and ``regularizer``
+    and is followed by ``Dropout(dropout)`` when ``dropout`` is not 0; with a
+    ``prefix``, the layers are named ``{prefix}_dense_{i}`` and
+    ``{prefix}_dropout_{i}``.
+    """
+    layers = import_keras().layers
+    sizes = _positive_ints(estimator.hidden_layer_sizes, "hidden_layer_sizes")
+    stack = []
+    for i, units in enumerate(sizes):
+        dense, dropout = (
+            ({"name": f"{prefix}_dense_{i}"}, {"name": f"{prefix}_dropout_{i}"})
+            if prefix
+            else ({}, {})
+        )
+        stack.append(
+            layers.Dense(
+                units,
+                activation=ACTIVATIONS[estimator.activation],
+                kernel_regularizer=regularizer,
+                **dense,
             )
-            if self.dropout:
-                stack.append(layers.Dropout(self.dropout))
-        return stack  # the base adds the output layer
+        )
+        if estimator.dropout:
+            stack.append(layers.Dropout(estimator.dropout, **dropout))
+    return stack
 
 
 def _positive_ints(values, name, *, allow_empty=True):

@@ -29,7 +29,7 @@ from ._base import (
     shared_parameters,
 )
 from ._docs import FINE_TUNE_LAYERS_DOC, transfer_doc
-from ._mlp import ACTIVATIONS, _positive_ints
+from ._mlp import ACTIVATIONS, dense_layers
 from ._train import TrainingPhase
 
 
@@ -66,19 +66,7 @@ class TransferImageClassifier(_ImageClassifierMixin, _BaseImageClassifier):
 
     Parameters
     ----------
-    backbone : str, keras.Model, path, ModelBackbone or BackboneSpec, \
-default="vgg16"
-        The name of a ``keras.applications`` constructor, without its top:
-        "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0",
-        "densenet121", or any other, as written or in snake case
-        ("ConvNeXtTiny", "convnext_tiny", "EfficientNetV2B0", ...); its
-        preprocessing, minimum size and features are read from Keras. Or
-        your own ``keras.Model`` or the path of a ``.keras`` file (loaded in
-        Keras' safe mode; ``weights="imagenet"`` keeps its own weights), or
-        a ``litterlearn.neural_network.ModelBackbone`` to cut it at a layer
-        and say what its inputs expect; or a
-        ``litterlearn.neural_network.BackboneSpec`` describing another
-        network (its constructor, preprocessing, sizes and blocks).
+    %(backbone_parameter)s
     %(transfer_parameters)s
     %(training_parameters)s
 
@@ -206,7 +194,6 @@ default="vgg16"
 
     def _build_model(self, input_shape, weights_path=None):
         keras = import_keras()
-        layers = keras.layers
         features = _backbones.pooled_backbone(
             self._spec(),
             weights_path,
@@ -214,21 +201,7 @@ default="vgg16"
             self.pooling,
             inference=not self.fine_tune_batchnorm,
         )
-        regularizer = self._regularizer()
-        head = []
-        for i, units in enumerate(
-            _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
-        ):
-            head.append(
-                layers.Dense(
-                    units,
-                    activation=ACTIVATIONS[self.activation],
-                    kernel_regularizer=regularizer,
-                    name=f"head_dense_{i}",
-                )
-            )
-            if self.dropout:
-                head.append(layers.Dropout(self.dropout, name=f"head_dropout_{i}"))
+        head = dense_layers(self, self._regularizer(), prefix="head")
         if self.precision != "float32":
             for layer in head:
                 layer.dtype_policy = keras.DTypePolicy(self.precision)

@@ -17,10 +17,12 @@ from sklearn.utils import check_random_state
 from .. import _backbones
 from .._keras.pool import MODEL_POOL
 from .._keras.predict import predict
+from ..utils._docstrings import BACKBONE_PARAMETER, FITTED_IMAGES, fill_doc
 from ..utils._images import fitted_images, validate_images
 from ..utils._sklearn_compat import Interval, _fit_context
 
 
+@fill_doc(backbone_parameter=BACKBONE_PARAMETER)
 class PretrainedFeatures(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -44,19 +46,7 @@ class PretrainedFeatures(
 
     Parameters
     ----------
-    backbone : str, keras.Model, path, ModelBackbone or BackboneSpec, \
-default="vgg16"
-        The name of a ``keras.applications`` constructor, without its top:
-        "vgg16", "vgg19", "resnet50", "mobilenet_v2", "efficientnet_b0",
-        "densenet121", or any other, as written or in snake case
-        ("ConvNeXtTiny", "convnext_tiny", "EfficientNetV2B0", ...); its
-        preprocessing, minimum size and features are read from Keras. Or
-        your own ``keras.Model`` or the path of a ``.keras`` file (loaded in
-        Keras' safe mode; ``weights="imagenet"`` keeps its own weights), or
-        a ``litterlearn.neural_network.ModelBackbone`` to cut it at a layer
-        and say what its inputs expect; or a
-        ``litterlearn.neural_network.BackboneSpec`` describing another
-        network (its constructor, preprocessing, sizes and blocks).
+    %(backbone_parameter)s
     weights : "imagenet", path or None, default="imagenet"
         "imagenet": Keras' ImageNet weights, downloaded by Keras into its
         cache (``$KERAS_HOME/models``) or found there; offline, pre-fetch the
@@ -211,13 +201,11 @@ default="vgg16"
             ),
         )
 
+    @fill_doc(fitted_images=FITTED_IMAGES)
     def transform(self, X):
         """Features of images ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H*W*C), (n, H, W) or (n, H, W, C)
-            Images of the shape seen in :meth:`fit`.
+        %(fitted_images)s
 
         Returns
         -------

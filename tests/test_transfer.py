@@ -5,6 +5,8 @@ ImageNet weights cannot be downloaded here: backbones get random weights
 input size (32x32), on a few images for one epoch per phase.
 """
 
+import copy
+import dataclasses
 import pickle
 from pathlib import Path
 
@@ -408,3 +410,30 @@ def test_an_unusable_feature_cache_folder_names_memory(tmp_path, data):
     with pytest.raises(OSError, match=r"memory=.*a_file.*memory=None"):
         clf.fit(X, y)
     assert not hasattr(clf, "classes_")  # the failed fit left nothing
+
+
+def _with_lambda(*, include_top=False, weights=None, input_shape, name=None):
+    import keras
+
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Conv2D(4, 3, name="block1_conv")(inputs)
+    x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    return keras.Model(inputs, x, name=name or "with_lambda")
+
+
+def test_a_network_with_a_lambda_layer_refuses_to_pickle_rather_than_never_load():
+    # Keras saves a Lambda's Python code but its safe loading (the only one a
+    # pickle uses) refuses it: the pickle would never load.
+    spec = dataclasses.replace(
+        TINY_BACKBONE, name="with_lambda", constructor=_with_lambda, n_features=4
+    )
+    clf = TransferImageClassifier(spec, weights=None, input_size=8, max_iter=1)
+    X = np.random.default_rng(0).integers(0, 256, (4, 8, 8), dtype=np.uint8)
+    clone(copy.deepcopy(clf)).fit(X, [0, 1, 0, 1])  # unfitted: copies as ever
+    clf.fit(X, [0, 1, 0, 1])
+    for copier in (pickle.dumps, copy.deepcopy):
+        with pytest.raises(TypeError) as info:
+            copier(clf)
+        message = str(info.value)
+        assert "'with_lambda/double' is a keras.layers.Lambda" in message
+        assert "register_keras_serializable" in message

@@ -35,15 +35,12 @@ from .._keras import OPTIMIZERS, PRECISIONS, import_keras
 from .._keras.distribute import _is_strategy, resolve_strategy
 from .._keras.pool import MODEL_POOL
 from .._keras.predict import predict
-from .._keras.serialization import load_model_bytes, save_model_bytes
-from .._keras.state import model_state
-from .._keras.weights import _generator_states
 from ..utils._atomic import restored_on_error
 from ..utils._images import fitted_images
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._fit_data import validate_fit
 from ._knobs import SCHEDULE_CONSTRAINTS
-from ._model import model_for_fit
+from ._model import model_for_fit, pickled_model, pop_pickled_model, unpickled_model
 from ._train import TrainingPhase, run_phases
 
 # The training parameters every Keras classifier shares, with their defaults
@@ -416,25 +413,14 @@ class _BaseImageClassifier(BaseEstimator, metaclass=ABCMeta):
             )
         model = state.pop("model_", None)
         if model is not None:
-            state["_model_keras_bytes"] = save_model_bytes(model)
-            state["_model_compile_key"] = model_state(model).compile_key
-            state["_model_generators"] = _generator_states(model)
+            state.update(pickled_model(model, self._custom_objects()))
         return state
 
     def __setstate__(self, state):
-        data = state.pop("_model_keras_bytes", None)
-        compile_key = state.pop("_model_compile_key", None)
-        generators = state.pop("_model_generators", None)
+        pickled = pop_pickled_model(state)
         super().__setstate__(state)
-        if data is not None:
-            model = load_model_bytes(data, self._custom_objects())
-            if generators is not None:  # dropout goes on where it was
-                _generator_states(model, generators)
-            if getattr(model, "optimizer", None) is not None:
-                # Compiled as it was saved: a warm start goes on with its
-                # optimizer's state unless a knob changed.
-                model_state(model).compile_key = compile_key
-            self.model_ = model
+        if pickled is not None:
+            self.model_ = unpickled_model(pickled, self._custom_objects())
 
 
 class _ImageClassifierMixin(ClassifierMixin):

@@ -19,8 +19,10 @@ import numpy as np
 from .._keras import import_keras
 from .._keras.distribute import resolve_strategy, strategy_key
 from .._keras.pool import MODEL_POOL
+from .._keras.serialization import load_model_bytes, save_model_bytes
 from .._keras.state import model_state
 from .._keras.weights import (
+    _generator_states,
     _initialize_weights,
     _record_pretrained,
     _reseed_generators,
@@ -207,3 +209,41 @@ def _check_output_shapes(model, image_shape, name):
                 f"smaller kernel_size or pool_size, fewer convolutions, or "
                 f'padding="same".'
             )
+
+
+# --------------------------------------------------------------- pickling
+
+_PICKLED = ("_model_keras_bytes", "_model_compile_key", "_model_generators")
+
+
+def pickled_model(model, custom_objects):
+    """The entries of an estimator's pickled state that carry its model.
+
+    The model as ``.keras`` bytes (refused, with what to do, when Keras' safe
+    loading could not load it back), its compile key and the states of its
+    random generators.
+    """
+    return {
+        "_model_keras_bytes": save_model_bytes(model, custom_objects),
+        "_model_compile_key": model_state(model).compile_key,
+        "_model_generators": _generator_states(model),
+    }
+
+
+def pop_pickled_model(state):
+    """Remove :func:`pickled_model`'s entries from ``state``; them, or None."""
+    entries = [state.pop(key, None) for key in _PICKLED]
+    return None if entries[0] is None else entries
+
+
+def unpickled_model(pickled, custom_objects):
+    """The model of :func:`pop_pickled_model`'s entries."""
+    data, compile_key, generators = pickled
+    model = load_model_bytes(data, custom_objects)
+    if generators is not None:  # dropout goes on where it was
+        _generator_states(model, generators)
+    if getattr(model, "optimizer", None) is not None:
+        # Compiled as it was saved: a warm start goes on with its optimizer's
+        # state unless a knob changed.
+        model_state(model).compile_key = compile_key
+    return model

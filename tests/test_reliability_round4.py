@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 from sklearn.exceptions import DataConversionWarning
 
-from litterlearn.neural_network import MLPImageClassifier, set_model_reuse
+from litterlearn.neural_network import (
+    MLPImageClassifier,
+    find_learning_rate,
+    set_model_reuse,
+)
 from litterlearn.preprocessing import Augmenter
 
 SRC = str(pathlib.Path(__file__).parents[1] / "src")
@@ -112,3 +116,50 @@ def test_label_lists_point_to_multilabelbinarizer():
         make().fit(X, y, X_val=X[:4], y_val=lists[:4])
     with pytest.raises(ValueError, match=r"^y holds a list.*MultiLabelBinarizer"):
         Augmenter(random_state=0).fit_resample(X.reshape(24, -1), lists)
+
+
+# Optimizers: any Keras class, loss scaling, schedules Keras can rebuild.
+
+
+def test_an_optimizer_keras_deserialize_does_not_know_trains():
+    import keras
+
+    lamb = keras.optimizers.Lamb(0.01)
+    clf = make(optimizer=lamb).fit(X, y)
+    assert isinstance(clf.model_.optimizer, keras.optimizers.Lamb)
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.01)
+    assert not lamb.built  # the user's instance is copied, never trained
+
+
+def test_a_loss_scale_optimizer_trains_as_the_optimizer_it_wraps():
+    import keras
+
+    wrapped = keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.Adam(0.01), initial_scale=8.0
+    )
+    clf = make(optimizer=wrapped).fit(X, y)
+    assert clf.model_.optimizer.initial_scale == 8.0
+    plain = make(optimizer=keras.optimizers.Adam(0.01)).fit(X, y)
+    np.testing.assert_allclose(clf.loss_curve_, plain.loss_curve_, rtol=1e-5)
+    result = find_learning_rate(make(optimizer=wrapped), X, y, num_steps=6)
+    assert result.learning_rates[0] == pytest.approx(1e-7)
+
+
+def test_a_schedule_keras_cannot_rebuild_is_named():
+    import keras
+
+    class MySchedule(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            return 0.01
+
+        def get_config(self):
+            return {}
+
+    match = r"schedule of class 'MySchedule'.*register_keras_serializable"
+    for clf in [
+        make(optimizer=keras.optimizers.Adam(MySchedule())),
+        make(learning_rate_schedule=MySchedule()),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            clf.fit(X, y)
+        assert not hasattr(clf, "model_")

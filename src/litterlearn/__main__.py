@@ -100,22 +100,15 @@ def main(argv=None):
         from .export._cli import run
 
         return run(args)
+    from ._cli import CommandErrors
     from ._demo import DemoArgumentError, DemoError, main_demo
 
     prog = f"litterlearn {args.command}"
-    try:
-        if args.command == "demo":
-            main_demo(args)
-    except DemoArgumentError as exc:
-        print(f"{prog}: error: {exc} (see {prog} --help)", file=sys.stderr)
-        return 2
-    except DemoError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    with CommandErrors(
+        prog, usage=DemoArgumentError, failure=DemoError, see_help=True
+    ) as errors:
+        main_demo(args)
+    return errors.status or 0
 
 
 if __name__ == "__main__":

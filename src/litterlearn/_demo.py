@@ -31,7 +31,7 @@ import sys
 import time
 import warnings
 
-from ._cli import writable_folder
+from ._cli import one_line, writable_folder
 
 #: Images in TACO, the upper bound of ``n_images``.
 N_TACO_IMAGES = 1500
@@ -98,10 +98,7 @@ def check_demo_arguments(
 def _one_line(exc, limit=160):
     """An exception as one short line: its type, the start of its message and
     the type of the error at the root of its chain (the network's)."""
-    text = " ".join(str(exc).split())
-    if len(text) > limit:
-        text = text[: limit - 3].rstrip() + "..."
-    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    line = one_line(exc, limit)
     root, seen = exc, set()
     while isinstance(root, BaseException) and id(root) not in seen:
         seen.add(id(root))

@@ -22,6 +22,7 @@ This module imports Keras: import it inside the functions that compile.
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import keras
@@ -111,6 +112,58 @@ def with_rate_factors(optimizer, factors):
     config = optimizer.get_config()
     config.pop("rate_factors", None)
     return cls.from_config({**config, "rate_factors": dict(factors)})
+
+
+def copy_optimizer(optimizer, **config):
+    """A new, unbuilt optimizer like ``optimizer``, with ``config`` entries set.
+
+    Copied through the optimizer's own class (``from_config``), not
+    ``keras.optimizers.deserialize``, which knows some of Keras' optimizer
+    classes only (not ``Lamb``, say). A ``LossScaleOptimizer`` takes no
+    learning rate nor weight decay of its own: the optimizer it wraps is
+    copied with ``config`` and wrapped again with the same loss scaling.
+    """
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        inner = copy_optimizer(optimizer.inner_optimizer, **config)
+        return keras.optimizers.LossScaleOptimizer(inner, **loss_scaling(optimizer))
+    return type(optimizer).from_config({**optimizer.get_config(), **config})
+
+
+def loss_scaling(optimizer):
+    """The settings of a ``LossScaleOptimizer`` (those of the optimizer it
+    wraps left out), or None for another optimizer."""
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return None
+    config = optimizer.get_config()
+    return {k: v for k, v in config.items() if k not in ("inner_optimizer", "name")}
+
+
+def check_schedule_rebuilds(schedule, name):
+    """Raise a clear error if Keras cannot rebuild ``schedule`` from its config.
+
+    ``schedule`` is a ``LearningRateSchedule`` or its serialized config (as
+    an optimizer's ``get_config()`` holds it). A fit copies the optimizer
+    through its configuration, and pickling saves the model in Keras'
+    format: both rebuild the schedule, which Keras' own message then blames
+    on the optimizer. ``name`` is the parameter that holds it.
+    """
+    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        config = keras.optimizers.schedules.serialize(schedule)
+    else:
+        config = copy.deepcopy(schedule)
+    try:
+        keras.saving.deserialize_keras_object(copy.deepcopy(config))
+    except Exception as exc:
+        class_name = config.get("class_name", config)
+        holds = "is" if name == "learning_rate_schedule" else "holds"
+        raise ValueError(
+            f"{name} {holds} a learning-rate schedule of class {class_name!r}, "
+            f"which Keras cannot rebuild from its configuration (a fit copies "
+            f"it, and pickling saves the model in Keras' format): define the "
+            f"class at a module's top level and register it with "
+            f"@keras.saving.register_keras_serializable(), with a get_config() "
+            f"that returns its constructor's arguments."
+        ) from exc
 
 
 def custom_objects():

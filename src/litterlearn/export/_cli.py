@@ -22,6 +22,8 @@ import sys
 
 import numpy as np
 
+from .._cli import CommandErrors, one_line
+
 __all__ = ["add_commands", "run"]
 
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".sav")
@@ -139,27 +141,16 @@ def _positive_int(text):
 def run(args):
     """Run ``predict`` or ``export``; return the exit status."""
     prog = f"litterlearn {args.command}"
-    try:
+    with CommandErrors(
+        prog,
+        usage=_BadInput,
+        failure=(_Failure, ImportError, OSError),
+        unexpected=True,  # a runtime's own failure: still one line
+    ) as errors:
         if args.command == "predict":
             return _predict(args, prog)
         return _export(args)
-    except _BadInput as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except (_Failure, ImportError, OSError) as exc:
-        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a runtime's own failure: still one line
-        print(f"{prog}: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
-        return 1
-
-
-def _one_line(exc):
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return errors.status
 
 
 # ------------------------------------------------------------------- models
@@ -182,7 +173,9 @@ def _load_pickle(path, trusted, what):
     except FileNotFoundError:
         raise _BadInput(f"{what} {path!r} does not exist") from None
     except Exception as exc:
-        raise _BadInput(f"cannot load {what} {path!r}: {_one_line(exc)}") from exc
+        raise _BadInput(
+            f"cannot load {what} {path!r}: {one_line(exc, name_type=False)}"
+        ) from exc
 
 
 class _PickledModel:
@@ -236,7 +229,7 @@ def _load_model(path, trusted):
     except ImportError:
         raise
     except (UnsafeModelError, ValueError, FileNotFoundError) as exc:
-        raise _BadInput(_one_line(exc)) from exc
+        raise _BadInput(one_line(exc, name_type=False)) from exc
 
 
 # ------------------------------------------------------------------- images
@@ -293,7 +286,7 @@ def _decode(model, paths):
         except _BadInput:
             raise
         except Exception as exc:
-            errors[i] = _one_line(exc)
+            errors[i] = one_line(exc, name_type=False)
     return images, errors
 
 
@@ -384,7 +377,9 @@ def _write_csv(output, header, rows):
             writer.writerow(header)
             writer.writerows(rows)
     except OSError as exc:
-        raise _Failure(f"cannot write {output!r}: {_one_line(exc)}") from exc
+        raise _Failure(
+            f"cannot write {output!r}: {one_line(exc, name_type=False)}"
+        ) from exc
 
 
 # ------------------------------------------------------------------- export
@@ -409,7 +404,7 @@ def _export(args):
             overwrite=args.overwrite,
         )
     except (ExportError, FileExistsError, ValueError) as exc:
-        raise _BadInput(_one_line(exc)) from exc
+        raise _BadInput(one_line(exc, name_type=False)) from exc
     print(
         f"litterlearn export: wrote {args.out} ({meta['format']}, "
         f"{len(meta['classes'])} classes, images {tuple(meta['input']['shape'])})"

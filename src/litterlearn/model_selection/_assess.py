@@ -46,6 +46,7 @@ from sklearn.metrics import (
 )
 from threadpoolctl import threadpool_limits
 
+from .._cli import one_line
 from ._assess_report import AssessResult
 
 __all__ = ["ROUTES", "AssessResult", "assess", "parse_budget"]
@@ -139,13 +140,6 @@ def parse_budget(budget):
     return seconds
 
 
-def _one_line(exc, limit=200):
-    text = " ".join(str(exc).split())
-    if len(text) > limit:
-        text = text[: limit - 3].rstrip() + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def _f1_macro(y_true, y_pred):
     return f1_score(y_true, y_pred, average="macro", zero_division=0)
 
@@ -224,7 +218,7 @@ def _decode(X, size, color):
             return ImageResizer(size, color=color).fit_transform(X)
     except (ValueError, OSError, TypeError) as exc:
         raise AssessInputError(
-            f"the images cannot be read: {_one_line(exc, 300)}"
+            f"the images cannot be read: {one_line(exc, 300)}"
         ) from exc
 
 
@@ -1144,7 +1138,7 @@ def _run_cell(route, size, j, split, train, test, inputs, data, ctx, metric, fea
             predict_s = time.perf_counter() - t0
             score = float(metric(y_test, pred))
     except Exception as exc:  # a failing route must not stop the others
-        cell.update(status="failed", error=_one_line(exc), seconds=0.0)
+        cell.update(status="failed", error=one_line(exc, 200), seconds=0.0)
         return cell
     finally:
         if route.keras:

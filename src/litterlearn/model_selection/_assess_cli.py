@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from .._cli import writable_folder
+from .._cli import CommandErrors, writable_folder
 from ._assess import MIN_BUDGET_S, ROUTES, AssessInputError, parse_budget
 
 
@@ -226,19 +226,23 @@ def run_assess(args, prog="litterlearn assess"):
     from .._demo import quiet_console
 
     entered = time.perf_counter()
-    try:
+    with CommandErrors(prog, usage=AssessArgumentError, see_help=True) as errors:
         kwargs = check_assess_arguments(args)
         folder = writable_folder(args.output, AssessArgumentError)
-    except AssessArgumentError as exc:
-        print(f"{prog}: error: {exc} (see {prog} --help)", file=sys.stderr)
-        return 2
+    if errors.status is not None:
+        return errors.status
     verbose = 0 if args.quiet else 1 + args.verbose
     restore = quiet_console(verbose)
     out = open(os.devnull, "w") if args.quiet else sys.stdout  # noqa: SIM115
     try:
         from . import assess
 
-        try:
+        with CommandErrors(
+            prog,
+            usage=(AssessInputError, AssessArgumentError),
+            failure=AssessRunError,
+            interrupted="interrupted before any fit finished",
+        ) as errors:
             if args.taco is not None:
                 X, y, description = _taco_data(args, out)
             else:
@@ -254,15 +258,8 @@ def run_assess(args, prog="litterlearn assess"):
                 verbose=min(verbose, 1),
                 **kwargs,
             )
-        except (AssessInputError, AssessArgumentError) as exc:
-            print(f"{prog}: error: {exc}", file=sys.stderr)
-            return 2
-        except AssessRunError as exc:
-            print(f"{prog}: error: {exc}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted before any fit finished", file=sys.stderr)
-            return 130
+        if errors.status is not None:
+            return errors.status
         result.budget = budget
         if description is not None:
             result.description = description

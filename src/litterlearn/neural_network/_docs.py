@@ -45,7 +45,9 @@ _DOCS = {
         (learning rate or schedule included) is copied for every fit, refits
         and reused models alike; ``learning_rate_init`` is then unused.
         Training phases with a rate of their own (fine-tuning) use it with a
-        copy of the instance.
+        copy of the instance. Any Keras optimizer class works (``Lamb``,
+        ``Lion``...); a ``LossScaleOptimizer`` trains with a copy of the
+        optimizer it wraps, under its loss scaling.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, ``{label: weight}`` (labels not
         listed weigh 1); "balanced" weighs each class inversely to its
@@ -127,7 +129,9 @@ keras.optimizers.schedules.LearningRateSchedule, default="constant"
         the optimizer's steps), in every phase without a rate of its own: a
         phase's own rate (``fine_tune_learning_rate``) always wins. A
         schedule in two places (here and in an ``optimizer`` instance) is an
-        error.
+        error. Fits and pickling rebuild a schedule from its configuration:
+        its class must be one of Keras' or registered with
+        ``keras.saving.register_keras_serializable``.
     weight_decay : float, default=0.0
         Decoupled weight decay (as AdamW; Loshchilov and Hutter): before
         each step every trained weight ``w`` becomes ``w - lr * weight_decay

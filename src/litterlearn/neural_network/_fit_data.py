@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from .._keras import inner_optimizer
+from .._keras import import_keras, inner_optimizer
 from ..utils._images import as_model_dtype, rows_to_images, validate_images
 from ..utils._sklearn_compat import _check_sample_weight
 from ._knobs import batch_transform, check_schedule, check_weight_decay
@@ -195,10 +195,14 @@ def _check_knobs(est):
                 f"callbacks must be a list of keras.callbacks.Callback; got "
                 f"{callback!r}."
             )
+    if not isinstance(schedule, str):
+        _check_schedule_rebuilds(schedule, "learning_rate_schedule")
     if isinstance(est.optimizer, str):
         return None, weight_decay
     config = inner_optimizer(est.optimizer).get_config()
     rate = config["learning_rate"]
+    if isinstance(rate, dict):
+        _check_schedule_rebuilds(rate, "optimizer")
     if isinstance(rate, dict) and schedule != "constant":
         raise ValueError(
             f"learning_rate_schedule={schedule!r} and an optimizer holding a "
@@ -208,6 +212,13 @@ def _check_knobs(est):
         )
     # A schedule comes as its serialized config (a dict), as Keras keeps it.
     return (rate if isinstance(rate, dict) else float(rate)), weight_decay
+
+
+def _check_schedule_rebuilds(schedule, name):
+    import_keras()
+    from .._keras.optimizers import check_schedule_rebuilds
+
+    check_schedule_rebuilds(schedule, name)
 
 
 def _validate_sample_weight(sample_weight, rows):

@@ -276,10 +276,10 @@ def find_learning_rate(
         settings["random_state"] = random_state
     optimizer = params.get("optimizer")
     if optimizer is not None and not isinstance(optimizer, str):
-        keras = import_keras()
-        config = keras.optimizers.serialize(optimizer)
-        config["config"]["learning_rate"] = start
-        settings["optimizer"] = keras.optimizers.deserialize(config)
+        import_keras()
+        from .._keras.optimizers import copy_optimizer
+
+        settings["optimizer"] = copy_optimizer(optimizer, learning_rate=start)
     sweep = _Sweep(start, end, int(num_steps), smoothing, diverge_factor)
     from .._keras.callbacks import LearningRateSweep
 

@@ -311,13 +311,17 @@ def compile_phase(model, plan, planned, target, *, warm=False):
             UserWarning,
             stacklevel=2,
         )
+    from .._keras.optimizers import loss_scaling, with_rate_factors
+
     optimizer = new_optimizer(plan.optimizer, rate, plan.weight_decay)
     if factors:
-        from .._keras.optimizers import with_rate_factors
-
         optimizer = with_rate_factors(optimizer, factors)
-    if plan.precision == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    # The user's loss scaling (a LossScaleOptimizer given), else mixed_float16's.
+    scaling = loss_scaling(plan.optimizer)
+    if scaling is None and plan.precision == "mixed_float16":
+        scaling = {}
+    if scaling is not None:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer, **scaling)
     _compile(model, optimizer, target.keras_loss(), target.metrics())
     model.optimizer.build(model.trainable_variables)
     state.compile_key = key
@@ -381,7 +385,11 @@ def compiled_state(model, target):
 
 
 def new_optimizer(optimizer, learning_rate, weight_decay):
-    """A new optimizer of ``optimizer`` (a name or an instance to copy)."""
+    """A new optimizer of ``optimizer`` (a name or an instance to copy).
+
+    Of a ``LossScaleOptimizer``, a copy of the optimizer it wraps: the
+    caller wraps the result again (see :func:`compile_phase`).
+    """
     keras = import_keras()
     if isinstance(optimizer, str):
         return keras.optimizers.get(
@@ -390,10 +398,12 @@ def new_optimizer(optimizer, learning_rate, weight_decay):
                 "config": {"learning_rate": learning_rate, **weight_decay},
             }
         )
+    from .._keras.optimizers import copy_optimizer
+
     # A copy, so the user's instance never holds our variables.
-    config = keras.optimizers.serialize(optimizer)
-    config["config"].update(learning_rate=learning_rate, **weight_decay)
-    return keras.optimizers.deserialize(config)
+    return copy_optimizer(
+        inner_optimizer(optimizer), learning_rate=learning_rate, **weight_decay
+    )
 
 
 def optimizer_key(optimizer):

@@ -551,3 +551,61 @@ def test_zero_views_equal_the_estimator_for_every_target_type(kind, model, seed,
         strict=True,
     ):
         np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------------------- warm starts
+
+# Training knobs a warm start may change (each with its default first).
+WARM_KNOBS = {
+    "label_smoothing": st.sampled_from([0.0, 0.1]),
+    "weight_decay": st.sampled_from([0.0, 1e-2]),
+    "learning_rate_init": st.sampled_from([1e-3, 1e-2]),
+    "mixup": st.sampled_from([0.0, 0.4]),
+    "cutmix": st.sampled_from([0.0, 0.5]),
+}
+WARM_KNOB_DEFAULTS = {"learning_rate_init": 1e-3}
+
+
+def _weights(clf):
+    return np.concatenate([w.ravel() for w in clf.model_.get_weights()])
+
+
+@settings(PROPERTY, max_examples=500 if EXPLORE else 6)
+@given(
+    a=st.integers(1, 2),
+    b=st.integers(1, 2),
+    before=st.fixed_dictionaries({}, optional=WARM_KNOBS),
+    after=st.fixed_dictionaries({}, optional=WARM_KNOBS),
+)
+@example(a=2, b=1, before={"mixup": 0.4}, after={})
+def test_a_warm_start_trains_as_one_run_changing_its_knobs_at_that_epoch(
+    a, b, before, after
+):
+    from litterlearn.neural_network import MLPImageClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (12, 6, 6), dtype=np.uint8)
+    y = np.arange(12) % 2
+
+    def make(**params):
+        defaults = dict(hidden_layer_sizes=(3,), batch_size=4, random_state=0)
+        return MLPImageClassifier(**{**defaults, **params})
+
+    warm = make(max_iter=a, **before).fit(X, y)
+    warm.set_params(warm_start=True, max_iter=b, **after).fit(X, y)
+    # The same run epoch by epoch: partial_fit trains the epoch (batches,
+    # augmentation, mixing) one longer fit would train next.
+    steps = make(**before)
+    for _ in range(a):
+        steps.partial_fit(X, y, classes=[0, 1])
+    steps.set_params(**after)
+    for _ in range(b):
+        steps.partial_fit(X, y)
+    assert warm.n_iter_ == steps.n_iter_ == a + b
+    np.testing.assert_allclose(_weights(warm), _weights(steps), rtol=0, atol=1e-6)
+    if all(
+        before.get(k, WARM_KNOB_DEFAULTS.get(k, 0.0)) == v for k, v in after.items()
+    ):
+        # No knob changed: one uninterrupted fit.
+        once = make(max_iter=a + b, **before).fit(X, y)
+        np.testing.assert_allclose(_weights(warm), _weights(once), rtol=0, atol=1e-6)

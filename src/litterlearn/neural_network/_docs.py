@@ -100,7 +100,12 @@ default=None
     warm_start : bool, default=False
         When True and already fitted, :meth:`fit` continues training the
         current model (weights and optimizer state) for ``max_iter`` more
-        epochs, on data with the same image shape and classes.
+        epochs, on data with the same image shape and classes. Its batches
+        (order, augmentation, mixing) go on from the epochs trained before,
+        so with an integer ``random_state`` and a constant rate, a fit of
+        ``a`` epochs then a warm one of ``b`` trains as a fit of ``a + b``
+        (with training knobs changed in between: as ``partial_fit`` calls
+        changing them after epoch ``a``).
     threshold : float or array-like of shape (n_labels,), default=0.5
         Multi-label fits only (``y`` a 0/1 indicator): :meth:`predict` sets
         a label where its probability is at least this, one value for all

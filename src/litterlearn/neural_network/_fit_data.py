@@ -137,9 +137,11 @@ def make_plan(est, data, optimizer_rate, weight_decay):
     name = type(est).__name__
     phases = list(est._phases())
     check_phases(phases, name)
+    # A warm-started fit's batches go on from the epochs trained before.
+    batches_from = int(est.n_iter_) if data.warm else 0
     if data.partial:
         fitted = (est.phase_starts_, est.n_iter_) if data.warm else ({}, 0)
-        current, epoch = next_epoch(phases, *fitted)
+        current, epoch, batches_from = next_epoch(phases, *fitted)
     planned = []
     for index, phase in enumerate(phases):
         rate, schedule = phase_rate(
@@ -151,7 +153,7 @@ def make_plan(est, data, optimizer_rate, weight_decay):
         epochs = None
         if data.partial:  # one epoch, of one phase
             epochs = range(epoch, epoch + 1) if index == current else range(0)
-        planned.append(PlannedPhase(phase, rate, schedule, epochs))
+        planned.append(PlannedPhase(phase, rate, schedule, epochs, batches_from))
     transform = None
     if est.augmentation is not None or est.mixup or est.cutmix:
         transform = functools.partial(

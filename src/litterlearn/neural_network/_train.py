@@ -121,6 +121,10 @@ class PlannedPhase:
     # The epochs of the phase this fit trains, counted in the phase: all of
     # them (None), or a partial fit's one (``range(e, e + 1)``) or none.
     epochs: range | None = None
+    # Where the count of the phase's batches (their order, augmentation and
+    # mixing) starts: the epochs trained before a warm-started fit, so that
+    # it goes on as one longer fit would, never replaying the first epochs.
+    batches_from: int = 0
 
     @property
     def trained(self):
@@ -217,22 +221,26 @@ def check_phases(phases, name):
 
 
 def next_epoch(phases, phase_starts, n_iter):
-    """Where a partial fit's epoch falls: ``(phase index, epoch in the phase)``.
+    """Where a partial fit's epoch falls: ``(phase index, epoch in the phase,
+    batches_from)``.
 
     It goes on in the phase begun last (``phase_starts``, the epochs of the
     history where each began, after ``n_iter`` epochs), as a longer fit would:
     the next phase once that one had all its epochs, else the last phase for
     ever. A model not yet trained (``n_iter`` 0) starts the first phase.
+    ``batches_from`` is that of the fit that began the phase (see
+    :class:`PlannedPhase`): the epochs before it, in the history.
     """
     names = [p.name for p in phases]
     begun = [(start, names.index(n)) for n, start in phase_starts.items() if n in names]
     if not n_iter or not begun:
-        return 0, 0
+        return 0, 0, 0
     start, index = max(begun)
+    batches_from = max(0, start - sum(int(p.epochs) for p in phases[:index]))
     epoch = n_iter - start
     if epoch >= phases[index].epochs and index + 1 < len(phases):
-        return index + 1, 0
-    return index, epoch
+        return index + 1, 0, batches_from
+    return index, epoch, batches_from
 
 
 _RUN_COUNTER = itertools.count()
@@ -503,7 +511,9 @@ def head_split(model):
 
 def train_phase(model, plan, planned, data):
     """Train ``model`` (compiled) for one phase; the history and best epoch."""
-    training_input = make_training_input(plan, data, planned.trained.start)
+    training_input = make_training_input(
+        plan, data, planned.batches_from + planned.trained.start
+    )
     steps = training_input.get("steps_per_epoch") or len(training_input["x"])
     callbacks = make_callbacks(model, plan, planned, data, steps)
     _make_step_functions(model, data.validation is not None)

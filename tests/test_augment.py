@@ -538,7 +538,8 @@ def test_a_callable_strategy_must_return_a_dict():
             np.array(
                 [frozenset({1}), frozenset(), frozenset(), frozenset()], dtype=object
             ),
-            r"y\[0\] is frozenset\(\{1\}\).*numbers or strings",
+            # a set of labels per image: the multi-label advice
+            r"labels per sample \(e\.g\. frozenset\(\{1\}\)\).*MultiLabelBinarizer",
         ),
     ],
 )

@@ -930,7 +930,7 @@ def test_labels_of_several_kinds_are_named():
         mlp().fit(X, mixed)
     sets = np.empty(8, dtype=object)
     sets[:] = [frozenset({i % 2}) for i in range(8)]
-    with pytest.raises(ValueError, match="frozenset.*numbers or strings"):
+    with pytest.raises(ValueError, match="frozenset.*MultiLabelBinarizer"):
         mlp().fit(X, sets)
 
 
